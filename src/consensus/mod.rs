@@ -1,0 +1,188 @@
+//! Consensus protocols as sans-IO replica state machines.
+//!
+//! A replica reacts to a client request, a peer message or a timer, and writes commands
+//! into an [`Outbox`]: send, broadcast, set a timer, reply to a client, report a commit, and
+//! charge CPU time. It never touches the event queue, the clock or the network, so the same
+//! code runs under the simulator and in unit tests that feed it by hand.
+
+pub mod centralized;
+pub mod pbft;
+
+use crate::engine::SimTime;
+use crate::ledger::{Ledger, TxEntry};
+use crate::scenario::NodeId;
+use std::cell::Cell;
+use std::rc::Rc;
+
+/// A committed block shared by reference among replicas and reply messages.
+///
+/// Its transactions are grouped by submitter so a reply touches only that client's slice;
+/// `reply_counts` lets a client count matching replies without any map.
+#[derive(Debug)]
+pub struct Batch {
+    /// Sequence number (height) assigned by the proposer.
+    pub seq: u64,
+    /// Digest of the contents.
+    pub digest: u64,
+    /// Transactions, grouped by submitter (stable order within a group).
+    pub txs: Vec<TxEntry>,
+    /// Payload bytes (sum of transaction sizes).
+    pub bytes: u64,
+    /// `(submitter, start, end)` ranges into `txs`, sorted by submitter.
+    pub by_client: Vec<(NodeId, u32, u32)>,
+    /// Replies received per client range.
+    pub reply_counts: Vec<Cell<u16>>,
+}
+
+impl Batch {
+    /// Build a batch from transactions in proposal order. Execution order is the stored
+    /// order (grouped by submitter, stable), identical on every replica.
+    pub fn new(seq: u64, mut txs: Vec<TxEntry>) -> Batch {
+        txs.sort_by_key(|t| t.submitter);
+        let mut by_client: Vec<(NodeId, u32, u32)> = Vec::new();
+        for (i, t) in txs.iter().enumerate() {
+            match by_client.last_mut() {
+                Some(last) if last.0 == t.submitter => last.2 = i as u32 + 1,
+                _ => by_client.push((t.submitter, i as u32, i as u32 + 1)),
+            }
+        }
+        let digest = txs.iter().fold(crate::engine::rng::splitmix64(seq), crate::ledger::fold_tx);
+        let bytes = txs.iter().map(|t| u64::from(t.size)).sum();
+        let reply_counts = by_client.iter().map(|_| Cell::new(0)).collect();
+        Batch { seq, digest, txs, bytes, by_client, reply_counts }
+    }
+}
+
+/// What a replica tells a client.
+#[derive(Debug, Clone)]
+pub enum Reply {
+    /// One transaction is committed.
+    Tx(TxEntry),
+    /// The transactions of range `range` of the batch are committed.
+    Batch {
+        /// The batch.
+        batch: Rc<Batch>,
+        /// Index into `batch.by_client`.
+        range: u32,
+    },
+}
+
+impl Reply {
+    /// Bytes of a reply message (a signed acknowledgement with tx ids).
+    pub fn bytes(&self) -> u32 {
+        match self {
+            Reply::Tx(_) => 128,
+            Reply::Batch { batch, range } => {
+                let (_, s, e) = batch.by_client[*range as usize];
+                128 + 8 * (e - s)
+            }
+        }
+    }
+}
+
+/// One command emitted by a replica.
+#[derive(Debug, Clone)]
+pub enum Action<M> {
+    /// Send `msg` to node `to`.
+    Send {
+        /// Destination.
+        to: NodeId,
+        /// Message.
+        msg: M,
+    },
+    /// Send `msg` to every other member of the protocol group.
+    Broadcast {
+        /// Message.
+        msg: M,
+    },
+    /// Call `on_timer(token)` after `after`.
+    SetTimer {
+        /// Delay.
+        after: SimTime,
+        /// Opaque token returned to the replica.
+        token: u64,
+    },
+    /// Tell a client node that transactions committed.
+    Reply {
+        /// Client node.
+        client: NodeId,
+        /// What committed.
+        reply: Reply,
+    },
+    /// This replica committed block `height` with chain digest `digest` (safety checking).
+    Committed {
+        /// Height.
+        height: u64,
+        /// Chain digest after applying it.
+        digest: u64,
+    },
+}
+
+/// Commands plus the CPU time the handler consumed.
+#[derive(Debug)]
+pub struct Outbox<M> {
+    /// Commands in emission order.
+    pub actions: Vec<Action<M>>,
+    /// CPU time charged by the handler; outputs leave after it.
+    pub cpu: SimTime,
+}
+
+impl<M> Default for Outbox<M> {
+    fn default() -> Self {
+        Self { actions: Vec::new(), cpu: 0 }
+    }
+}
+
+impl<M> Outbox<M> {
+    /// Charge CPU time.
+    #[inline]
+    pub fn charge(&mut self, t: SimTime) {
+        self.cpu += t;
+    }
+    /// Queue a command.
+    #[inline]
+    pub fn push(&mut self, a: Action<M>) {
+        self.actions.push(a);
+    }
+    /// Empty for reuse (keeps the allocation).
+    #[inline]
+    pub fn clear(&mut self) {
+        self.actions.clear();
+        self.cpu = 0;
+    }
+}
+
+/// A protocol replica: a sans-IO state machine.
+pub trait Replica {
+    /// Peer-to-peer message type (small; large payloads behind `Rc`).
+    type Msg: Clone + std::fmt::Debug;
+
+    /// A client request arrived at this replica.
+    fn on_request(&mut self, now: SimTime, tx: TxEntry, out: &mut Outbox<Self::Msg>);
+    /// A peer message arrived.
+    fn on_message(&mut self, now: SimTime, from: NodeId, msg: Self::Msg, out: &mut Outbox<Self::Msg>);
+    /// A timer set by this replica fired.
+    fn on_timer(&mut self, now: SimTime, token: u64, out: &mut Outbox<Self::Msg>);
+    /// Wire size of a message in bytes (headers are added by the network).
+    fn msg_bytes(msg: &Self::Msg) -> u32;
+    /// Short label of a message kind (for per-kind counts).
+    fn msg_kind(msg: &Self::Msg) -> usize;
+    /// Names of the message kinds indexed by [`Replica::msg_kind`].
+    fn msg_kind_names() -> &'static [&'static str];
+    /// This replica's ledger.
+    fn ledger(&self) -> &Ledger;
+}
+
+/// How a protocol is deployed on the nodes of a scenario.
+pub struct Deployment<R> {
+    /// `(node, replica)` pairs, by node id.
+    pub replicas: Vec<(NodeId, R)>,
+    /// Members that broadcasts go to.
+    pub members: Vec<NodeId>,
+    /// CPU cores to use instead of the node's own (e.g. the operator's database servers).
+    pub core_overrides: Vec<(NodeId, u32)>,
+    /// Matching replies a client needs before it considers a transaction committed.
+    pub replies_needed: u16,
+    /// Where a client at node `i` sends its requests (`entry[i]`).
+    pub entry: Vec<NodeId>,
+}

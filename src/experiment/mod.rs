@@ -1,0 +1,170 @@
+//! Replications in parallel (rayon) and their statistics.
+//!
+//! Every `(system, replication)` run is independent and deterministic; runs are executed on
+//! a pool of `threads` workers, collected in index order and reduced sequentially, so the
+//! results do not depend on the thread count.
+
+use crate::cost::CATEGORIES;
+use crate::metrics::Stat;
+use crate::scenario::{Scenario, SystemKind};
+use crate::sim::{run_system, RunResult};
+use rayon::prelude::*;
+use serde::Serialize;
+use std::collections::BTreeMap;
+
+/// Statistics of latency quantiles over replications.
+#[derive(Debug, Clone, Serialize)]
+pub struct LatencyStats {
+    /// Median.
+    pub p50: Stat,
+    /// 90th percentile.
+    pub p90: Stat,
+    /// 99th percentile.
+    pub p99: Stat,
+    /// Mean.
+    pub mean: Stat,
+}
+
+/// Cost per transaction statistics.
+#[derive(Debug, Clone, Serialize)]
+pub struct CostStats {
+    /// Total per transaction.
+    pub total: Stat,
+    /// Per category.
+    pub breakdown: BTreeMap<&'static str, Stat>,
+}
+
+/// One system's results over all replications.
+#[derive(Debug, Clone, Serialize)]
+pub struct SystemSummary {
+    /// System name.
+    pub name: String,
+    /// Consensus label.
+    pub consensus: &'static str,
+    /// Settlement mode label.
+    pub settlement: &'static str,
+    /// Nodes the system runs on (validators, or operator + standby).
+    pub nodes: usize,
+    /// Byzantine faults tolerated (PBFT) or 0.
+    pub faults_tolerated: usize,
+    /// Committed transactions in the window.
+    pub committed: Stat,
+    /// Submitted transactions in the window.
+    pub submitted: Stat,
+    /// Committed per second.
+    pub throughput_tps: Stat,
+    /// Submit → recorded.
+    pub latency_ms: LatencyStats,
+    /// Submit → settled.
+    pub settlement_latency_ms: LatencyStats,
+    /// Cost per transaction.
+    pub cost_per_tx: CostStats,
+    /// Paired saving against the baseline, per replication, in percent of the baseline's cost.
+    pub savings_vs_baseline_pct: Stat,
+    /// Messages per committed transaction.
+    pub messages_per_tx: Stat,
+    /// Bytes per committed transaction.
+    pub bytes_per_tx: Stat,
+    /// Highest CPU utilization among the system's nodes.
+    pub cpu_utilization_max: Stat,
+    /// Events processed per run.
+    pub events: Stat,
+    /// Sum of safety violations over replications.
+    pub safety_violations: u64,
+    /// All replications ended with consistent replicas.
+    pub replicas_consistent: bool,
+    /// All replications conserved money on every replica.
+    pub money_conserved: bool,
+}
+
+/// Results of a whole experiment.
+#[derive(Debug, Clone)]
+pub struct ExperimentResult {
+    /// Every run, ordered by (system, replication).
+    pub runs: Vec<RunResult>,
+    /// Per-system summaries, in scenario order.
+    pub systems: Vec<SystemSummary>,
+    /// Total events over all runs.
+    pub events: u64,
+}
+
+/// Run every system × replication of `scenario` on `threads` worker threads.
+///
+/// `on_done` is called (from worker threads) after each run, for progress display.
+pub fn run_experiment(scenario: &Scenario, threads: usize, on_done: &(dyn Fn() + Sync)) -> Result<ExperimentResult, rayon::ThreadPoolBuildError> {
+    let jobs: Vec<(usize, u32)> = (0..scenario.systems.len()).flat_map(|s| (0..scenario.replications).map(move |r| (s, r))).collect();
+    let pool = rayon::ThreadPoolBuilder::new().num_threads(threads.max(1)).build()?;
+    let runs: Vec<RunResult> = pool.install(|| {
+        jobs.par_iter()
+            .map(|&(s, r)| {
+                let res = run_system(scenario, s, r);
+                on_done();
+                res
+            })
+            .collect()
+    });
+    let systems = summarize(scenario, &runs);
+    let events = runs.iter().map(|r| r.events).sum();
+    Ok(ExperimentResult { runs, systems, events })
+}
+
+fn stat_of(runs: &[&RunResult], f: impl Fn(&RunResult) -> f64) -> Stat {
+    Stat::from_values(&runs.iter().map(|r| f(r)).collect::<Vec<_>>())
+}
+
+fn latency_stats(runs: &[&RunResult], pick: impl Fn(&RunResult) -> crate::sim::LatencySummary) -> LatencyStats {
+    LatencyStats {
+        p50: stat_of(runs, |r| pick(r).p50),
+        p90: stat_of(runs, |r| pick(r).p90),
+        p99: stat_of(runs, |r| pick(r).p99),
+        mean: stat_of(runs, |r| pick(r).mean),
+    }
+}
+
+/// Reduce runs (ordered by system, then replication) into per-system summaries.
+pub fn summarize(scenario: &Scenario, runs: &[RunResult]) -> Vec<SystemSummary> {
+    let by_system: Vec<Vec<&RunResult>> = (0..scenario.systems.len()).map(|s| runs.iter().filter(|r| r.system == s).collect()).collect();
+    let base = &by_system[scenario.baseline];
+    scenario
+        .systems
+        .iter()
+        .enumerate()
+        .map(|(s, spec)| {
+            let rs = &by_system[s];
+            let per = |f: fn(&RunResult) -> f64| stat_of(rs, f);
+            let savings: Vec<f64> = rs
+                .iter()
+                .map(|r| {
+                    let b = base.iter().find(|b| b.replication == r.replication).map(|b| b.cost_per_tx_total).unwrap_or(f64::NAN);
+                    (b - r.cost_per_tx_total) / b * 100.0
+                })
+                .collect();
+            let breakdown = CATEGORIES.iter().enumerate().map(|(i, c)| (*c, stat_of(rs, |r| if r.committed > 0 { r.cost_per_tx[i] } else { f64::NAN }))).collect();
+            let nodes = spec.replica_nodes().len();
+            SystemSummary {
+                name: spec.name.clone(),
+                consensus: spec.kind.label(),
+                settlement: spec.settlement.label(),
+                nodes,
+                faults_tolerated: match spec.kind {
+                    SystemKind::Pbft(_) => crate::consensus::pbft::max_faulty(nodes),
+                    SystemKind::Centralized(_) => 0,
+                },
+                committed: per(|r| r.committed as f64),
+                submitted: per(|r| r.submitted as f64),
+                throughput_tps: per(|r| r.throughput_tps),
+                latency_ms: latency_stats(rs, |r| r.latency),
+                settlement_latency_ms: latency_stats(rs, |r| r.settlement),
+                cost_per_tx: CostStats { total: per(|r| r.cost_per_tx_total), breakdown },
+                savings_vs_baseline_pct: Stat::from_values(&savings),
+                messages_per_tx: per(|r| r.messages as f64 / r.committed as f64),
+                bytes_per_tx: per(|r| r.bytes as f64 / r.committed as f64),
+                cpu_utilization_max: per(|r| r.cpu_util_max),
+                events: per(|r| r.events as f64),
+                safety_violations: rs.iter().map(|r| r.safety_violations).sum(),
+                replicas_consistent: rs.iter().all(|r| r.replicas_consistent),
+                money_conserved: rs.iter().all(|r| r.money_conserved),
+            }
+        })
+        .collect()
+}

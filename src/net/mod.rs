@@ -1,0 +1,169 @@
+//! The network model: one-way delay = region-pair base + jitter + serialization
+//! (size / bandwidth) behind a per-node egress FIFO; losses are retransmitted after a timeout.
+//!
+//! Message delivery order between a pair of nodes is not forced to be FIFO: with jitter a
+//! later message may overtake an earlier one, as on separate connections.
+
+use crate::engine::{SimRng, SimTime, NS_PER_S};
+use crate::scenario::{Jitter, NetworkSpec, NodeId, Topology};
+use rand::RngExt;
+
+/// Network counters.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct NetStats {
+    /// Messages handed to the network (excluding local, same-node deliveries).
+    pub messages: u64,
+    /// Bytes put on the wire, retransmissions included.
+    pub bytes: u64,
+    /// Transmissions lost and retried.
+    pub retransmissions: u64,
+}
+
+/// The network of one run. Memory O(nodes + regions²).
+#[derive(Debug)]
+pub struct Network {
+    one_way: Vec<SimTime>,
+    regions: usize,
+    node_region: Vec<u16>,
+    bandwidth: Vec<Option<u64>>,
+    egress_free_at: Vec<SimTime>,
+    jitter: Jitter,
+    loss: f64,
+    rto: SimTime,
+    header: u32,
+    rng: SimRng,
+}
+
+/// Retries after which a message is delivered anyway (keeps a loss of 1 − ε finite).
+const MAX_RETRIES: u32 = 32;
+
+impl Network {
+    /// Build from the topology and network spec with its own random stream.
+    pub fn new(topology: &Topology, spec: &NetworkSpec, rng: SimRng) -> Self {
+        Self {
+            one_way: spec.one_way.clone(),
+            regions: spec.regions,
+            node_region: topology.nodes.iter().map(|n| n.region).collect(),
+            bandwidth: topology.nodes.iter().map(|n| n.bandwidth_bps).collect(),
+            egress_free_at: vec![0; topology.nodes.len()],
+            jitter: spec.jitter,
+            loss: spec.loss,
+            rto: spec.rto,
+            header: spec.header_bytes,
+            rng,
+        }
+    }
+
+    /// Base one-way delay between two nodes.
+    #[inline]
+    pub fn base_delay(&self, from: NodeId, to: NodeId) -> SimTime {
+        let a = self.node_region[from as usize] as usize;
+        let b = self.node_region[to as usize] as usize;
+        self.one_way[a * self.regions + b]
+    }
+
+    #[inline]
+    fn jittered(&mut self, base: SimTime) -> SimTime {
+        match self.jitter {
+            Jitter::None => base,
+            Jitter::Uniform(frac) => {
+                let u: f64 = self.rng.random::<f64>() * 2.0 - 1.0;
+                (base as f64 * (1.0 + frac * u)).max(0.0).round() as SimTime
+            }
+            Jitter::Normal(frac) => {
+                let z = crate::workload::sample_std_normal(&mut self.rng);
+                (base as f64 * (1.0 + frac * z)).max(0.0).round() as SimTime
+            }
+            Jitter::Lognormal(sigma) => {
+                let z = crate::workload::sample_std_normal(&mut self.rng);
+                (base as f64 * (sigma * z - sigma * sigma / 2.0).exp()).round() as SimTime
+            }
+            Jitter::Exponential(mean) => base + crate::workload::sample_exp(&mut self.rng, mean as f64).round() as SimTime,
+        }
+    }
+
+    /// Send `payload_bytes` from `from` to `to`, leaving the sender's CPU at `depart`.
+    /// Returns the delivery time and updates `stats`. Same-node sends are delivered at
+    /// `depart` and cost nothing.
+    pub fn transmit(&mut self, depart: SimTime, from: NodeId, to: NodeId, payload_bytes: u32, stats: Option<&mut NetStats>) -> SimTime {
+        if from == to {
+            return depart;
+        }
+        let bytes = u64::from(payload_bytes) + u64::from(self.header);
+        let ser = match self.bandwidth[from as usize] {
+            Some(bps) => (bytes * 8 * NS_PER_S).div_ceil(bps),
+            None => 0,
+        };
+        let slot = &mut self.egress_free_at[from as usize];
+        let start = depart.max(*slot);
+        let mut sent_at = start + ser;
+        *slot = sent_at;
+        let mut attempts = 1u64;
+        if self.loss > 0.0 {
+            let mut retries = 0;
+            while retries < MAX_RETRIES && self.rng.random::<f64>() < self.loss {
+                retries += 1;
+                sent_at += self.rto + ser;
+            }
+            attempts += u64::from(retries);
+        }
+        let base = self.base_delay(from, to);
+        let arrival = sent_at + self.jittered(base);
+        if let Some(s) = stats {
+            s.messages += 1;
+            s.bytes += bytes * attempts;
+            s.retransmissions += attempts - 1;
+        }
+        arrival
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::{stream_rng, StreamLabel, NS_PER_MS};
+    use crate::scenario::NodeSpec;
+
+    fn topo(bw: Option<u64>) -> Topology {
+        Topology {
+            regions: vec!["a".into(), "b".into()],
+            roles: vec!["x".into()],
+            nodes: (0..3).map(|i| NodeSpec { name: format!("n{i}"), role: 0, region: (i % 2) as u16, cores: 1, bandwidth_bps: bw }).collect(),
+        }
+    }
+
+    fn spec() -> NetworkSpec {
+        NetworkSpec { one_way: vec![NS_PER_MS, 10 * NS_PER_MS, 10 * NS_PER_MS, NS_PER_MS], regions: 2, jitter: Jitter::None, loss: 0.0, rto: 0, header_bytes: 0 }
+    }
+
+    #[test]
+    fn delay_is_base_plus_serialization_with_egress_queueing() {
+        // 8 Mb/s: 1,000 bytes = 1 ms on the wire.
+        let mut net = Network::new(&topo(Some(8_000_000)), &spec(), stream_rng(1, 0, StreamLabel("net"), 0));
+        let mut st = NetStats::default();
+        assert_eq!(net.transmit(0, 0, 1, 1000, Some(&mut st)), NS_PER_MS + 10 * NS_PER_MS);
+        // Second message queues behind the first on node 0's egress.
+        assert_eq!(net.transmit(0, 0, 2, 1000, Some(&mut st)), 2 * NS_PER_MS + NS_PER_MS);
+        assert_eq!(st.messages, 2);
+        assert_eq!(st.bytes, 2000);
+        assert_eq!(net.transmit(5, 1, 1, 1000, Some(&mut st)), 5, "local delivery is free");
+    }
+
+    #[test]
+    fn loss_adds_timeouts_and_bytes() {
+        let mut s = spec();
+        s.loss = 0.5;
+        s.rto = 100 * NS_PER_MS;
+        let mut net = Network::new(&topo(None), &s, stream_rng(1, 0, StreamLabel("net"), 0));
+        let mut st = NetStats::default();
+        let mut total = 0;
+        for _ in 0..2000 {
+            total += net.transmit(0, 0, 1, 100, Some(&mut st)) - 10 * NS_PER_MS;
+        }
+        // Geometric retries: mean p/(1-p) = 1 per message.
+        let mean_retries = st.retransmissions as f64 / 2000.0;
+        assert!((mean_retries - 1.0).abs() < 0.15, "{mean_retries}");
+        assert_eq!(total, st.retransmissions * 100 * NS_PER_MS);
+        assert_eq!(st.bytes, (2000 + st.retransmissions) * 100);
+    }
+}

@@ -1,0 +1,336 @@
+//! Outputs of a run: `summary.json`, `runs.csv`, `timeseries.csv`, `manifest.json`
+//! (SHA-256 of every deterministic output) and `perf.json` (the one non-deterministic file),
+//! written atomically into a results directory; plus the console comparison table.
+
+pub mod table;
+
+use crate::cost::CATEGORIES;
+use crate::engine::{to_s, SimTime};
+use crate::experiment::{ExperimentResult, SystemSummary};
+use crate::scenario::{Scenario, SettlementSchedule};
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+use std::fs;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+/// Why outputs could not be written.
+#[derive(Debug, thiserror::Error)]
+pub enum ReportError {
+    /// The target exists and is not empty.
+    #[error("{0}: output directory exists and is not empty; pass --force to replace it, or --out to choose another")]
+    Exists(PathBuf),
+    /// Filesystem failure.
+    #[error("{path}: {source}")]
+    Io {
+        /// Path involved.
+        path: PathBuf,
+        /// OS error.
+        source: std::io::Error,
+    },
+    /// Serialization failure.
+    #[error("cannot serialize {what}: {message}")]
+    Serialize {
+        /// Which file.
+        what: &'static str,
+        /// Why.
+        message: String,
+    },
+}
+
+/// How the run was invoked (recorded in the manifest).
+#[derive(Debug, Clone, Serialize)]
+pub struct Invocation {
+    /// The command line, as given.
+    pub command_line: Vec<String>,
+    /// Path of the scenario file.
+    pub scenario_path: String,
+    /// SHA-256 of the scenario file's bytes.
+    pub scenario_sha256: String,
+    /// `--set` overrides in order.
+    pub overrides: Vec<String>,
+    /// Worker threads (does not affect results).
+    pub threads: usize,
+}
+
+/// Turn a scenario name into a safe single path component.
+pub fn sanitize_component(name: &str) -> String {
+    let s: String = name.chars().map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '_' || c == '.' { c } else { '-' }).collect();
+    let s = s.trim_start_matches('.').to_string();
+    if s.is_empty() { "scenario".into() } else { s }
+}
+
+/// Lower-case hex SHA-256 of bytes.
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Fail early if `dir` exists, is non-empty, and `force` is not set.
+pub fn check_target(dir: &Path, force: bool) -> Result<(), ReportError> {
+    if dir.exists() && !force {
+        let non_empty = fs::read_dir(dir).map(|mut d| d.next().is_some()).unwrap_or(true);
+        if non_empty {
+            return Err(ReportError::Exists(dir.to_path_buf()));
+        }
+    }
+    Ok(())
+}
+
+#[derive(Serialize)]
+struct Summary<'a> {
+    scenario: &'a str,
+    description: &'a str,
+    version: &'static str,
+    seed: u64,
+    replications: u32,
+    currency: &'a str,
+    duration_s: f64,
+    warmup_s: f64,
+    baseline: &'a str,
+    settlement_schedule: String,
+    systems: &'a [SystemSummary],
+    sweep: Option<()>,
+}
+
+fn schedule_label(s: &SettlementSchedule) -> String {
+    match s {
+        SettlementSchedule::Every(iv) => format!("every {}", human_duration(*iv)),
+        SettlementSchedule::Daily(c) => {
+            let cuts: Vec<String> = c.iter().map(|t| format!("{:02}:{:02}", t / 3_600_000_000_000, t / 60_000_000_000 % 60)).collect();
+            format!("daily at {}", cuts.join(", "))
+        }
+    }
+}
+
+/// A duration in the most readable unit.
+pub fn human_duration(t: SimTime) -> String {
+    let s = to_s(t);
+    if s >= 3600.0 {
+        format!("{:.1} h", s / 3600.0)
+    } else if s >= 60.0 {
+        format!("{:.1} min", s / 60.0)
+    } else if s >= 1.0 {
+        format!("{s:.2} s")
+    } else {
+        format!("{:.1} ms", s * 1e3)
+    }
+}
+
+/// `summary.json` bytes (deterministic).
+pub fn summary_json(scenario: &Scenario, result: &ExperimentResult) -> Result<Vec<u8>, ReportError> {
+    let s = Summary {
+        scenario: &scenario.name,
+        description: &scenario.description,
+        version: env!("CARGO_PKG_VERSION"),
+        seed: scenario.seed,
+        replications: scenario.replications,
+        currency: &scenario.currency,
+        duration_s: to_s(scenario.duration),
+        warmup_s: to_s(scenario.warmup),
+        baseline: &scenario.systems[scenario.baseline].name,
+        settlement_schedule: schedule_label(&scenario.settlement),
+        systems: &result.systems,
+        sweep: None,
+    };
+    let mut v = serde_json::to_vec_pretty(&s).map_err(|e| ReportError::Serialize { what: "summary.json", message: e.to_string() })?;
+    v.push(b'\n');
+    Ok(v)
+}
+
+/// Neutralize cells a spreadsheet would execute (`=`, `+`, `-`, `@` first).
+fn csv_cell(s: &str) -> String {
+    match s.chars().next() {
+        Some('=' | '+' | '-' | '@') if s.parse::<f64>().is_err() => format!("'{s}"),
+        _ => s.to_string(),
+    }
+}
+
+fn num(x: f64) -> String {
+    if x.is_finite() { format!("{x}") } else { String::new() }
+}
+
+/// `runs.csv` bytes: one row per system × replication (× sweep point, always 0 here).
+pub fn runs_csv(scenario: &Scenario, result: &ExperimentResult) -> Result<Vec<u8>, ReportError> {
+    let mut w = csv::Writer::from_writer(Vec::new());
+    let mut header: Vec<String> = [
+        "point", "system", "consensus", "settlement", "replication", "submitted", "committed", "throughput_tps",
+        "latency_p50_ms", "latency_p90_ms", "latency_p99_ms", "latency_mean_ms",
+        "settlement_p50_ms", "settlement_p90_ms", "settlement_p99_ms", "settlement_mean_ms",
+        "cost_per_tx_total",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
+    header.extend(CATEGORIES.iter().map(|c| format!("cost_per_tx_{c}")));
+    header.extend(
+        ["messages", "bytes", "messages_per_tx", "bytes_per_tx", "cpu_utilization_max", "cpu_wait_ms_max", "events", "safety_violations", "replicas_consistent", "money_conserved", "height_min", "height_max", "state_digest"]
+            .iter()
+            .map(|s| s.to_string()),
+    );
+    let err = |e: csv::Error| ReportError::Serialize { what: "runs.csv", message: e.to_string() };
+    w.write_record(&header).map_err(err)?;
+    for r in &result.runs {
+        let sys = &scenario.systems[r.system];
+        let mut row = vec![
+            "0".to_string(),
+            csv_cell(&sys.name),
+            sys.kind.label().into(),
+            sys.settlement.label().into(),
+            r.replication.to_string(),
+            r.submitted.to_string(),
+            r.committed.to_string(),
+            num(r.throughput_tps),
+        ];
+        for l in [r.latency, r.settlement] {
+            row.extend([num(l.p50), num(l.p90), num(l.p99), num(l.mean)]);
+        }
+        row.push(num(r.cost_per_tx_total));
+        row.extend(r.cost_per_tx.iter().map(|v| num(*v)));
+        let per = |x: u64| if r.committed > 0 { num(x as f64 / r.committed as f64) } else { String::new() };
+        row.extend([
+            r.messages.to_string(),
+            r.bytes.to_string(),
+            per(r.messages),
+            per(r.bytes),
+            num(r.cpu_util_max),
+            num(r.cpu_wait_ms_max),
+            r.events.to_string(),
+            r.safety_violations.to_string(),
+            r.replicas_consistent.to_string(),
+            r.money_conserved.to_string(),
+            r.heights.0.to_string(),
+            r.heights.1.to_string(),
+            r.state_digest.clone(),
+        ]);
+        w.write_record(&row).map_err(err)?;
+    }
+    w.into_inner().map_err(|e| ReportError::Serialize { what: "runs.csv", message: e.to_string() })
+}
+
+/// `timeseries.csv` bytes: per system × replication × window.
+pub fn timeseries_csv(scenario: &Scenario, result: &ExperimentResult) -> Result<Vec<u8>, ReportError> {
+    let mut w = csv::Writer::from_writer(Vec::new());
+    let err = |e: csv::Error| ReportError::Serialize { what: "timeseries.csv", message: e.to_string() };
+    w.write_record(["point", "system", "replication", "window_start_s", "committed", "throughput_tps", "latency_mean_ms"]).map_err(err)?;
+    for r in &result.runs {
+        let ts = &r.timeseries;
+        let win_s = to_s(ts.window);
+        for (i, wdw) in ts.windows.iter().enumerate() {
+            let mean = if wdw.committed > 0 { num(wdw.latency_sum_ns as f64 / wdw.committed as f64 / 1e6) } else { String::new() };
+            w.write_record([
+                "0".to_string(),
+                csv_cell(&scenario.systems[r.system].name),
+                r.replication.to_string(),
+                num(i as f64 * win_s),
+                wdw.committed.to_string(),
+                num(wdw.committed as f64 / win_s),
+                mean,
+            ])
+            .map_err(err)?;
+        }
+    }
+    w.into_inner().map_err(|e| ReportError::Serialize { what: "timeseries.csv", message: e.to_string() })
+}
+
+/// Wall-clock performance of the run (not deterministic; excluded from digests).
+#[derive(Debug, Clone, Serialize)]
+pub struct Perf {
+    /// Wall time of the simulation, seconds.
+    pub wall_s: f64,
+    /// Events processed over all runs.
+    pub events: u64,
+    /// Events per wall second.
+    pub events_per_s: f64,
+    /// Runs (systems × replications).
+    pub runs: usize,
+    /// Worker threads.
+    pub threads: usize,
+}
+
+/// Everything written for one experiment.
+pub struct Outputs {
+    /// File name → bytes, deterministic files only.
+    pub files: Vec<(&'static str, Vec<u8>)>,
+}
+
+/// Build the deterministic files (summary, runs, timeseries) in memory.
+pub fn deterministic_outputs(scenario: &Scenario, result: &ExperimentResult) -> Result<Outputs, ReportError> {
+    Ok(Outputs {
+        files: vec![
+            ("summary.json", summary_json(scenario, result)?),
+            ("runs.csv", runs_csv(scenario, result)?),
+            ("timeseries.csv", timeseries_csv(scenario, result)?),
+        ],
+    })
+}
+
+/// `manifest.json` bytes: version, resolved scenario, hashes of every deterministic output.
+pub fn manifest_json(scenario: &Scenario, inv: &Invocation, outputs: &Outputs) -> Result<Vec<u8>, ReportError> {
+    let digests: std::collections::BTreeMap<&str, String> = outputs.files.iter().map(|(n, b)| (*n, sha256_hex(b))).collect();
+    let seeds: Vec<String> = (0..scenario.replications).map(|r| format!("{:016x}", crate::engine::rng::replication_tag(scenario.seed, r))).collect();
+    let m = serde_json::json!({
+        "ledgersim_version": env!("CARGO_PKG_VERSION"),
+        "scenario": scenario.name,
+        "scenario_path": inv.scenario_path,
+        "scenario_sha256": inv.scenario_sha256,
+        "resolved_scenario": scenario.raw,
+        "overrides": inv.overrides,
+        "seed": scenario.seed,
+        "replications": scenario.replications,
+        "replication_tags": seeds,
+        "shard": null,
+        "command_line": inv.command_line,
+        "threads": inv.threads,
+        "digests_sha256": digests,
+        "reproduce": format!("ledgersim reproduce <this directory>  (or: ledgersim run {} --seed {} --replications {}{})", inv.scenario_path, scenario.seed, scenario.replications, inv.overrides.iter().map(|o| format!(" --set {o}")).collect::<String>()),
+    });
+    let mut v = serde_json::to_vec_pretty(&m).map_err(|e| ReportError::Serialize { what: "manifest.json", message: e.to_string() })?;
+    v.push(b'\n');
+    Ok(v)
+}
+
+fn io(path: &Path) -> impl FnOnce(std::io::Error) -> ReportError + '_ {
+    move |source| ReportError::Io { path: path.to_path_buf(), source }
+}
+
+/// Write all files into `dir` atomically: a temporary sibling directory is filled, synced
+/// and renamed into place. An existing non-empty `dir` is replaced only with `force`.
+pub fn write_dir(dir: &Path, files: &[(&str, Vec<u8>)], force: bool) -> Result<(), ReportError> {
+    check_target(dir, force)?;
+    let parent = dir.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    fs::create_dir_all(parent).map_err(io(parent))?;
+    let base = dir.file_name().map(|s| s.to_string_lossy().into_owned()).unwrap_or_else(|| "results".into());
+    let tmp = parent.join(format!(".{base}.tmp-{}", std::process::id()));
+    if tmp.exists() {
+        fs::remove_dir_all(&tmp).map_err(io(&tmp))?;
+    }
+    fs::create_dir(&tmp).map_err(io(&tmp))?;
+    for (name, bytes) in files {
+        let p = tmp.join(name);
+        let mut f = fs::File::create(&p).map_err(io(&p))?;
+        f.write_all(bytes).map_err(io(&p))?;
+        f.sync_all().map_err(io(&p))?;
+    }
+    if dir.exists() {
+        // Only reached with --force (or an empty directory).
+        let old = parent.join(format!(".{base}.old-{}", std::process::id()));
+        fs::rename(dir, &old).map_err(io(dir))?;
+        fs::rename(&tmp, dir).map_err(io(dir))?;
+        fs::remove_dir_all(&old).map_err(io(&old))?;
+    } else {
+        fs::rename(&tmp, dir).map_err(io(dir))?;
+    }
+    Ok(())
+}
+
+/// Produce every output file for an experiment and write them atomically to `dir`.
+pub fn write_results(dir: &Path, scenario: &Scenario, result: &ExperimentResult, inv: &Invocation, perf: &Perf, force: bool) -> Result<(), ReportError> {
+    let outputs = deterministic_outputs(scenario, result)?;
+    let manifest = manifest_json(scenario, inv, &outputs)?;
+    let mut perf_bytes = serde_json::to_vec_pretty(perf).map_err(|e| ReportError::Serialize { what: "perf.json", message: e.to_string() })?;
+    perf_bytes.push(b'\n');
+    let mut files: Vec<(&str, Vec<u8>)> = outputs.files;
+    files.push(("manifest.json", manifest));
+    files.push(("perf.json", perf_bytes));
+    write_dir(dir, &files, force)
+}

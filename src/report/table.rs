@@ -1,0 +1,83 @@
+//! The console comparison table.
+
+use crate::experiment::ExperimentResult;
+use crate::metrics::Stat;
+use crate::scenario::Scenario;
+
+fn pm(s: &Stat, digits: usize) -> String {
+    if !s.mean.is_finite() {
+        return "—".into();
+    }
+    match s.ci95 {
+        Some(_) => format!("{:.*} ±{:.*}", digits, s.mean, digits, s.half_width()),
+        None => format!("{:.*}", digits, s.mean),
+    }
+}
+
+/// A latency in ms shown in a readable unit, with its CI half-width.
+fn lat(s: &Stat) -> String {
+    if !s.mean.is_finite() {
+        return "—".into();
+    }
+    let (scale, unit) = if s.mean >= 3_600_000.0 {
+        (3_600_000.0, "h")
+    } else if s.mean >= 60_000.0 {
+        (60_000.0, "min")
+    } else if s.mean >= 1_000.0 {
+        (1_000.0, "s")
+    } else {
+        (1.0, "ms")
+    };
+    match s.ci95 {
+        Some(_) => format!("{:.2} ±{:.2} {unit}", s.mean / scale, s.half_width() / scale),
+        None => format!("{:.2} {unit}", s.mean / scale),
+    }
+}
+
+/// Render the comparison table (one row per system; every value with its 95 % CI).
+pub fn render(scenario: &Scenario, result: &ExperimentResult) -> String {
+    let head = [
+        "system", "consensus", "settles", "committed", "tx/s", "latency p50", "latency p99", "settlement p50", &format!("cost/tx ({})", scenario.currency), "savings %",
+    ];
+    let mut rows: Vec<Vec<String>> = vec![head.iter().map(|s| s.to_string()).collect()];
+    for s in &result.systems {
+        rows.push(vec![
+            s.name.clone(),
+            if s.consensus == "pbft" { format!("pbft n={} f={}", s.nodes, s.faults_tolerated) } else { s.consensus.to_string() },
+            s.settlement.to_string(),
+            pm(&s.committed, 0),
+            pm(&s.throughput_tps, 1),
+            lat(&s.latency_ms.p50),
+            lat(&s.latency_ms.p99),
+            lat(&s.settlement_latency_ms.p50),
+            pm(&s.cost_per_tx.total, 4),
+            if s.name == scenario.systems[scenario.baseline].name { "baseline".into() } else { pm(&s.savings_vs_baseline_pct, 1) },
+        ]);
+    }
+    let widths: Vec<usize> = (0..head.len()).map(|c| rows.iter().map(|r| r[c].chars().count()).max().unwrap_or(0)).collect();
+    let mut out = String::new();
+    for (i, r) in rows.iter().enumerate() {
+        let line: Vec<String> = r.iter().zip(&widths).enumerate().map(|(c, (v, w))| if c < 3 { format!("{v:<w$}") } else { format!("{v:>w$}") }).collect();
+        out.push_str(line.join("  ").trim_end());
+        out.push('\n');
+        if i == 0 {
+            out.push_str(&widths.iter().map(|w| "-".repeat(*w)).collect::<Vec<_>>().join("  "));
+            out.push('\n');
+        }
+    }
+    let faults: Vec<String> = result
+        .systems
+        .iter()
+        .filter(|s| s.safety_violations > 0 || !s.replicas_consistent || !s.money_conserved)
+        .map(|s| format!("WARNING {}: safety violations {}, replicas consistent {}, money conserved {}", s.name, s.safety_violations, s.replicas_consistent, s.money_conserved))
+        .collect();
+    for f in faults {
+        out.push_str(&f);
+        out.push('\n');
+    }
+    out.push_str(&format!(
+        "{} replication(s), 95% CI (Student t) as ±; latency = submit → recorded at the submitter; settlement per the system's mode; savings are paired per replication against `{}`.\n",
+        scenario.replications, scenario.systems[scenario.baseline].name
+    ));
+    out
+}

@@ -1,0 +1,560 @@
+//! The scenario file as written: `serde` structs mirroring the TOML, with
+//! `deny_unknown_fields` everywhere. Nothing here is validated; see [`super::validate`].
+//!
+//! Quantities are kept as strings (`"250ms"`, `"100Mbps"`) so that error messages can quote
+//! what the user wrote. The same structs serialize back into the manifest as the resolved
+//! scenario.
+
+use serde::{Deserialize, Serialize};
+
+/// The whole scenario file.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawScenario {
+    /// Short name; becomes the default output directory `results/<name>/`.
+    pub name: String,
+    /// One or two sentences for the report.
+    #[serde(default)]
+    pub description: String,
+    /// Master seed of every random stream.
+    pub seed: u64,
+    /// Simulated duration, e.g. `"10m"`.
+    pub duration: String,
+    /// Warm-up excluded from statistics, e.g. `"1m"`.
+    #[serde(default = "default_zero")]
+    pub warmup: String,
+    /// Independent replications per system.
+    #[serde(default = "default_replications")]
+    pub replications: u32,
+    /// Currency code for every price and amount (e.g. `"CNY"`).
+    #[serde(default = "default_currency")]
+    pub currency: String,
+    /// Time of day at simulated time zero (`"HH:MM"`); anchors cut-offs and rate profiles.
+    #[serde(default = "default_start")]
+    pub start_time: String,
+    /// Window of the time series, e.g. `"10s"`.
+    #[serde(default = "default_window")]
+    pub timeseries_window: String,
+    /// Nodes and regions.
+    pub topology: RawTopology,
+    /// Latency, jitter, bandwidth, loss.
+    pub network: RawNetwork,
+    /// CPU cost of every protocol step.
+    #[serde(default)]
+    pub cpu: RawCpu,
+    /// Transaction flows.
+    pub workload: RawWorkload,
+    /// Interbank batch settlement schedule (used by the centralized system and off-ledger ledgers).
+    #[serde(default)]
+    pub settlement: RawSettlement,
+    /// Prices.
+    #[serde(default)]
+    pub cost: RawCost,
+    /// Systems compared, one of them `baseline = true`.
+    #[serde(rename = "system")]
+    pub systems: Vec<RawSystem>,
+}
+
+fn default_zero() -> String {
+    "0".into()
+}
+fn default_replications() -> u32 {
+    5
+}
+fn default_currency() -> String {
+    "CNY".into()
+}
+fn default_start() -> String {
+    "00:00".into()
+}
+fn default_window() -> String {
+    "10s".into()
+}
+
+/// Regions and node groups.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawTopology {
+    /// Region names; every node is in one.
+    pub regions: Vec<String>,
+    /// Node groups, each with one role.
+    #[serde(rename = "group")]
+    pub groups: Vec<RawGroup>,
+}
+
+/// A group of nodes that share a role and hardware.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawGroup {
+    /// Role label (`province`, `bank`, `fund`, or any label).
+    pub role: String,
+    /// Explicit node names. Either `names` or `count` (+ `name_prefix`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub names: Option<Vec<String>>,
+    /// Number of nodes named `<name_prefix>-<i>` (i from 1).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub count: Option<u32>,
+    /// Prefix for generated names (default: the role).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name_prefix: Option<String>,
+    /// One region for the whole group…
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub region: Option<String>,
+    /// …or one region per node, in order.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub regions: Option<Vec<String>>,
+    /// CPU cores per node.
+    #[serde(default = "default_cores")]
+    pub cores: u32,
+    /// Egress bandwidth per node (default: `network.bandwidth`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bandwidth: Option<String>,
+}
+
+fn default_cores() -> u32 {
+    8
+}
+
+/// The network model's parameters.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawNetwork {
+    /// Round-trip time between nodes in the same region.
+    pub intra_region_rtt: String,
+    /// Region-pair round-trip times (symmetric).
+    #[serde(default, rename = "rtt")]
+    pub rtts: Vec<RawRtt>,
+    /// Alternative to `rtt`: a full matrix in the order of `topology.regions`, in ms.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rtt_matrix_ms: Option<Vec<Vec<f64>>>,
+    /// Whether `rtt_matrix_ms` must be symmetric (default true).
+    #[serde(default = "default_true")]
+    pub symmetric: bool,
+    /// Default egress bandwidth per node, e.g. `"100Mbps"`; `"unlimited"` disables serialization delay.
+    #[serde(default = "default_bandwidth")]
+    pub bandwidth: String,
+    /// Jitter on the one-way base delay.
+    #[serde(default)]
+    pub jitter: RawJitter,
+    /// Probability that one transmission of a message is lost.
+    #[serde(default)]
+    pub loss: f64,
+    /// Retransmission timeout after a loss.
+    #[serde(default = "default_rto")]
+    pub retransmit_timeout: String,
+    /// Fixed per-message header overhead in bytes added to every message.
+    #[serde(default = "default_header")]
+    pub header_bytes: u32,
+}
+
+fn default_true() -> bool {
+    true
+}
+fn default_bandwidth() -> String {
+    "100Mbps".into()
+}
+fn default_rto() -> String {
+    "200ms".into()
+}
+fn default_header() -> u32 {
+    64
+}
+
+/// One region-pair round-trip time.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawRtt {
+    /// The two regions.
+    pub between: [String; 2],
+    /// Round-trip time, e.g. `"28.6ms"`.
+    pub rtt: String,
+}
+
+/// Jitter distribution applied to each message's one-way delay.
+#[derive(Debug, Clone, Serialize, Deserialize, Default)]
+#[serde(tag = "dist", rename_all = "snake_case", deny_unknown_fields)]
+pub enum RawJitter {
+    /// No jitter.
+    #[default]
+    None,
+    /// Base × (1 + U(−pct, +pct)/100).
+    Uniform {
+        /// Half-width in percent of the base delay.
+        pct: f64,
+    },
+    /// Base × (1 + N(0, pct/100)), truncated at zero.
+    Normal {
+        /// Standard deviation in percent of the base delay.
+        pct: f64,
+    },
+    /// Base × LogNormal with mean 1 and the given σ of the underlying normal.
+    Lognormal {
+        /// σ in log space.
+        sigma: f64,
+    },
+    /// Base + Exp(mean).
+    Exponential {
+        /// Mean extra delay, e.g. `"2ms"`.
+        mean: String,
+    },
+}
+
+/// CPU time of each protocol step (per node, on one core).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawCpu {
+    /// Create one signature.
+    #[serde(default = "cpu_sign")]
+    pub sign: String,
+    /// Verify one signature.
+    #[serde(default = "cpu_verify")]
+    pub verify: String,
+    /// Hash one kilobyte (1,000 bytes).
+    #[serde(default = "cpu_hash")]
+    pub hash_per_kb: String,
+    /// Execute one transaction against the ledger state.
+    #[serde(default = "cpu_exec")]
+    pub execute_tx: String,
+    /// Persist one block / one database commit.
+    #[serde(default = "cpu_commit")]
+    pub db_commit: String,
+}
+
+fn cpu_sign() -> String {
+    "50us".into()
+}
+fn cpu_verify() -> String {
+    "100us".into()
+}
+fn cpu_hash() -> String {
+    "2us".into()
+}
+fn cpu_exec() -> String {
+    "20us".into()
+}
+fn cpu_commit() -> String {
+    "1ms".into()
+}
+
+impl Default for RawCpu {
+    fn default() -> Self {
+        Self {
+            sign: cpu_sign(),
+            verify: cpu_verify(),
+            hash_per_kb: cpu_hash(),
+            execute_tx: cpu_exec(),
+            db_commit: cpu_commit(),
+        }
+    }
+}
+
+/// The workload.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawWorkload {
+    /// Transaction flows between roles.
+    #[serde(rename = "flow")]
+    pub flows: Vec<RawFlow>,
+    /// Opening balance of every institution's account, in currency units.
+    #[serde(default = "default_balance")]
+    pub initial_balance: f64,
+}
+
+fn default_balance() -> f64 {
+    1.0e12
+}
+
+/// One flow of transactions from one role to another.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawFlow {
+    /// Flow name (e.g. `payouts`).
+    pub name: String,
+    /// Paying role.
+    pub from: String,
+    /// Receiving role.
+    pub to: String,
+    /// Optional intermediary role that submits and carries the payment (a custodian bank).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub via: Option<String>,
+    /// How endpoints are chosen: `uniform`, `round_robin`, `same_region`.
+    #[serde(default = "default_endpoints")]
+    pub endpoints: String,
+    /// Arrival process.
+    pub arrival: RawArrival,
+    /// Transaction size on the wire and on disk.
+    pub size_bytes: u32,
+    /// Amount distribution in currency units.
+    pub amount: RawAmount,
+    /// Interbank fee schedule for this flow: `tiered` (per-transfer corporate tariff) or `bulk`.
+    #[serde(default = "default_fee")]
+    pub fee: String,
+}
+
+fn default_endpoints() -> String {
+    "uniform".into()
+}
+fn default_fee() -> String {
+    "tiered".into()
+}
+
+/// Arrival process of a flow; rates in transactions per simulated second.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(tag = "process", rename_all = "snake_case", deny_unknown_fields)]
+pub enum RawArrival {
+    /// Poisson arrivals at a constant rate.
+    Poisson {
+        /// Transactions per second.
+        rate: f64,
+    },
+    /// Evenly spaced arrivals.
+    Constant {
+        /// Transactions per second.
+        rate: f64,
+    },
+    /// Piecewise-constant rate over the time of day; Poisson within each piece.
+    Profile {
+        /// `[["HH:MM", rate], …]`, sorted; each rate holds until the next point (wrapping daily).
+        points: Vec<(String, f64)>,
+    },
+}
+
+/// Amount distribution (currency units).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(tag = "dist", rename_all = "snake_case", deny_unknown_fields)]
+pub enum RawAmount {
+    /// Always the same amount.
+    Constant {
+        /// The amount.
+        value: f64,
+    },
+    /// Uniform in `[min, max]`.
+    Uniform {
+        /// Lower bound.
+        min: f64,
+        /// Upper bound.
+        max: f64,
+    },
+    /// Log-normal with the given median and σ in log space.
+    Lognormal {
+        /// Median amount.
+        median: f64,
+        /// σ of ln(amount).
+        sigma: f64,
+    },
+}
+
+/// A distribution of service durations (e.g. the operator database's commit time).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(tag = "dist", rename_all = "snake_case", deny_unknown_fields)]
+pub enum RawServiceDist {
+    /// Always `mean`.
+    Constant {
+        /// The duration.
+        mean: String,
+    },
+    /// Exponential with the given mean.
+    Exponential {
+        /// Mean duration.
+        mean: String,
+    },
+    /// Log-normal with the given mean and σ in log space.
+    Lognormal {
+        /// Mean duration.
+        mean: String,
+        /// σ of the log.
+        sigma: f64,
+    },
+}
+
+/// The interbank settlement schedule.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawSettlement {
+    /// Daily cut-off times (`"HH:MM"`), e.g. `["17:15"]`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub cutoffs: Vec<String>,
+    /// Alternative: a batch every interval from midnight, e.g. `"4h"`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub every: Option<String>,
+}
+
+impl Default for RawSettlement {
+    fn default() -> Self {
+        Self { cutoffs: vec!["17:15".into()], every: None }
+    }
+}
+
+/// Prices; all in the scenario's currency.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawCost {
+    /// Price of one node-hour (a server with its operations), per node.
+    #[serde(default = "c_node_hour")]
+    pub node_hour: f64,
+    /// Price per GB (10^9 bytes) sent between nodes.
+    #[serde(default = "c_egress")]
+    pub egress_per_gb: f64,
+    /// Price per GB-month of replicated storage.
+    #[serde(default = "c_storage")]
+    pub storage_per_gb_month: f64,
+    /// Months each record is kept.
+    #[serde(default = "c_retention")]
+    pub retention_months: f64,
+    /// Annual rate for the float cost of money waiting to settle (e.g. 0.02).
+    #[serde(default = "c_float")]
+    pub float_rate_annual: f64,
+    /// Reconciliation effort per transaction.
+    #[serde(default = "c_recon")]
+    pub reconciliation_per_tx: f64,
+    /// Fraction of transactions that raise an exception (enquiry, manual repair).
+    #[serde(default = "c_exc_rate")]
+    pub exception_rate: f64,
+    /// Cost of handling one exception.
+    #[serde(default = "c_exc_cost")]
+    pub exception_cost: f64,
+    /// Tiered per-transfer tariff: `[[upper_amount, fee], …]` ascending.
+    #[serde(default = "c_tiers")]
+    pub transfer_fee_tiers: Vec<(f64, f64)>,
+    /// Fee above the last tier, as a fraction of the amount (0.00002 = 0.002 %).
+    #[serde(default = "c_above")]
+    pub transfer_fee_above_fraction: f64,
+    /// Cap of the fee above the last tier.
+    #[serde(default = "c_cap")]
+    pub transfer_fee_cap: f64,
+    /// Per-item fee of bulk (batch) transfers.
+    #[serde(default = "c_bulk")]
+    pub bulk_fee_per_item: f64,
+}
+
+fn c_node_hour() -> f64 {
+    3.9
+}
+fn c_egress() -> f64 {
+    0.5
+}
+fn c_storage() -> f64 {
+    0.7
+}
+fn c_retention() -> f64 {
+    120.0
+}
+fn c_float() -> f64 {
+    0.02
+}
+fn c_recon() -> f64 {
+    0.06
+}
+fn c_exc_rate() -> f64 {
+    0.03
+}
+fn c_exc_cost() -> f64 {
+    150.0
+}
+fn c_tiers() -> Vec<(f64, f64)> {
+    vec![(10_000.0, 5.0), (100_000.0, 10.0), (500_000.0, 15.0), (1_000_000.0, 20.0)]
+}
+fn c_above() -> f64 {
+    0.00002
+}
+fn c_cap() -> f64 {
+    200.0
+}
+fn c_bulk() -> f64 {
+    0.3
+}
+
+impl Default for RawCost {
+    fn default() -> Self {
+        Self {
+            node_hour: c_node_hour(),
+            egress_per_gb: c_egress(),
+            storage_per_gb_month: c_storage(),
+            retention_months: c_retention(),
+            float_rate_annual: c_float(),
+            reconciliation_per_tx: c_recon(),
+            exception_rate: c_exc_rate(),
+            exception_cost: c_exc_cost(),
+            transfer_fee_tiers: c_tiers(),
+            transfer_fee_above_fraction: c_above(),
+            transfer_fee_cap: c_cap(),
+            bulk_fee_per_item: c_bulk(),
+        }
+    }
+}
+
+/// Per-system overrides of the cost model.
+#[derive(Debug, Clone, Serialize, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct RawSystemCost {
+    /// Override `cost.node_hour` for this system's nodes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub node_hour: Option<f64>,
+    /// Override `cost.reconciliation_per_tx`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reconciliation_per_tx: Option<f64>,
+    /// Override `cost.exception_rate`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub exception_rate: Option<f64>,
+    /// Fee per transaction charged by the ledger itself (on-ledger settlement), default 0.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ledger_fee_per_tx: Option<f64>,
+}
+
+/// Which nodes run a ledger protocol.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawValidators {
+    /// Every node with one of these roles.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub roles: Vec<String>,
+    /// Plus these nodes by name.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub names: Vec<String>,
+}
+
+/// One system under comparison.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawSystem {
+    /// Name shown in tables (unique).
+    pub name: String,
+    /// `centralized` or `pbft`.
+    pub consensus: String,
+    /// Exactly one system is the baseline for savings.
+    #[serde(default)]
+    pub baseline: bool,
+    /// `batch` (interbank batches, the only choice for `centralized`), `on-ledger` or `off-ledger`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub settlement: Option<String>,
+    /// Centralized: the operator node's name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub operator: Option<String>,
+    /// Centralized: optional synchronous standby node's name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub standby: Option<String>,
+    /// Centralized: database servers (parallel commit slots).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub db_servers: Option<u32>,
+    /// Centralized: database service time per transaction.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub db_service: Option<RawServiceDist>,
+    /// Ledger: validators (default: all nodes).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub validators: Option<RawValidators>,
+    /// PBFT: maximum transactions per batch.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub batch_max_tx: Option<u32>,
+    /// PBFT: maximum batch bytes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub batch_max_bytes: Option<u64>,
+    /// PBFT: send a partial batch after this long.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub batch_timeout: Option<String>,
+    /// PBFT: instances the primary may have in flight.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pipeline: Option<u32>,
+    /// Cost overrides.
+    #[serde(default)]
+    pub cost: RawSystemCost,
+}
