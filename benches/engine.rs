@@ -26,9 +26,7 @@
 //!
 //! Run with `cargo bench --bench engine` (about a minute).
 
-use criterion::{
-    BenchmarkId, Criterion, SamplingMode, Throughput, criterion_group, criterion_main,
-};
+use criterion::{BenchmarkId, Criterion, SamplingMode, Throughput, criterion_group, criterion_main};
 use ledgersim::engine::{EventQueue, Model, SimTime, run_until};
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
@@ -116,8 +114,7 @@ fn bench_hold(c: &mut Criterion) {
         // (b) bare BinaryHeap baseline, same pattern and generator.
         group.bench_with_input(BenchmarkId::new("bare_heap", p), &p, |b, &p| {
             let mut rng = SplitMix64(SEED);
-            let mut heap: BinaryHeap<Reverse<(u64, u64)>> =
-                BinaryHeap::with_capacity(p as usize + 1);
+            let mut heap: BinaryHeap<Reverse<(u64, u64)>> = BinaryHeap::with_capacity(p as usize + 1);
             let mut seq = 0u64;
             for _ in 0..p {
                 heap.push(Reverse((rng.increment(), seq)));

@@ -29,5 +29,5 @@ pub mod scenario;
 pub mod sim;
 pub mod workload;
 
-pub use experiment::{run_experiment, ExperimentResult};
+pub use experiment::{ExperimentResult, run_experiment};
 pub use scenario::Scenario;

@@ -4,13 +4,17 @@
 use anyhow::Context;
 use clap::{Parser, Subcommand};
 use ledgersim::report::{self, Invocation, Perf};
-use ledgersim::scenario::{validate, ScenarioError};
+use ledgersim::scenario::{ScenarioError, validate};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Instant;
 
 #[derive(Parser)]
-#[command(name = "ledgersim", version, about = "Deterministic simulator: would a shared ledger cut the cost of moving social-security money?")]
+#[command(
+    name = "ledgersim",
+    version,
+    about = "Deterministic simulator: would a shared ledger cut the cost of moving social-security money?"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -65,7 +69,10 @@ struct Failure {
 
 impl From<ScenarioError> for Failure {
     fn from(e: ScenarioError) -> Self {
-        Failure { code: 2, error: e.into() }
+        Failure {
+            code: 2,
+            error: e.into(),
+        }
     }
 }
 
@@ -75,13 +82,21 @@ impl From<anyhow::Error> for Failure {
     }
 }
 
-fn load(path: &Path, mut overrides: Vec<String>, seed: Option<u64>, reps: Option<u32>) -> Result<(ledgersim::Scenario, Vec<String>), Failure> {
+fn load(
+    path: &Path,
+    mut overrides: Vec<String>,
+    seed: Option<u64>,
+    reps: Option<u32>,
+) -> Result<(ledgersim::Scenario, Vec<String>), Failure> {
     if let Some(s) = seed {
         overrides.push(format!("seed={s}"));
     }
     if let Some(r) = reps {
         if r == 0 {
-            return Err(Failure { code: 2, error: anyhow::anyhow!("--replications must be at least 1") });
+            return Err(Failure {
+                code: 2,
+                error: anyhow::anyhow!("--replications must be at least 1"),
+            });
         }
         overrides.push(format!("replications={r}"));
     }
@@ -107,28 +122,62 @@ fn check(path: &Path, set: Vec<String>) -> Result<(), Failure> {
     println!("  topology: {} nodes in {} region(s)", t.nodes.len(), t.regions.len());
     for (ri, role) in t.roles.iter().enumerate() {
         let members = t.nodes_with_role(ri as u16);
-        let names: Vec<&str> = members.iter().take(6).map(|&i| t.nodes[i as usize].name.as_str()).collect();
-        println!("    {role}: {} ({}{})", members.len(), names.join(", "), if members.len() > 6 { ", …" } else { "" });
+        let names: Vec<&str> = members
+            .iter()
+            .take(6)
+            .map(|&i| t.nodes[i as usize].name.as_str())
+            .collect();
+        println!(
+            "    {role}: {} ({}{})",
+            members.len(),
+            names.join(", "),
+            if members.len() > 6 { ", …" } else { "" }
+        );
     }
     println!("  workload:");
     for f in &sc.flows {
-        println!("    {}: {} → {} nodes, {:?}, {} bytes, amount {:?}", f.name, f.from.len(), f.to.len(), f.arrival, f.size_bytes, f.amount);
+        println!(
+            "    {}: {} → {} nodes, {:?}, {} bytes, amount {:?}",
+            f.name,
+            f.from.len(),
+            f.to.len(),
+            f.arrival,
+            f.size_bytes,
+            f.amount
+        );
     }
     println!("  systems:");
     for (i, s) in sc.systems.iter().enumerate() {
         let base = if i == sc.baseline { " (baseline)" } else { "" };
-        println!("    {}{}: {}, settlement {}, {} node(s)", s.name, base, s.kind.label(), s.settlement.label(), s.replica_nodes().len());
+        println!(
+            "    {}{}: {}, settlement {}, {} node(s)",
+            s.name,
+            base,
+            s.kind.label(),
+            s.settlement.label(),
+            s.replica_nodes().len()
+        );
     }
     Ok(())
 }
 
 fn run(args: RunArgs) -> Result<(), Failure> {
     let (scenario, overrides) = load(&args.scenario, args.set, args.seed, args.replications)?;
-    let dir = args.out.unwrap_or_else(|| Path::new("results").join(report::sanitize_component(&scenario.name)));
-    report::check_target(&dir, args.force).map_err(|e| Failure { code: 2, error: e.into() })?;
-    let threads = args.threads.unwrap_or_else(|| std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1));
+    let dir = args
+        .out
+        .unwrap_or_else(|| Path::new("results").join(report::sanitize_component(&scenario.name)));
+    report::check_target(&dir, args.force).map_err(|e| Failure {
+        code: 2,
+        error: e.into(),
+    })?;
+    let threads = args
+        .threads
+        .unwrap_or_else(|| std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1));
     if threads == 0 {
-        return Err(Failure { code: 2, error: anyhow::anyhow!("--threads must be at least 1") });
+        return Err(Failure {
+            code: 2,
+            error: anyhow::anyhow!("--threads must be at least 1"),
+        });
     }
     let bytes = std::fs::read(&args.scenario).with_context(|| format!("reading {}", args.scenario.display()))?;
     let start = Instant::now();
@@ -141,12 +190,25 @@ fn run(args: RunArgs) -> Result<(), Failure> {
         overrides,
         threads,
     };
-    let perf = Perf { wall_s: wall, events: result.events, events_per_s: result.events as f64 / wall.max(1e-9), runs: result.runs.len(), threads };
+    let perf = Perf {
+        wall_s: wall,
+        events: result.events,
+        events_per_s: result.events as f64 / wall.max(1e-9),
+        runs: result.runs.len(),
+        threads,
+    };
     report::write_results(&dir, &scenario, &result, &inv, &perf, args.force).context("writing results")?;
     if args.quiet {
         println!("{}", dir.display());
     } else {
-        println!("{} — {} ({} events in {:.2} s, {:.2} M events/s)\n", scenario.name, scenario.description.trim(), result.events, wall, perf.events_per_s / 1e6);
+        println!(
+            "{} — {} ({} events in {:.2} s, {:.2} M events/s)\n",
+            scenario.name,
+            scenario.description.trim(),
+            result.events,
+            wall,
+            perf.events_per_s / 1e6
+        );
         print!("{}", report::table::render(&scenario, &result));
         println!("\nResults written to {}/", dir.display());
     }

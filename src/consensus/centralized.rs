@@ -4,7 +4,7 @@
 //! batches (handled by the simulator's settlement schedule, not here).
 
 use super::{Action, Deployment, Outbox, Replica, Reply};
-use crate::engine::{stream_rng, SimRng, SimTime, StreamLabel};
+use crate::engine::{SimRng, SimTime, StreamLabel, stream_rng};
 use crate::ledger::{Ledger, TxEntry};
 use crate::scenario::{CentralizedSpec, NodeId, Scenario, ServiceDist};
 use crate::workload::sample_service;
@@ -43,7 +43,10 @@ impl CentralReplica {
     fn commit(&mut self, tx: &TxEntry, out: &mut Outbox<CentralMsg>) {
         out.charge(sample_service(&mut self.rng, &self.service));
         let digest = self.ledger.apply_block(std::slice::from_ref(tx));
-        out.push(Action::Committed { height: self.ledger.height(), digest });
+        out.push(Action::Committed {
+            height: self.ledger.height(),
+            digest,
+        });
     }
 }
 
@@ -58,8 +61,14 @@ impl Replica for CentralReplica {
         let seq = self.next_seq;
         self.next_seq += 1;
         match self.peer {
-            Some(standby) => out.push(Action::Send { to: standby, msg: CentralMsg::Replicate { seq, tx } }),
-            None => out.push(Action::Reply { client: tx.submitter, reply: Reply::Tx(tx) }),
+            Some(standby) => out.push(Action::Send {
+                to: standby,
+                msg: CentralMsg::Replicate { seq, tx },
+            }),
+            None => out.push(Action::Reply {
+                client: tx.submitter,
+                reply: Reply::Tx(tx),
+            }),
         }
     }
 
@@ -71,12 +80,18 @@ impl Replica for CentralReplica {
                     self.commit(&tx, out);
                     self.next_seq += 1;
                     if let Some(op) = self.peer {
-                        out.push(Action::Send { to: op, msg: CentralMsg::Ack { tx } });
+                        out.push(Action::Send {
+                            to: op,
+                            msg: CentralMsg::Ack { tx },
+                        });
                     }
                 }
             }
             CentralMsg::Ack { tx } if self.is_operator => {
-                out.push(Action::Reply { client: tx.submitter, reply: Reply::Tx(tx) });
+                out.push(Action::Reply {
+                    client: tx.submitter,
+                    reply: Reply::Tx(tx),
+                });
             }
             _ => {}
         }
@@ -152,7 +167,16 @@ mod tests {
     }
 
     fn tx(id: u64) -> TxEntry {
-        TxEntry { id, submitted_at: 0, amount_minor: 5, from: 2, to: 3, submitter: 2, size: 100, flow: 0 }
+        TxEntry {
+            id,
+            submitted_at: 0,
+            amount_minor: 5,
+            from: 2,
+            to: 3,
+            submitter: 2,
+            size: 100,
+            flow: 0,
+        }
     }
 
     #[test]
@@ -162,11 +186,18 @@ mod tests {
         let mut out = Outbox::default();
         op.on_request(0, tx(7), &mut out);
         assert_eq!(out.cpu, 1_000);
-        assert!(matches!(out.actions[..], [Action::Committed { height: 1, .. }, Action::Send { to: 1, .. }]));
-        let Action::Send { msg, .. } = out.actions[1].clone() else { unreachable!() };
+        assert!(matches!(
+            out.actions[..],
+            [Action::Committed { height: 1, .. }, Action::Send { to: 1, .. }]
+        ));
+        let Action::Send { msg, .. } = out.actions[1].clone() else {
+            unreachable!()
+        };
         out.clear();
         sb.on_message(0, 0, msg, &mut out);
-        let Action::Send { msg: ack, .. } = out.actions[1].clone() else { panic!("{:?}", out.actions) };
+        let Action::Send { msg: ack, .. } = out.actions[1].clone() else {
+            panic!("{:?}", out.actions)
+        };
         out.clear();
         op.on_message(0, 1, ack, &mut out);
         assert!(matches!(out.actions[..], [Action::Reply { client: 2, .. }]));

@@ -46,10 +46,19 @@ impl Batch {
                 _ => by_client.push((t.submitter, i as u32, i as u32 + 1)),
             }
         }
-        let digest = txs.iter().fold(crate::engine::rng::splitmix64(seq), crate::ledger::fold_tx);
+        let digest = txs
+            .iter()
+            .fold(crate::engine::rng::splitmix64(seq), crate::ledger::fold_tx);
         let bytes = txs.iter().map(|t| u64::from(t.size)).sum();
         let reply_counts = by_client.iter().map(|_| Cell::new(0)).collect();
-        Batch { seq, digest, txs, bytes, by_client, reply_counts }
+        Batch {
+            seq,
+            digest,
+            txs,
+            bytes,
+            by_client,
+            reply_counts,
+        }
     }
 }
 
@@ -129,7 +138,10 @@ pub struct Outbox<M> {
 
 impl<M> Default for Outbox<M> {
     fn default() -> Self {
-        Self { actions: Vec::new(), cpu: 0 }
+        Self {
+            actions: Vec::new(),
+            cpu: 0,
+        }
     }
 }
 

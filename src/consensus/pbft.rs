@@ -125,28 +125,41 @@ impl PbftReplica {
             self.in_flight += 1;
             let inst = self.instances.entry(batch.seq).or_default();
             inst.batch = Some(batch.clone());
-            out.push(Action::Broadcast { msg: PbftMsg::PrePrepare { view: self.view, batch } });
+            out.push(Action::Broadcast {
+                msg: PbftMsg::PrePrepare { view: self.view, batch },
+            });
             let seq = self.next_seq;
             self.check(seq, out);
         }
         if !self.pending.is_empty() && !self.timer_armed {
             self.timer_armed = true;
             let wait = self.oldest_pending.saturating_add(self.timeout).saturating_sub(now);
-            out.push(Action::SetTimer { after: wait.max(1), token: BATCH_TIMER });
+            out.push(Action::SetTimer {
+                after: wait.max(1),
+                token: BATCH_TIMER,
+            });
         }
     }
 
     /// Advance instance `seq` through prepared → committed, then execute in order.
     fn check(&mut self, seq: u64, out: &mut Outbox<PbftMsg>) {
         let (qp, qc) = (self.quorum_prepared(), self.quorum_commit());
-        let Some(inst) = self.instances.get_mut(&seq) else { return };
+        let Some(inst) = self.instances.get_mut(&seq) else {
+            return;
+        };
         let Some(batch) = inst.batch.as_ref() else { return };
         let digest = batch.digest;
         if !inst.prepared && inst.prepares >= qp {
             inst.prepared = true;
             inst.commits += 1; // own commit
             out.charge(self.cpu.sign);
-            out.push(Action::Broadcast { msg: PbftMsg::Commit { view: self.view, seq, digest } });
+            out.push(Action::Broadcast {
+                msg: PbftMsg::Commit {
+                    view: self.view,
+                    seq,
+                    digest,
+                },
+            });
         }
         if inst.prepared && !inst.committed && inst.commits >= qc {
             inst.committed = true;
@@ -164,9 +177,18 @@ impl PbftReplica {
             let batch = inst.batch.expect("committed instances have their batch");
             out.charge(self.cpu.execute_tx * batch.txs.len() as u64 + self.cpu.db_commit + self.cpu.sign);
             let digest = self.ledger.apply_block(&batch.txs);
-            out.push(Action::Committed { height: self.ledger.height(), digest });
+            out.push(Action::Committed {
+                height: self.ledger.height(),
+                digest,
+            });
             for (i, &(client, _, _)) in batch.by_client.iter().enumerate() {
-                out.push(Action::Reply { client, reply: Reply::Batch { batch: batch.clone(), range: i as u32 } });
+                out.push(Action::Reply {
+                    client,
+                    reply: Reply::Batch {
+                        batch: batch.clone(),
+                        range: i as u32,
+                    },
+                });
             }
             if self.is_primary() {
                 self.in_flight -= 1;
@@ -181,7 +203,10 @@ impl Replica for PbftReplica {
     fn on_request(&mut self, now: SimTime, tx: TxEntry, out: &mut Outbox<PbftMsg>) {
         out.charge(self.cpu.verify);
         if !self.is_primary() {
-            out.push(Action::Send { to: self.primary, msg: PbftMsg::Forward(tx) });
+            out.push(Action::Send {
+                to: self.primary,
+                msg: PbftMsg::Forward(tx),
+            });
             return;
         }
         self.enqueue(now, tx, out);
@@ -209,7 +234,9 @@ impl Replica for PbftReplica {
                 inst.batch = Some(batch);
                 inst.prepares += 1; // own prepare
                 out.charge(self.cpu.sign);
-                out.push(Action::Broadcast { msg: PbftMsg::Prepare { view, seq, digest } });
+                out.push(Action::Broadcast {
+                    msg: PbftMsg::Prepare { view, seq, digest },
+                });
                 self.check(seq, out);
             }
             PbftMsg::Prepare { view, seq, .. } => {
@@ -317,7 +344,9 @@ pub fn deploy(scenario: &Scenario, spec: &PbftSpec) -> Deployment<PbftReplica> {
         members: spec.validators.clone(),
         core_overrides: vec![],
         replies_needed: (f + 1) as u16,
-        entry: (0..accounts as NodeId).map(|i| if is_validator(i) { i } else { primary }).collect(),
+        entry: (0..accounts as NodeId)
+            .map(|i| if is_validator(i) { i } else { primary })
+            .collect(),
     }
 }
 

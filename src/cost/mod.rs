@@ -1,7 +1,7 @@
 //! The cost model: resources and money flows turned into currency, per category.
 //! Every formula is documented in docs/COST-MODEL.md; keep the two in step.
 
-use crate::engine::{SimTime, NS_PER_S};
+use crate::engine::{NS_PER_S, SimTime};
 use crate::scenario::{CostPrices, FeeClass, SettlementMode};
 use serde::Serialize;
 
@@ -44,7 +44,15 @@ impl CostAccumulator {
     /// Account one committed transaction of `amount` currency units that waited
     /// `settle_delay` from submission to settlement.
     #[inline]
-    pub fn record(&mut self, prices: &CostPrices, mode: SettlementMode, class: FeeClass, amount: f64, settle_delay: SimTime, bytes: u32) {
+    pub fn record(
+        &mut self,
+        prices: &CostPrices,
+        mode: SettlementMode,
+        class: FeeClass,
+        amount: f64,
+        settle_delay: SimTime,
+        bytes: u32,
+    ) {
         self.fees += match mode {
             SettlementMode::OnLedger => prices.ledger_fee_per_tx,
             SettlementMode::Batch | SettlementMode::OffLedger => transfer_fee(prices, class, amount),
@@ -73,14 +81,28 @@ pub struct CostBreakdown {
 }
 
 /// Category names in report order.
-pub const CATEGORIES: [&str; 6] = ["infrastructure", "network", "storage", "fees", "reconciliation", "float"];
+pub const CATEGORIES: [&str; 6] = [
+    "infrastructure",
+    "network",
+    "storage",
+    "fees",
+    "reconciliation",
+    "float",
+];
 
 impl CostBreakdown {
     /// Compute the run's costs.
     ///
     /// `window` is the measurement window, `billed_nodes` the nodes the system runs on,
     /// `replicas` the copies of each record kept, `bytes_sent` the network bytes in the window.
-    pub fn compute(prices: &CostPrices, acc: &CostAccumulator, window: SimTime, billed_nodes: usize, replicas: usize, bytes_sent: u64) -> Self {
+    pub fn compute(
+        prices: &CostPrices,
+        acc: &CostAccumulator,
+        window: SimTime,
+        billed_nodes: usize,
+        replicas: usize,
+        bytes_sent: u64,
+    ) -> Self {
         let hours = window as f64 / NS_PER_S as f64 / 3600.0;
         let n = acc.transactions as f64;
         CostBreakdown {
@@ -100,7 +122,14 @@ impl CostBreakdown {
 
     /// Values in [`CATEGORIES`] order.
     pub fn values(&self) -> [f64; 6] {
-        [self.infrastructure, self.network, self.storage, self.fees, self.reconciliation, self.float]
+        [
+            self.infrastructure,
+            self.network,
+            self.storage,
+            self.fees,
+            self.reconciliation,
+            self.float,
+        ]
     }
 
     /// Every category divided by `n` transactions.
@@ -127,7 +156,12 @@ mod tests {
             reconciliation_per_tx: 0.06,
             exception_rate: 0.03,
             exception_cost: 150.0,
-            transfer_fee_tiers: vec![(10_000.0, 5.0), (100_000.0, 10.0), (500_000.0, 15.0), (1_000_000.0, 20.0)],
+            transfer_fee_tiers: vec![
+                (10_000.0, 5.0),
+                (100_000.0, 10.0),
+                (500_000.0, 15.0),
+                (1_000_000.0, 20.0),
+            ],
             transfer_fee_above_fraction: 0.00002,
             transfer_fee_cap: 200.0,
             bulk_fee_per_item: 0.3,
@@ -151,7 +185,14 @@ mod tests {
         let p = prices();
         let mut acc = CostAccumulator::default();
         // 1,000,000 waiting one year at 2 % = 20,000.
-        acc.record(&p, SettlementMode::Batch, FeeClass::Bulk, 1.0e6, (YEAR_S * NS_PER_S as f64) as u64, 1_000);
+        acc.record(
+            &p,
+            SettlementMode::Batch,
+            FeeClass::Bulk,
+            1.0e6,
+            (YEAR_S * NS_PER_S as f64) as u64,
+            1_000,
+        );
         assert!((acc.float - 20_000.0).abs() < 1e-6);
         let c = CostBreakdown::compute(&p, &acc, 3600 * NS_PER_S, 3, 2, 2_000_000_000);
         assert_eq!(c.infrastructure, 12.0);

@@ -8,10 +8,9 @@ pub mod queue;
 pub mod rng;
 pub mod time;
 
-
 pub use queue::{EventQueue, Scheduled};
-pub use rng::{stream_rng, SimRng, StreamLabel};
-pub use time::{from_s_f64_ns, to_ms, to_s, SimTime, NS_PER_MS, NS_PER_S, NS_PER_US};
+pub use rng::{SimRng, StreamLabel, stream_rng};
+pub use time::{NS_PER_MS, NS_PER_S, NS_PER_US, SimTime, from_s_f64_ns, to_ms, to_s};
 
 /// A simulation model driven by the engine's run loop.
 ///
@@ -47,13 +46,23 @@ pub fn run_until<M: Model>(model: &mut M, queue: &mut EventQueue<M::Event>, end:
         match queue.peek_time() {
             Some(t) if t <= end => {}
             Some(_) => {
-                return RunOutcome { events, last_time, drained: false };
+                return RunOutcome {
+                    events,
+                    last_time,
+                    drained: false,
+                };
             }
             None => {
-                return RunOutcome { events, last_time, drained: true };
+                return RunOutcome {
+                    events,
+                    last_time,
+                    drained: true,
+                };
             }
         }
-        let Some(ev) = queue.pop() else { unreachable!("peeked an event") };
+        let Some(ev) = queue.pop() else {
+            unreachable!("peeked an event")
+        };
         last_time = ev.time;
         events += 1;
         model.handle(ev.time, ev.event, queue);

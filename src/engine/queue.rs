@@ -54,12 +54,20 @@ impl<E> Default for EventQueue<E> {
 impl<E> EventQueue<E> {
     /// An empty queue at time 0.
     pub fn new() -> Self {
-        Self { heap: BinaryHeap::new(), next_seq: 0, now: 0 }
+        Self {
+            heap: BinaryHeap::new(),
+            next_seq: 0,
+            now: 0,
+        }
     }
 
     /// An empty queue with room for `n` pending events.
     pub fn with_capacity(n: usize) -> Self {
-        Self { heap: BinaryHeap::with_capacity(n), next_seq: 0, now: 0 }
+        Self {
+            heap: BinaryHeap::with_capacity(n),
+            next_seq: 0,
+            now: 0,
+        }
     }
 
     /// Current simulated time (time of the last popped event).

@@ -7,7 +7,7 @@
 use crate::cost::CATEGORIES;
 use crate::metrics::Stat;
 use crate::scenario::{Scenario, SystemKind};
-use crate::sim::{run_system, RunResult};
+use crate::sim::{RunResult, run_system};
 use rayon::prelude::*;
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -91,8 +91,14 @@ pub struct ExperimentResult {
 /// Run every system × replication of `scenario` on `threads` worker threads.
 ///
 /// `on_done` is called (from worker threads) after each run, for progress display.
-pub fn run_experiment(scenario: &Scenario, threads: usize, on_done: &(dyn Fn() + Sync)) -> Result<ExperimentResult, rayon::ThreadPoolBuildError> {
-    let jobs: Vec<(usize, u32)> = (0..scenario.systems.len()).flat_map(|s| (0..scenario.replications).map(move |r| (s, r))).collect();
+pub fn run_experiment(
+    scenario: &Scenario,
+    threads: usize,
+    on_done: &(dyn Fn() + Sync),
+) -> Result<ExperimentResult, rayon::ThreadPoolBuildError> {
+    let jobs: Vec<(usize, u32)> = (0..scenario.systems.len())
+        .flat_map(|s| (0..scenario.replications).map(move |r| (s, r)))
+        .collect();
     let pool = rayon::ThreadPoolBuilder::new().num_threads(threads.max(1)).build()?;
     let runs: Vec<RunResult> = pool.install(|| {
         jobs.par_iter()
@@ -123,7 +129,9 @@ fn latency_stats(runs: &[&RunResult], pick: impl Fn(&RunResult) -> crate::sim::L
 
 /// Reduce runs (ordered by system, then replication) into per-system summaries.
 pub fn summarize(scenario: &Scenario, runs: &[RunResult]) -> Vec<SystemSummary> {
-    let by_system: Vec<Vec<&RunResult>> = (0..scenario.systems.len()).map(|s| runs.iter().filter(|r| r.system == s).collect()).collect();
+    let by_system: Vec<Vec<&RunResult>> = (0..scenario.systems.len())
+        .map(|s| runs.iter().filter(|r| r.system == s).collect())
+        .collect();
     let base = &by_system[scenario.baseline];
     scenario
         .systems
@@ -135,11 +143,24 @@ pub fn summarize(scenario: &Scenario, runs: &[RunResult]) -> Vec<SystemSummary> 
             let savings: Vec<f64> = rs
                 .iter()
                 .map(|r| {
-                    let b = base.iter().find(|b| b.replication == r.replication).map(|b| b.cost_per_tx_total).unwrap_or(f64::NAN);
+                    let b = base
+                        .iter()
+                        .find(|b| b.replication == r.replication)
+                        .map(|b| b.cost_per_tx_total)
+                        .unwrap_or(f64::NAN);
                     (b - r.cost_per_tx_total) / b * 100.0
                 })
                 .collect();
-            let breakdown = CATEGORIES.iter().enumerate().map(|(i, c)| (*c, stat_of(rs, |r| if r.committed > 0 { r.cost_per_tx[i] } else { f64::NAN }))).collect();
+            let breakdown = CATEGORIES
+                .iter()
+                .enumerate()
+                .map(|(i, c)| {
+                    (
+                        *c,
+                        stat_of(rs, |r| if r.committed > 0 { r.cost_per_tx[i] } else { f64::NAN }),
+                    )
+                })
+                .collect();
             let nodes = spec.replica_nodes().len();
             SystemSummary {
                 name: spec.name.clone(),
@@ -155,7 +176,10 @@ pub fn summarize(scenario: &Scenario, runs: &[RunResult]) -> Vec<SystemSummary> 
                 throughput_tps: per(|r| r.throughput_tps),
                 latency_ms: latency_stats(rs, |r| r.latency),
                 settlement_latency_ms: latency_stats(rs, |r| r.settlement),
-                cost_per_tx: CostStats { total: per(|r| r.cost_per_tx_total), breakdown },
+                cost_per_tx: CostStats {
+                    total: per(|r| r.cost_per_tx_total),
+                    breakdown,
+                },
                 savings_vs_baseline_pct: Stat::from_values(&savings),
                 messages_per_tx: per(|r| r.messages as f64 / r.committed as f64),
                 bytes_per_tx: per(|r| r.bytes as f64 / r.committed as f64),

@@ -49,7 +49,12 @@ pub struct Ledger {
 impl Ledger {
     /// A ledger with `accounts` accounts each holding `opening` minor units.
     pub fn new(accounts: usize, opening: i64) -> Self {
-        Self { balances: vec![opening; accounts], height: 0, applied: 0, chain: 0 }
+        Self {
+            balances: vec![opening; accounts],
+            height: 0,
+            applied: 0,
+            chain: 0,
+        }
     }
 
     /// Apply one transaction (debit payer, credit payee). Balances may go negative: they
@@ -112,7 +117,16 @@ mod tests {
     use super::*;
 
     fn tx(id: u64, from: u32, to: u32, amount: i64) -> TxEntry {
-        TxEntry { id, submitted_at: 0, amount_minor: amount, from, to, submitter: from, size: 100, flow: 0 }
+        TxEntry {
+            id,
+            submitted_at: 0,
+            amount_minor: amount,
+            from,
+            to,
+            submitter: from,
+            size: 100,
+            flow: 0,
+        }
     }
 
     #[test]
@@ -125,7 +139,11 @@ mod tests {
         assert_eq!(a.total(), 3000);
         assert_eq!(b.total(), 3000);
         assert_eq!(a.balances(), b.balances(), "transfers commute on balances");
-        assert_ne!(a.chain_digest(), b.chain_digest(), "but the history digest sees the order");
+        assert_ne!(
+            a.chain_digest(),
+            b.chain_digest(),
+            "but the history digest sees the order"
+        );
         let mut c = Ledger::new(3, 1000);
         c.apply_block(&[t1, t2]);
         assert_eq!(a.state_digest(), c.state_digest());

@@ -22,7 +22,11 @@ pub struct Histogram {
 
 impl std::fmt::Debug for Histogram {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Histogram").field("count", &self.count).field("min", &self.min).field("max", &self.max).finish()
+        f.debug_struct("Histogram")
+            .field("count", &self.count)
+            .field("min", &self.min)
+            .field("max", &self.max)
+            .finish()
     }
 }
 
@@ -61,7 +65,13 @@ fn bucket_range(i: usize) -> (u64, u64) {
 impl Histogram {
     /// An empty histogram.
     pub fn new() -> Self {
-        Self { counts: vec![0; BUCKETS].into_boxed_slice(), count: 0, sum: 0, min: u64::MAX, max: 0 }
+        Self {
+            counts: vec![0; BUCKETS].into_boxed_slice(),
+            count: 0,
+            sum: 0,
+            min: u64::MAX,
+            max: 0,
+        }
     }
 
     /// Record one value.
@@ -105,7 +115,11 @@ impl Histogram {
             cum += c;
             if cum >= rank {
                 let (lo, hi) = bucket_range(i);
-                let mid = if hi - lo <= 1 { lo as f64 } else { (lo as f64 + (hi - 1) as f64) / 2.0 };
+                let mid = if hi - lo <= 1 {
+                    lo as f64
+                } else {
+                    (lo as f64 + (hi - 1) as f64) / 2.0
+                };
                 return Some(mid.clamp(self.min as f64, self.max as f64));
             }
         }

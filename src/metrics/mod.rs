@@ -34,7 +34,10 @@ impl TimeSeries {
     /// A series covering `[0, duration)` in windows of `window`.
     pub fn new(duration: SimTime, window: SimTime) -> Self {
         let n = duration.div_ceil(window.max(1)) as usize;
-        Self { window: window.max(1), windows: vec![Window::default(); n.max(1)] }
+        Self {
+            window: window.max(1),
+            windows: vec![Window::default(); n.max(1)],
+        }
     }
 
     /// Record one commit at `t` with `latency`; commits outside the series are ignored.

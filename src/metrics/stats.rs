@@ -21,7 +21,11 @@ impl Stat {
         let v: Vec<f64> = values.iter().copied().filter(|x| x.is_finite()).collect();
         let n = v.len();
         if n == 0 {
-            return Stat { mean: f64::NAN, ci95: None, n: 0 };
+            return Stat {
+                mean: f64::NAN,
+                ci95: None,
+                n: 0,
+            };
         }
         let mean = v.iter().sum::<f64>() / n as f64;
         if n < 2 {
@@ -29,8 +33,14 @@ impl Stat {
         }
         let var = v.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / (n as f64 - 1.0);
         let se = (var / n as f64).sqrt();
-        let t = StudentsT::new(0.0, 1.0, n as f64 - 1.0).map(|d| d.inverse_cdf(0.975)).unwrap_or(f64::NAN);
-        Stat { mean, ci95: Some([mean - t * se, mean + t * se]), n }
+        let t = StudentsT::new(0.0, 1.0, n as f64 - 1.0)
+            .map(|d| d.inverse_cdf(0.975))
+            .unwrap_or(f64::NAN);
+        Stat {
+            mean,
+            ci95: Some([mean - t * se, mean + t * se]),
+            n,
+        }
     }
 
     /// Half-width of the CI (0 when there is none).

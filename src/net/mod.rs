@@ -4,7 +4,7 @@
 //! Message delivery order between a pair of nodes is not forced to be FIFO: with jitter a
 //! later message may overtake an earlier one, as on separate connections.
 
-use crate::engine::{SimRng, SimTime, NS_PER_S};
+use crate::engine::{NS_PER_S, SimRng, SimTime};
 use crate::scenario::{Jitter, NetworkSpec, NodeId, Topology};
 use rand::RngExt;
 
@@ -78,14 +78,23 @@ impl Network {
                 let z = crate::workload::sample_std_normal(&mut self.rng);
                 (base as f64 * (sigma * z - sigma * sigma / 2.0).exp()).round() as SimTime
             }
-            Jitter::Exponential(mean) => base + crate::workload::sample_exp(&mut self.rng, mean as f64).round() as SimTime,
+            Jitter::Exponential(mean) => {
+                base + crate::workload::sample_exp(&mut self.rng, mean as f64).round() as SimTime
+            }
         }
     }
 
     /// Send `payload_bytes` from `from` to `to`, leaving the sender's CPU at `depart`.
     /// Returns the delivery time and updates `stats`. Same-node sends are delivered at
     /// `depart` and cost nothing.
-    pub fn transmit(&mut self, depart: SimTime, from: NodeId, to: NodeId, payload_bytes: u32, stats: Option<&mut NetStats>) -> SimTime {
+    pub fn transmit(
+        &mut self,
+        depart: SimTime,
+        from: NodeId,
+        to: NodeId,
+        payload_bytes: u32,
+        stats: Option<&mut NetStats>,
+    ) -> SimTime {
         if from == to {
             return depart;
         }
@@ -121,19 +130,34 @@ impl Network {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::engine::{stream_rng, StreamLabel, NS_PER_MS};
+    use crate::engine::{NS_PER_MS, StreamLabel, stream_rng};
     use crate::scenario::NodeSpec;
 
     fn topo(bw: Option<u64>) -> Topology {
         Topology {
             regions: vec!["a".into(), "b".into()],
             roles: vec!["x".into()],
-            nodes: (0..3).map(|i| NodeSpec { name: format!("n{i}"), role: 0, region: (i % 2) as u16, cores: 1, bandwidth_bps: bw }).collect(),
+            nodes: (0..3)
+                .map(|i| NodeSpec {
+                    name: format!("n{i}"),
+                    role: 0,
+                    region: (i % 2) as u16,
+                    cores: 1,
+                    bandwidth_bps: bw,
+                })
+                .collect(),
         }
     }
 
     fn spec() -> NetworkSpec {
-        NetworkSpec { one_way: vec![NS_PER_MS, 10 * NS_PER_MS, 10 * NS_PER_MS, NS_PER_MS], regions: 2, jitter: Jitter::None, loss: 0.0, rto: 0, header_bytes: 0 }
+        NetworkSpec {
+            one_way: vec![NS_PER_MS, 10 * NS_PER_MS, 10 * NS_PER_MS, NS_PER_MS],
+            regions: 2,
+            jitter: Jitter::None,
+            loss: 0.0,
+            rto: 0,
+            header_bytes: 0,
+        }
     }
 
     #[test]

@@ -24,7 +24,14 @@ pub struct Cpu<J> {
 impl<J> Cpu<J> {
     /// A CPU with `cores` cores (at least one).
     pub fn new(cores: u32) -> Self {
-        Self { cores: cores.max(1), busy: 0, queue: VecDeque::new(), busy_ns: 0, wait_ns: 0, jobs: 0 }
+        Self {
+            cores: cores.max(1),
+            busy: 0,
+            queue: VecDeque::new(),
+            busy_ns: 0,
+            wait_ns: 0,
+            jobs: 0,
+        }
     }
 
     /// Number of cores.

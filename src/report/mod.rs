@@ -5,7 +5,7 @@
 pub mod table;
 
 use crate::cost::CATEGORIES;
-use crate::engine::{to_s, SimTime};
+use crate::engine::{SimTime, to_s};
 use crate::experiment::{ExperimentResult, SystemSummary};
 use crate::scenario::{Scenario, SettlementSchedule};
 use serde::Serialize;
@@ -55,7 +55,16 @@ pub struct Invocation {
 
 /// Turn a scenario name into a safe single path component.
 pub fn sanitize_component(name: &str) -> String {
-    let s: String = name.chars().map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '_' || c == '.' { c } else { '-' }).collect();
+    let s: String = name
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' || c == '_' || c == '.' {
+                c
+            } else {
+                '-'
+            }
+        })
+        .collect();
     let s = s.trim_start_matches('.').to_string();
     if s.is_empty() { "scenario".into() } else { s }
 }
@@ -96,7 +105,10 @@ fn schedule_label(s: &SettlementSchedule) -> String {
     match s {
         SettlementSchedule::Every(iv) => format!("every {}", human_duration(*iv)),
         SettlementSchedule::Daily(c) => {
-            let cuts: Vec<String> = c.iter().map(|t| format!("{:02}:{:02}", t / 3_600_000_000_000, t / 60_000_000_000 % 60)).collect();
+            let cuts: Vec<String> = c
+                .iter()
+                .map(|t| format!("{:02}:{:02}", t / 3_600_000_000_000, t / 60_000_000_000 % 60))
+                .collect();
             format!("daily at {}", cuts.join(", "))
         }
     }
@@ -132,7 +144,10 @@ pub fn summary_json(scenario: &Scenario, result: &ExperimentResult) -> Result<Ve
         systems: &result.systems,
         sweep: None,
     };
-    let mut v = serde_json::to_vec_pretty(&s).map_err(|e| ReportError::Serialize { what: "summary.json", message: e.to_string() })?;
+    let mut v = serde_json::to_vec_pretty(&s).map_err(|e| ReportError::Serialize {
+        what: "summary.json",
+        message: e.to_string(),
+    })?;
     v.push(b'\n');
     Ok(v)
 }
@@ -153,9 +168,22 @@ fn num(x: f64) -> String {
 pub fn runs_csv(scenario: &Scenario, result: &ExperimentResult) -> Result<Vec<u8>, ReportError> {
     let mut w = csv::Writer::from_writer(Vec::new());
     let mut header: Vec<String> = [
-        "point", "system", "consensus", "settlement", "replication", "submitted", "committed", "throughput_tps",
-        "latency_p50_ms", "latency_p90_ms", "latency_p99_ms", "latency_mean_ms",
-        "settlement_p50_ms", "settlement_p90_ms", "settlement_p99_ms", "settlement_mean_ms",
+        "point",
+        "system",
+        "consensus",
+        "settlement",
+        "replication",
+        "submitted",
+        "committed",
+        "throughput_tps",
+        "latency_p50_ms",
+        "latency_p90_ms",
+        "latency_p99_ms",
+        "latency_mean_ms",
+        "settlement_p50_ms",
+        "settlement_p90_ms",
+        "settlement_p99_ms",
+        "settlement_mean_ms",
         "cost_per_tx_total",
     ]
     .iter()
@@ -163,11 +191,28 @@ pub fn runs_csv(scenario: &Scenario, result: &ExperimentResult) -> Result<Vec<u8
     .collect();
     header.extend(CATEGORIES.iter().map(|c| format!("cost_per_tx_{c}")));
     header.extend(
-        ["messages", "bytes", "messages_per_tx", "bytes_per_tx", "cpu_utilization_max", "cpu_wait_ms_max", "events", "safety_violations", "replicas_consistent", "money_conserved", "height_min", "height_max", "state_digest"]
-            .iter()
-            .map(|s| s.to_string()),
+        [
+            "messages",
+            "bytes",
+            "messages_per_tx",
+            "bytes_per_tx",
+            "cpu_utilization_max",
+            "cpu_wait_ms_max",
+            "events",
+            "safety_violations",
+            "replicas_consistent",
+            "money_conserved",
+            "height_min",
+            "height_max",
+            "state_digest",
+        ]
+        .iter()
+        .map(|s| s.to_string()),
     );
-    let err = |e: csv::Error| ReportError::Serialize { what: "runs.csv", message: e.to_string() };
+    let err = |e: csv::Error| ReportError::Serialize {
+        what: "runs.csv",
+        message: e.to_string(),
+    };
     w.write_record(&header).map_err(err)?;
     for r in &result.runs {
         let sys = &scenario.systems[r.system];
@@ -186,7 +231,13 @@ pub fn runs_csv(scenario: &Scenario, result: &ExperimentResult) -> Result<Vec<u8
         }
         row.push(num(r.cost_per_tx_total));
         row.extend(r.cost_per_tx.iter().map(|v| num(*v)));
-        let per = |x: u64| if r.committed > 0 { num(x as f64 / r.committed as f64) } else { String::new() };
+        let per = |x: u64| {
+            if r.committed > 0 {
+                num(x as f64 / r.committed as f64)
+            } else {
+                String::new()
+            }
+        };
         row.extend([
             r.messages.to_string(),
             r.bytes.to_string(),
@@ -204,19 +255,38 @@ pub fn runs_csv(scenario: &Scenario, result: &ExperimentResult) -> Result<Vec<u8
         ]);
         w.write_record(&row).map_err(err)?;
     }
-    w.into_inner().map_err(|e| ReportError::Serialize { what: "runs.csv", message: e.to_string() })
+    w.into_inner().map_err(|e| ReportError::Serialize {
+        what: "runs.csv",
+        message: e.to_string(),
+    })
 }
 
 /// `timeseries.csv` bytes: per system × replication × window.
 pub fn timeseries_csv(scenario: &Scenario, result: &ExperimentResult) -> Result<Vec<u8>, ReportError> {
     let mut w = csv::Writer::from_writer(Vec::new());
-    let err = |e: csv::Error| ReportError::Serialize { what: "timeseries.csv", message: e.to_string() };
-    w.write_record(["point", "system", "replication", "window_start_s", "committed", "throughput_tps", "latency_mean_ms"]).map_err(err)?;
+    let err = |e: csv::Error| ReportError::Serialize {
+        what: "timeseries.csv",
+        message: e.to_string(),
+    };
+    w.write_record([
+        "point",
+        "system",
+        "replication",
+        "window_start_s",
+        "committed",
+        "throughput_tps",
+        "latency_mean_ms",
+    ])
+    .map_err(err)?;
     for r in &result.runs {
         let ts = &r.timeseries;
         let win_s = to_s(ts.window);
         for (i, wdw) in ts.windows.iter().enumerate() {
-            let mean = if wdw.committed > 0 { num(wdw.latency_sum_ns as f64 / wdw.committed as f64 / 1e6) } else { String::new() };
+            let mean = if wdw.committed > 0 {
+                num(wdw.latency_sum_ns as f64 / wdw.committed as f64 / 1e6)
+            } else {
+                String::new()
+            };
             w.write_record([
                 "0".to_string(),
                 csv_cell(&scenario.systems[r.system].name),
@@ -229,7 +299,10 @@ pub fn timeseries_csv(scenario: &Scenario, result: &ExperimentResult) -> Result<
             .map_err(err)?;
         }
     }
-    w.into_inner().map_err(|e| ReportError::Serialize { what: "timeseries.csv", message: e.to_string() })
+    w.into_inner().map_err(|e| ReportError::Serialize {
+        what: "timeseries.csv",
+        message: e.to_string(),
+    })
 }
 
 /// Wall-clock performance of the run (not deterministic; excluded from digests).
@@ -266,8 +339,11 @@ pub fn deterministic_outputs(scenario: &Scenario, result: &ExperimentResult) -> 
 
 /// `manifest.json` bytes: version, resolved scenario, hashes of every deterministic output.
 pub fn manifest_json(scenario: &Scenario, inv: &Invocation, outputs: &Outputs) -> Result<Vec<u8>, ReportError> {
-    let digests: std::collections::BTreeMap<&str, String> = outputs.files.iter().map(|(n, b)| (*n, sha256_hex(b))).collect();
-    let seeds: Vec<String> = (0..scenario.replications).map(|r| format!("{:016x}", crate::engine::rng::replication_tag(scenario.seed, r))).collect();
+    let digests: std::collections::BTreeMap<&str, String> =
+        outputs.files.iter().map(|(n, b)| (*n, sha256_hex(b))).collect();
+    let seeds: Vec<String> = (0..scenario.replications)
+        .map(|r| format!("{:016x}", crate::engine::rng::replication_tag(scenario.seed, r)))
+        .collect();
     let m = serde_json::json!({
         "ledgersim_version": env!("CARGO_PKG_VERSION"),
         "scenario": scenario.name,
@@ -284,22 +360,34 @@ pub fn manifest_json(scenario: &Scenario, inv: &Invocation, outputs: &Outputs) -
         "digests_sha256": digests,
         "reproduce": format!("ledgersim reproduce <this directory>  (or: ledgersim run {} --seed {} --replications {}{})", inv.scenario_path, scenario.seed, scenario.replications, inv.overrides.iter().map(|o| format!(" --set {o}")).collect::<String>()),
     });
-    let mut v = serde_json::to_vec_pretty(&m).map_err(|e| ReportError::Serialize { what: "manifest.json", message: e.to_string() })?;
+    let mut v = serde_json::to_vec_pretty(&m).map_err(|e| ReportError::Serialize {
+        what: "manifest.json",
+        message: e.to_string(),
+    })?;
     v.push(b'\n');
     Ok(v)
 }
 
 fn io(path: &Path) -> impl FnOnce(std::io::Error) -> ReportError + '_ {
-    move |source| ReportError::Io { path: path.to_path_buf(), source }
+    move |source| ReportError::Io {
+        path: path.to_path_buf(),
+        source,
+    }
 }
 
 /// Write all files into `dir` atomically: a temporary sibling directory is filled, synced
 /// and renamed into place. An existing non-empty `dir` is replaced only with `force`.
 pub fn write_dir(dir: &Path, files: &[(&str, Vec<u8>)], force: bool) -> Result<(), ReportError> {
     check_target(dir, force)?;
-    let parent = dir.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    let parent = dir
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
     fs::create_dir_all(parent).map_err(io(parent))?;
-    let base = dir.file_name().map(|s| s.to_string_lossy().into_owned()).unwrap_or_else(|| "results".into());
+    let base = dir
+        .file_name()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "results".into());
     let tmp = parent.join(format!(".{base}.tmp-{}", std::process::id()));
     if tmp.exists() {
         fs::remove_dir_all(&tmp).map_err(io(&tmp))?;
@@ -324,10 +412,20 @@ pub fn write_dir(dir: &Path, files: &[(&str, Vec<u8>)], force: bool) -> Result<(
 }
 
 /// Produce every output file for an experiment and write them atomically to `dir`.
-pub fn write_results(dir: &Path, scenario: &Scenario, result: &ExperimentResult, inv: &Invocation, perf: &Perf, force: bool) -> Result<(), ReportError> {
+pub fn write_results(
+    dir: &Path,
+    scenario: &Scenario,
+    result: &ExperimentResult,
+    inv: &Invocation,
+    perf: &Perf,
+    force: bool,
+) -> Result<(), ReportError> {
     let outputs = deterministic_outputs(scenario, result)?;
     let manifest = manifest_json(scenario, inv, &outputs)?;
-    let mut perf_bytes = serde_json::to_vec_pretty(perf).map_err(|e| ReportError::Serialize { what: "perf.json", message: e.to_string() })?;
+    let mut perf_bytes = serde_json::to_vec_pretty(perf).map_err(|e| ReportError::Serialize {
+        what: "perf.json",
+        message: e.to_string(),
+    })?;
     perf_bytes.push(b'\n');
     let mut files: Vec<(&str, Vec<u8>)> = outputs.files;
     files.push(("manifest.json", manifest));

@@ -37,13 +37,26 @@ fn lat(s: &Stat) -> String {
 /// Render the comparison table (one row per system; every value with its 95 % CI).
 pub fn render(scenario: &Scenario, result: &ExperimentResult) -> String {
     let head = [
-        "system", "consensus", "settles", "committed", "tx/s", "latency p50", "latency p99", "settlement p50", &format!("cost/tx ({})", scenario.currency), "savings %",
+        "system",
+        "consensus",
+        "settles",
+        "committed",
+        "tx/s",
+        "latency p50",
+        "latency p99",
+        "settlement p50",
+        &format!("cost/tx ({})", scenario.currency),
+        "savings %",
     ];
     let mut rows: Vec<Vec<String>> = vec![head.iter().map(|s| s.to_string()).collect()];
     for s in &result.systems {
         rows.push(vec![
             s.name.clone(),
-            if s.consensus == "pbft" { format!("pbft n={} f={}", s.nodes, s.faults_tolerated) } else { s.consensus.to_string() },
+            if s.consensus == "pbft" {
+                format!("pbft n={} f={}", s.nodes, s.faults_tolerated)
+            } else {
+                s.consensus.to_string()
+            },
             s.settlement.to_string(),
             pm(&s.committed, 0),
             pm(&s.throughput_tps, 1),
@@ -51,13 +64,24 @@ pub fn render(scenario: &Scenario, result: &ExperimentResult) -> String {
             lat(&s.latency_ms.p99),
             lat(&s.settlement_latency_ms.p50),
             pm(&s.cost_per_tx.total, 4),
-            if s.name == scenario.systems[scenario.baseline].name { "baseline".into() } else { pm(&s.savings_vs_baseline_pct, 1) },
+            if s.name == scenario.systems[scenario.baseline].name {
+                "baseline".into()
+            } else {
+                pm(&s.savings_vs_baseline_pct, 1)
+            },
         ]);
     }
-    let widths: Vec<usize> = (0..head.len()).map(|c| rows.iter().map(|r| r[c].chars().count()).max().unwrap_or(0)).collect();
+    let widths: Vec<usize> = (0..head.len())
+        .map(|c| rows.iter().map(|r| r[c].chars().count()).max().unwrap_or(0))
+        .collect();
     let mut out = String::new();
     for (i, r) in rows.iter().enumerate() {
-        let line: Vec<String> = r.iter().zip(&widths).enumerate().map(|(c, (v, w))| if c < 3 { format!("{v:<w$}") } else { format!("{v:>w$}") }).collect();
+        let line: Vec<String> = r
+            .iter()
+            .zip(&widths)
+            .enumerate()
+            .map(|(c, (v, w))| if c < 3 { format!("{v:<w$}") } else { format!("{v:>w$}") })
+            .collect();
         out.push_str(line.join("  ").trim_end());
         out.push('\n');
         if i == 0 {
@@ -69,7 +93,12 @@ pub fn render(scenario: &Scenario, result: &ExperimentResult) -> String {
         .systems
         .iter()
         .filter(|s| s.safety_violations > 0 || !s.replicas_consistent || !s.money_conserved)
-        .map(|s| format!("WARNING {}: safety violations {}, replicas consistent {}, money conserved {}", s.name, s.safety_violations, s.replicas_consistent, s.money_conserved))
+        .map(|s| {
+            format!(
+                "WARNING {}: safety violations {}, replicas consistent {}, money conserved {}",
+                s.name, s.safety_violations, s.replicas_consistent, s.money_conserved
+            )
+        })
         .collect();
     for f in faults {
         out.push_str(&f);

@@ -157,7 +157,13 @@ pub struct CpuCosts {
 
 impl CpuCosts {
     /// All-zero costs (for analytic tests).
-    pub const ZERO: CpuCosts = CpuCosts { sign: 0, verify: 0, hash_per_kb: 0, execute_tx: 0, db_commit: 0 };
+    pub const ZERO: CpuCosts = CpuCosts {
+        sign: 0,
+        verify: 0,
+        hash_per_kb: 0,
+        execute_tx: 0,
+        db_commit: 0,
+    };
 
     /// Hashing cost of `bytes` bytes.
     #[inline]

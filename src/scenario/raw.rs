@@ -381,7 +381,10 @@ pub struct RawSettlement {
 
 impl Default for RawSettlement {
     fn default() -> Self {
-        Self { cutoffs: vec!["17:15".into()], every: None }
+        Self {
+            cutoffs: vec!["17:15".into()],
+            every: None,
+        }
     }
 }
 
@@ -452,7 +455,12 @@ fn c_exc_cost() -> f64 {
     150.0
 }
 fn c_tiers() -> Vec<(f64, f64)> {
-    vec![(10_000.0, 5.0), (100_000.0, 10.0), (500_000.0, 15.0), (1_000_000.0, 20.0)]
+    vec![
+        (10_000.0, 5.0),
+        (100_000.0, 10.0),
+        (500_000.0, 15.0),
+        (1_000_000.0, 20.0),
+    ]
 }
 fn c_above() -> f64 {
     0.00002

@@ -1,7 +1,7 @@
 //! Parsing of human-written quantities: durations (`"250ms"`, `"1h30m"`), bandwidths
 //! (`"100Mbps"`), byte sizes and times of day (`"17:15"`).
 
-use crate::engine::{SimTime, NS_PER_MS, NS_PER_S, NS_PER_US};
+use crate::engine::{NS_PER_MS, NS_PER_S, NS_PER_US, SimTime};
 
 /// Parse a duration such as `"250ms"`, `"1.5s"`, `"2h"`, `"1h30m"`, `"50us"`, `"0"`.
 ///
@@ -24,7 +24,9 @@ pub fn parse_duration(text: &str) -> Result<SimTime, String> {
             .map(|(i, _)| i)
             .unwrap_or(rest.len());
         if num_len == 0 {
-            return Err(format!("`{text}` is not a duration: expected a number before a unit (e.g. \"250ms\", \"1h30m\")"));
+            return Err(format!(
+                "`{text}` is not a duration: expected a number before a unit (e.g. \"250ms\", \"1h30m\")"
+            ));
         }
         let num: f64 = rest[..num_len]
             .replace('_', "")
@@ -47,7 +49,11 @@ pub fn parse_duration(text: &str) -> Result<SimTime, String> {
             "h" => 3600.0 * NS_PER_S as f64,
             "d" => 86_400.0 * NS_PER_S as f64,
             "" => return Err(format!("`{text}` has no unit; allowed units: ns, us, ms, s, m, h, d")),
-            other => return Err(format!("`{text}`: unknown unit `{other}`; allowed units: ns, us, ms, s, m, h, d")),
+            other => {
+                return Err(format!(
+                    "`{text}`: unknown unit `{other}`; allowed units: ns, us, ms, s, m, h, d"
+                ));
+            }
         };
         total += num * scale;
     }
@@ -60,7 +66,9 @@ pub fn parse_duration(text: &str) -> Result<SimTime, String> {
 /// Parse a bandwidth such as `"100Mbps"`, `"1Gbps"`, `"512kbps"`, `"10Mb/s"` into bits/s.
 pub fn parse_bandwidth(text: &str) -> Result<u64, String> {
     let s = text.trim();
-    let split = s.find(|c: char| !(c.is_ascii_digit() || c == '.' || c == '_')).unwrap_or(s.len());
+    let split = s
+        .find(|c: char| !(c.is_ascii_digit() || c == '.' || c == '_'))
+        .unwrap_or(s.len());
     let (num, unit) = s.split_at(split);
     let num: f64 = num
         .replace('_', "")
@@ -71,10 +79,14 @@ pub fn parse_bandwidth(text: &str) -> Result<u64, String> {
         "kbps" => 1e3,
         "mbps" => 1e6,
         "gbps" => 1e9,
-        other => return Err(format!("`{text}`: unknown bandwidth unit `{other}`; allowed: bps, kbps, Mbps, Gbps")),
+        other => {
+            return Err(format!(
+                "`{text}`: unknown bandwidth unit `{other}`; allowed: bps, kbps, Mbps, Gbps"
+            ));
+        }
     };
     let v = num * scale;
-    if !(v >= 1.0) || !v.is_finite() {
+    if v.is_nan() || v < 1.0 || !v.is_finite() {
         return Err(format!("`{text}`: bandwidth must be at least 1 bps"));
     }
     Ok(v.round() as u64)
@@ -84,11 +96,15 @@ pub fn parse_bandwidth(text: &str) -> Result<u64, String> {
 pub fn parse_time_of_day(text: &str) -> Result<SimTime, String> {
     let parts: Vec<&str> = text.trim().split(':').collect();
     if parts.len() < 2 || parts.len() > 3 {
-        return Err(format!("`{text}` is not a time of day; write \"HH:MM\" (e.g. \"17:15\")"));
+        return Err(format!(
+            "`{text}` is not a time of day; write \"HH:MM\" (e.g. \"17:15\")"
+        ));
     }
     let mut vals = [0u64; 3];
     for (i, p) in parts.iter().enumerate() {
-        vals[i] = p.parse().map_err(|_| format!("`{text}` is not a time of day; write \"HH:MM\""))?;
+        vals[i] = p
+            .parse()
+            .map_err(|_| format!("`{text}` is not a time of day; write \"HH:MM\""))?;
     }
     if vals[0] > 23 || vals[1] > 59 || vals[2] > 59 {
         return Err(format!("`{text}` is out of range (00:00 to 23:59:59)"));

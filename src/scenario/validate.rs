@@ -70,12 +70,21 @@ pub enum ScenarioError {
 pub fn load_file(path: &Path, overrides: &[String]) -> Result<Scenario, ScenarioError> {
     let origin = path.display().to_string();
     if path.is_dir() {
-        return Err(ScenarioError::Io { origin, reason: "is a directory, not a scenario file".into() });
+        return Err(ScenarioError::Io {
+            origin,
+            reason: "is a directory, not a scenario file".into(),
+        });
     }
-    let bytes = std::fs::read(path).map_err(|e| ScenarioError::Io { origin: origin.clone(), reason: e.to_string() })?;
+    let bytes = std::fs::read(path).map_err(|e| ScenarioError::Io {
+        origin: origin.clone(),
+        reason: e.to_string(),
+    })?;
     let text = String::from_utf8(bytes).map_err(|e| ScenarioError::Io {
         origin: origin.clone(),
-        reason: format!("not UTF-8 text (invalid byte at offset {})", e.utf8_error().valid_up_to()),
+        reason: format!(
+            "not UTF-8 text (invalid byte at offset {})",
+            e.utf8_error().valid_up_to()
+        ),
     })?;
     load_str(&text, &origin, overrides)
 }
@@ -83,7 +92,10 @@ pub fn load_file(path: &Path, overrides: &[String]) -> Result<Scenario, Scenario
 /// Parse and validate scenario text, after applying `path=value` overrides.
 pub fn load_str(text: &str, origin: &str, overrides: &[String]) -> Result<Scenario, ScenarioError> {
     if text.trim().is_empty() {
-        return Err(ScenarioError::Io { origin: origin.into(), reason: "the file is empty".into() });
+        return Err(ScenarioError::Io {
+            origin: origin.into(),
+            reason: "the file is empty".into(),
+        });
     }
     let raw: RawScenario = if overrides.is_empty() {
         toml::from_str(text).map_err(|e| parse_error(origin, text, &e))?
@@ -98,7 +110,10 @@ pub fn load_str(text: &str, origin: &str, overrides: &[String]) -> Result<Scenar
         })?;
         toml::from_str(&patched).map_err(|e| {
             let pe = parse_error("<scenario after --set>", &patched, &e);
-            ScenarioError::Override { spec: overrides.join(" "), message: pe.to_string() }
+            ScenarioError::Override {
+                spec: overrides.join(" "),
+                message: pe.to_string(),
+            }
         })?
     };
     validate(raw, origin)
@@ -108,7 +123,10 @@ pub fn load_str(text: &str, origin: &str, overrides: &[String]) -> Result<Scenar
 /// (number, boolean, string in quotes, array, inline table); anything that does not parse
 /// is taken as a bare string.
 fn apply_override(table: &mut toml::Table, spec: &str) -> Result<(), ScenarioError> {
-    let err = |m: String| ScenarioError::Override { spec: spec.into(), message: m };
+    let err = |m: String| ScenarioError::Override {
+        spec: spec.into(),
+        message: m,
+    };
     let (path, value) = spec.split_once('=').ok_or_else(|| err("expected path=value".into()))?;
     let value: toml::Value = toml::from_str::<toml::Table>(&format!("v = {value}"))
         .ok()
@@ -135,8 +153,12 @@ fn apply_override(table: &mut toml::Table, spec: &str) -> Result<(), ScenarioErr
                 return Ok(());
             }
             None => {
-                let next = cur.entry(name.clone()).or_insert_with(|| toml::Value::Table(toml::Table::new()));
-                cur = next.as_table_mut().ok_or_else(|| err(format!("`{name}` is not a table")))?;
+                let next = cur
+                    .entry(name.clone())
+                    .or_insert_with(|| toml::Value::Table(toml::Table::new()));
+                cur = next
+                    .as_table_mut()
+                    .ok_or_else(|| err(format!("`{name}` is not a table")))?;
             }
             Some(i) => {
                 let arr = cur
@@ -144,12 +166,16 @@ fn apply_override(table: &mut toml::Table, spec: &str) -> Result<(), ScenarioErr
                     .and_then(|v| v.as_array_mut())
                     .ok_or_else(|| err(format!("`{name}` is not an array in the scenario")))?;
                 let len = arr.len();
-                let item = arr.get_mut(*i).ok_or_else(|| err(format!("`{name}[{i}]` is out of range (it has {len})")))?;
+                let item = arr
+                    .get_mut(*i)
+                    .ok_or_else(|| err(format!("`{name}[{i}]` is out of range (it has {len})")))?;
                 if is_last {
                     *item = value;
                     return Ok(());
                 }
-                cur = item.as_table_mut().ok_or_else(|| err(format!("`{name}[{i}]` is not a table")))?;
+                cur = item
+                    .as_table_mut()
+                    .ok_or_else(|| err(format!("`{name}[{i}]` is not a table")))?;
             }
         }
     }
@@ -194,7 +220,11 @@ fn field_at(text: &str, offset: usize) -> Option<String> {
     if line.starts_with('[') {
         return Some(line.trim_matches(|c| c == '[' || c == ']').trim().to_string());
     }
-    let key = line.split('=').next().map(|k| k.trim().to_string()).filter(|k| !k.is_empty() && !k.starts_with('#'));
+    let key = line
+        .split('=')
+        .next()
+        .map(|k| k.trim().to_string())
+        .filter(|k| !k.is_empty() && !k.starts_with('#'));
     match (header, key) {
         (Some(h), Some(k)) => Some(format!("{h}.{k}")),
         (None, Some(k)) => Some(k),
@@ -210,7 +240,10 @@ struct Checker {
 
 impl Checker {
     fn err(&mut self, path: impl Into<String>, message: impl Into<String>) {
-        self.issues.push(ValidationIssue { path: path.into(), message: message.into() });
+        self.issues.push(ValidationIssue {
+            path: path.into(),
+            message: message.into(),
+        });
     }
 
     fn duration(&mut self, path: &str, text: &str) -> SimTime {
@@ -265,7 +298,13 @@ pub fn validate(raw: RawScenario, origin: &str) -> Result<Scenario, ScenarioErro
     let duration = c.positive_duration("duration", &raw.duration);
     let warmup = c.duration("warmup", &raw.warmup);
     if duration > 0 && warmup >= duration {
-        c.err("warmup", format!("must be shorter than duration (warmup `{}` ≥ duration `{}`)", raw.warmup, raw.duration));
+        c.err(
+            "warmup",
+            format!(
+                "must be shorter than duration (warmup `{}` ≥ duration `{}`)",
+                raw.warmup, raw.duration
+            ),
+        );
     }
     if raw.replications == 0 {
         c.err("replications", "must be at least 1");
@@ -288,7 +327,10 @@ pub fn validate(raw: RawScenario, origin: &str) -> Result<Scenario, ScenarioErro
         let mut seen = BTreeSet::new();
         for (i, r) in regions.iter().enumerate() {
             if !seen.insert(r.as_str()) {
-                c.err(format!("topology.regions[{i}]"), format!("region `{r}` is listed twice"));
+                c.err(
+                    format!("topology.regions[{i}]"),
+                    format!("region `{r}` is listed twice"),
+                );
             }
         }
     }
@@ -323,7 +365,7 @@ pub fn validate(raw: RawScenario, origin: &str) -> Result<Scenario, ScenarioErro
         };
         let names: Vec<String> = match (&g.names, g.count) {
             (Some(_), Some(_)) => {
-                c.err(format!("{p}"), "give either `names` or `count`, not both");
+                c.err(p.clone(), "give either `names` or `count`, not both");
                 vec![]
             }
             (Some(n), None) => n.clone(),
@@ -336,7 +378,7 @@ pub fn validate(raw: RawScenario, origin: &str) -> Result<Scenario, ScenarioErro
                 (1..=k).map(|i| format!("{prefix}-{i}")).collect()
             }
             (None, None) => {
-                c.err(format!("{p}"), "needs `names = [...]` or `count = N`");
+                c.err(p.clone(), "needs `names = [...]` or `count = N`");
                 vec![]
             }
         };
@@ -353,33 +395,42 @@ pub fn validate(raw: RawScenario, origin: &str) -> Result<Scenario, ScenarioErro
         };
         let node_regions: Vec<Option<RegionId>> = match (&g.region, &g.regions) {
             (Some(_), Some(_)) => {
-                c.err(format!("{p}"), "give either `region` or `regions`, not both");
+                c.err(p.clone(), "give either `region` or `regions`, not both");
                 vec![None; names.len()]
             }
             (Some(r), None) => {
                 let id = region_id(r);
                 if id.is_none() {
-                    c.err(format!("{p}.region"), format!("unknown region `{r}`; known: {}", regions.join(", ")));
+                    c.err(
+                        format!("{p}.region"),
+                        format!("unknown region `{r}`; known: {}", regions.join(", ")),
+                    );
                 }
                 vec![id; names.len()]
             }
             (None, Some(rs)) => {
                 if rs.len() != names.len() {
-                    c.err(format!("{p}.regions"), format!("has {} entries but the group has {} nodes", rs.len(), names.len()));
+                    c.err(
+                        format!("{p}.regions"),
+                        format!("has {} entries but the group has {} nodes", rs.len(), names.len()),
+                    );
                 }
                 (0..names.len())
                     .map(|i| {
                         let r = rs.get(i)?;
                         let id = region_id(r);
                         if id.is_none() {
-                            c.err(format!("{p}.regions[{i}]"), format!("unknown region `{r}`; known: {}", regions.join(", ")));
+                            c.err(
+                                format!("{p}.regions[{i}]"),
+                                format!("unknown region `{r}`; known: {}", regions.join(", ")),
+                            );
                         }
                         id
                     })
                     .collect()
             }
             (None, None) => {
-                c.err(format!("{p}"), "needs `region = \"…\"` or `regions = [...]`");
+                c.err(p.clone(), "needs `region = \"…\"` or `regions = [...]`");
                 vec![None; names.len()]
             }
         };
@@ -399,7 +450,11 @@ pub fn validate(raw: RawScenario, origin: &str) -> Result<Scenario, ScenarioErro
             });
         }
     }
-    let topology = Topology { regions: regions.clone(), roles: roles.clone(), nodes };
+    let topology = Topology {
+        regions: regions.clone(),
+        roles: roles.clone(),
+        nodes,
+    };
 
     // ---- network
     let nr = regions.len();
@@ -411,19 +466,34 @@ pub fn validate(raw: RawScenario, origin: &str) -> Result<Scenario, ScenarioErro
     }
     if let Some(m) = &n.rtt_matrix_ms {
         if !n.rtts.is_empty() {
-            c.err("network.rtt_matrix_ms", "give either `[[network.rtt]]` entries or `rtt_matrix_ms`, not both");
+            c.err(
+                "network.rtt_matrix_ms",
+                "give either `[[network.rtt]]` entries or `rtt_matrix_ms`, not both",
+            );
         }
         if m.len() != nr || m.iter().any(|row| row.len() != nr) {
-            c.err("network.rtt_matrix_ms", format!("must be a square {nr}×{nr} matrix in the order of topology.regions"));
+            c.err(
+                "network.rtt_matrix_ms",
+                format!("must be a square {nr}×{nr} matrix in the order of topology.regions"),
+            );
         } else {
             for i in 0..nr {
                 for j in 0..nr {
                     let v = m[i][j];
                     if !(v.is_finite() && v >= 0.0) {
-                        c.err(format!("network.rtt_matrix_ms[{i}][{j}]"), format!("must be ≥ 0 ms (got {v})"));
+                        c.err(
+                            format!("network.rtt_matrix_ms[{i}][{j}]"),
+                            format!("must be ≥ 0 ms (got {v})"),
+                        );
                     } else if n.symmetric && (m[i][j] - m[j][i]).abs() > 1e-9 {
                         if i < j {
-                            c.err(format!("network.rtt_matrix_ms[{i}][{j}]"), format!("matrix declared symmetric but [{i}][{j}] = {} ≠ [{j}][{i}] = {}", m[i][j], m[j][i]));
+                            c.err(
+                                format!("network.rtt_matrix_ms[{i}][{j}]"),
+                                format!(
+                                    "matrix declared symmetric but [{i}][{j}] = {} ≠ [{j}][{i}] = {}",
+                                    m[i][j], m[j][i]
+                                ),
+                            );
                         }
                     } else if i != j {
                         rtt[i * nr + j] = Some((v * 1e6).round() as SimTime);
@@ -439,15 +509,24 @@ pub fn validate(raw: RawScenario, origin: &str) -> Result<Scenario, ScenarioErro
         let b = region_id(&e.between[1]);
         for (side, id) in [(0, a), (1, b)] {
             if id.is_none() {
-                c.err(format!("{p}.between[{side}]"), format!("unknown region `{}`; known: {}", e.between[side], regions.join(", ")));
+                c.err(
+                    format!("{p}.between[{side}]"),
+                    format!("unknown region `{}`; known: {}", e.between[side], regions.join(", ")),
+                );
             }
         }
         if let (Some(a), Some(b)) = (a, b) {
             let (a, b) = (a as usize, b as usize);
             if a == b {
-                c.err(format!("{p}.between"), "a region pair needs two different regions (use intra_region_rtt)");
+                c.err(
+                    format!("{p}.between"),
+                    "a region pair needs two different regions (use intra_region_rtt)",
+                );
             } else if rtt[a * nr + b].is_some() {
-                c.err(format!("{p}"), format!("the pair {} – {} is given twice", e.between[0], e.between[1]));
+                c.err(
+                    p.clone(),
+                    format!("the pair {} – {} is given twice", e.between[0], e.between[1]),
+                );
             } else {
                 rtt[a * nr + b] = Some(v);
                 rtt[b * nr + a] = Some(v);
@@ -457,7 +536,13 @@ pub fn validate(raw: RawScenario, origin: &str) -> Result<Scenario, ScenarioErro
     for i in 0..nr {
         for j in (i + 1)..nr {
             if rtt[i * nr + j].is_none() && n.rtt_matrix_ms.is_none() {
-                c.err("network.rtt", format!("missing the round-trip time between `{}` and `{}`", regions[i], regions[j]));
+                c.err(
+                    "network.rtt",
+                    format!(
+                        "missing the round-trip time between `{}` and `{}`",
+                        regions[i], regions[j]
+                    ),
+                );
             }
         }
     }
@@ -479,7 +564,14 @@ pub fn validate(raw: RawScenario, origin: &str) -> Result<Scenario, ScenarioErro
     if loss > 0.0 && rto == 0 {
         c.err("network.retransmit_timeout", "must be > 0 when loss > 0");
     }
-    let network = NetworkSpec { one_way, regions: nr, jitter, loss, rto, header_bytes: n.header_bytes };
+    let network = NetworkSpec {
+        one_way,
+        regions: nr,
+        jitter,
+        loss,
+        rto,
+        header_bytes: n.header_bytes,
+    };
 
     // ---- cpu
     let cpu = CpuCosts {
@@ -509,7 +601,10 @@ pub fn validate(raw: RawScenario, origin: &str) -> Result<Scenario, ScenarioErro
             match role_nodes(name) {
                 Some(v) => v,
                 None => {
-                    c.err(format!("{p}.{field}"), format!("unknown role `{name}`; known roles: {}", roles.join(", ")));
+                    c.err(
+                        format!("{p}.{field}"),
+                        format!("unknown role `{name}`; known roles: {}", roles.join(", ")),
+                    );
                     vec![]
                 }
             }
@@ -521,14 +616,23 @@ pub fn validate(raw: RawScenario, origin: &str) -> Result<Scenario, ScenarioErro
             None => vec![],
         };
         if f.from == f.to && from.len() == 1 {
-            c.err(format!("{p}.to"), format!("role `{}` has a single node, so a transfer within it would pay itself", f.to));
+            c.err(
+                format!("{p}.to"),
+                format!(
+                    "role `{}` has a single node, so a transfer within it would pay itself",
+                    f.to
+                ),
+            );
         }
         let endpoints = match f.endpoints.as_str() {
             "uniform" => EndpointChoice::Uniform,
             "round_robin" => EndpointChoice::RoundRobin,
             "same_region" => EndpointChoice::SameRegion,
             other => {
-                c.err(format!("{p}.endpoints"), format!("unknown `{other}`; allowed: uniform, round_robin, same_region"));
+                c.err(
+                    format!("{p}.endpoints"),
+                    format!("unknown `{other}`; allowed: uniform, round_robin, same_region"),
+                );
                 EndpointChoice::Uniform
             }
         };
@@ -538,7 +642,10 @@ pub fn validate(raw: RawScenario, origin: &str) -> Result<Scenario, ScenarioErro
             RawArrival::Profile { points } => {
                 let mut pts = Vec::new();
                 if points.is_empty() {
-                    c.err(format!("{p}.arrival.points"), "must have at least one [\"HH:MM\", rate] point");
+                    c.err(
+                        format!("{p}.arrival.points"),
+                        "must have at least one [\"HH:MM\", rate] point",
+                    );
                 }
                 for (k, (t, r)) in points.iter().enumerate() {
                     let tod = parse_time_of_day(t).unwrap_or_else(|m| {
@@ -549,7 +656,10 @@ pub fn validate(raw: RawScenario, origin: &str) -> Result<Scenario, ScenarioErro
                     if let Some(&(prev, _)) = pts.last()
                         && tod <= prev
                     {
-                        c.err(format!("{p}.arrival.points[{k}]"), "points must be in increasing time order");
+                        c.err(
+                            format!("{p}.arrival.points[{k}]"),
+                            "points must be in increasing time order",
+                        );
                     }
                     pts.push((tod, *r));
                 }
@@ -566,7 +676,7 @@ pub fn validate(raw: RawScenario, origin: &str) -> Result<Scenario, ScenarioErro
             RawAmount::Constant { value } => AmountDist::Constant(c.positive(&format!("{p}.amount.value"), value)),
             RawAmount::Uniform { min, max } => {
                 c.positive(&format!("{p}.amount.min"), min);
-                if !(max >= min) {
+                if max < min || max.is_nan() {
                     c.err(format!("{p}.amount.max"), format!("must be ≥ min ({max} < {min})"));
                 }
                 AmountDist::Uniform(min, max)
@@ -584,11 +694,24 @@ pub fn validate(raw: RawScenario, origin: &str) -> Result<Scenario, ScenarioErro
                 FeeClass::Tiered
             }
         };
-        flows.push(FlowSpec { name: f.name.clone(), from, to, via, endpoints, arrival, size_bytes: f.size_bytes.max(1), amount, fee });
+        flows.push(FlowSpec {
+            name: f.name.clone(),
+            from,
+            to,
+            via,
+            endpoints,
+            arrival,
+            size_bytes: f.size_bytes.max(1),
+            amount,
+            fee,
+        });
     }
     let initial_balance = c.non_negative("workload.initial_balance", raw.workload.initial_balance);
     if initial_balance * 100.0 > 1.0e17 {
-        c.err("workload.initial_balance", "is too large (at most 10^15 currency units)");
+        c.err(
+            "workload.initial_balance",
+            "is too large (at most 10^15 currency units)",
+        );
     }
 
     // ---- settlement schedule
@@ -599,7 +722,10 @@ pub fn validate(raw: RawScenario, origin: &str) -> Result<Scenario, ScenarioErro
         }
         (Some(e), true) => SettlementSchedule::Every(c.positive_duration("settlement.every", e).max(1)),
         (None, true) => {
-            c.err("settlement.cutoffs", "must list at least one \"HH:MM\" cut-off (or set `every`)");
+            c.err(
+                "settlement.cutoffs",
+                "must list at least one \"HH:MM\" cut-off (or set `every`)",
+            );
             SettlementSchedule::Every(3600 * crate::engine::NS_PER_S)
         }
         (None, false) => {
@@ -640,7 +766,10 @@ pub fn validate(raw: RawScenario, origin: &str) -> Result<Scenario, ScenarioErro
     c.probability("cost.exception_rate", rc.exception_rate, true);
     for (i, w) in rc.transfer_fee_tiers.windows(2).enumerate() {
         if w[1].0 <= w[0].0 {
-            c.err(format!("cost.transfer_fee_tiers[{}]", i + 1), "tier upper bounds must increase");
+            c.err(
+                format!("cost.transfer_fee_tiers[{}]", i + 1),
+                "tier upper bounds must increase",
+            );
         }
     }
     for (i, (_, fee)) in rc.transfer_fee_tiers.iter().enumerate() {
@@ -667,9 +796,21 @@ pub fn validate(raw: RawScenario, origin: &str) -> Result<Scenario, ScenarioErro
     if raw.systems.is_empty() {
         c.err("system", "must define at least one [[system]]");
     }
-    let baselines: Vec<usize> = raw.systems.iter().enumerate().filter(|(_, s)| s.baseline).map(|(i, _)| i).collect();
+    let baselines: Vec<usize> = raw
+        .systems
+        .iter()
+        .enumerate()
+        .filter(|(_, s)| s.baseline)
+        .map(|(i, _)| i)
+        .collect();
     if !raw.systems.is_empty() && baselines.len() != 1 {
-        c.err("system", format!("exactly one system must have `baseline = true` (found {})", baselines.len()));
+        c.err(
+            "system",
+            format!(
+                "exactly one system must have `baseline = true` (found {})",
+                baselines.len()
+            ),
+        );
     }
     let mut sys_names = BTreeSet::new();
     for (si, s) in raw.systems.iter().enumerate() {
@@ -701,7 +842,10 @@ pub fn validate(raw: RawScenario, origin: &str) -> Result<Scenario, ScenarioErro
                 let operator = match &s.operator {
                     Some(o) => node(&mut c, "operator", o),
                     None => {
-                        c.err(format!("{p}.operator"), "a centralized system needs `operator = \"<node name>\"`");
+                        c.err(
+                            format!("{p}.operator"),
+                            "a centralized system needs `operator = \"<node name>\"`",
+                        );
                         0
                     }
                 };
@@ -715,14 +859,23 @@ pub fn validate(raw: RawScenario, origin: &str) -> Result<Scenario, ScenarioErro
                 }
                 let db_service = match &s.db_service {
                     None => ServiceDist::Exponential(cpu.db_commit),
-                    Some(RawServiceDist::Constant { mean }) => ServiceDist::Constant(c.duration(&format!("{p}.db_service.mean"), mean)),
-                    Some(RawServiceDist::Exponential { mean }) => ServiceDist::Exponential(c.duration(&format!("{p}.db_service.mean"), mean)),
+                    Some(RawServiceDist::Constant { mean }) => {
+                        ServiceDist::Constant(c.duration(&format!("{p}.db_service.mean"), mean))
+                    }
+                    Some(RawServiceDist::Exponential { mean }) => {
+                        ServiceDist::Exponential(c.duration(&format!("{p}.db_service.mean"), mean))
+                    }
                     Some(RawServiceDist::Lognormal { mean, sigma }) => ServiceDist::Lognormal(
                         c.duration(&format!("{p}.db_service.mean"), mean),
                         c.non_negative(&format!("{p}.db_service.sigma"), *sigma),
                     ),
                 };
-                SystemKind::Centralized(CentralizedSpec { operator, standby, db_servers: db_servers.max(1), db_service })
+                SystemKind::Centralized(CentralizedSpec {
+                    operator,
+                    standby,
+                    db_servers: db_servers.max(1),
+                    db_service,
+                })
             }
             "pbft" => {
                 forbid(&mut c, "operator", s.operator.is_some(), "pbft");
@@ -734,12 +887,18 @@ pub fn validate(raw: RawScenario, origin: &str) -> Result<Scenario, ScenarioErro
                     None => set.extend(0..topology.nodes.len() as NodeId),
                     Some(v) => {
                         if v.roles.is_empty() && v.names.is_empty() {
-                            c.err(format!("{p}.validators"), "name at least one role or node (omit `validators` for all nodes)");
+                            c.err(
+                                format!("{p}.validators"),
+                                "name at least one role or node (omit `validators` for all nodes)",
+                            );
                         }
                         for (i, r) in v.roles.iter().enumerate() {
                             match role_nodes(r) {
                                 Some(ns) => set.extend(ns),
-                                None => c.err(format!("{p}.validators.roles[{i}]"), format!("unknown role `{r}`; known roles: {}", roles.join(", "))),
+                                None => c.err(
+                                    format!("{p}.validators.roles[{i}]"),
+                                    format!("unknown role `{r}`; known roles: {}", roles.join(", ")),
+                                ),
                             }
                         }
                         for (i, nm) in v.names.iter().enumerate() {
@@ -749,7 +908,13 @@ pub fn validate(raw: RawScenario, origin: &str) -> Result<Scenario, ScenarioErro
                 }
                 let validators: Vec<NodeId> = set.into_iter().collect();
                 if validators.len() < 4 {
-                    c.err(format!("{p}.validators"), format!("PBFT needs at least 4 validators (n = 3f + 1 with f ≥ 1); got {}", validators.len()));
+                    c.err(
+                        format!("{p}.validators"),
+                        format!(
+                            "PBFT needs at least 4 validators (n = 3f + 1 with f ≥ 1); got {}",
+                            validators.len()
+                        ),
+                    );
                 }
                 let batch_max_tx = s.batch_max_tx.unwrap_or(500);
                 if batch_max_tx == 0 {
@@ -759,22 +924,38 @@ pub fn validate(raw: RawScenario, origin: &str) -> Result<Scenario, ScenarioErro
                 if batch_max_bytes == 0 {
                     c.err(format!("{p}.batch_max_bytes"), "must be at least 1");
                 }
-                let batch_timeout = s.batch_timeout.as_deref().map(|t| c.duration(&format!("{p}.batch_timeout"), t)).unwrap_or(200 * crate::engine::NS_PER_MS);
+                let batch_timeout = s
+                    .batch_timeout
+                    .as_deref()
+                    .map(|t| c.duration(&format!("{p}.batch_timeout"), t))
+                    .unwrap_or(200 * crate::engine::NS_PER_MS);
                 let pipeline = s.pipeline.unwrap_or(4);
                 if pipeline == 0 {
                     c.err(format!("{p}.pipeline"), "must be at least 1");
                 }
-                SystemKind::Pbft(PbftSpec { validators, batch_max_tx: batch_max_tx.max(1), batch_max_bytes: batch_max_bytes.max(1), batch_timeout, pipeline: pipeline.max(1) })
+                SystemKind::Pbft(PbftSpec {
+                    validators,
+                    batch_max_tx: batch_max_tx.max(1),
+                    batch_max_bytes: batch_max_bytes.max(1),
+                    batch_timeout,
+                    pipeline: pipeline.max(1),
+                })
             }
             other => {
-                c.err(format!("{p}.consensus"), format!("unknown consensus `{other}`; allowed: centralized, pbft"));
+                c.err(
+                    format!("{p}.consensus"),
+                    format!("unknown consensus `{other}`; allowed: centralized, pbft"),
+                );
                 continue;
             }
         };
         let settlement = match (&kind, s.settlement.as_deref()) {
             (SystemKind::Centralized(_), None | Some("batch")) => SettlementMode::Batch,
             (SystemKind::Centralized(_), Some(o)) => {
-                c.err(format!("{p}.settlement"), format!("a centralized system settles in interbank batches: only `batch` is allowed (got `{o}`)"));
+                c.err(
+                    format!("{p}.settlement"),
+                    format!("a centralized system settles in interbank batches: only `batch` is allowed (got `{o}`)"),
+                );
                 SettlementMode::Batch
             }
             (_, Some("on-ledger")) => SettlementMode::OnLedger,
@@ -784,7 +965,10 @@ pub fn validate(raw: RawScenario, origin: &str) -> Result<Scenario, ScenarioErro
                 SettlementMode::OnLedger
             }
             (_, Some(o)) => {
-                c.err(format!("{p}.settlement"), format!("unknown `{o}`; allowed for a ledger: on-ledger, off-ledger"));
+                c.err(
+                    format!("{p}.settlement"),
+                    format!("unknown `{o}`; allowed for a ledger: on-ledger, off-ledger"),
+                );
                 SettlementMode::OnLedger
             }
         };
@@ -801,11 +985,19 @@ pub fn validate(raw: RawScenario, origin: &str) -> Result<Scenario, ScenarioErro
         if let Some(v) = s.cost.ledger_fee_per_tx {
             cost.ledger_fee_per_tx = c.non_negative(&format!("{p}.cost.ledger_fee_per_tx"), v);
         }
-        systems.push(SystemSpec { name: s.name.clone(), kind, settlement, cost });
+        systems.push(SystemSpec {
+            name: s.name.clone(),
+            kind,
+            settlement,
+            cost,
+        });
     }
 
     if !c.issues.is_empty() {
-        return Err(ScenarioError::Invalid { origin: origin.into(), issues: c.issues });
+        return Err(ScenarioError::Invalid {
+            origin: origin.into(),
+            issues: c.issues,
+        });
     }
     Ok(Scenario {
         name: raw.name.clone(),

@@ -8,7 +8,7 @@
 
 use crate::consensus::{self, Action, Deployment, Outbox, Replica, Reply};
 use crate::cost::{CostAccumulator, CostBreakdown};
-use crate::engine::{run_until, stream_rng, EventQueue, Model, SimTime, StreamLabel, NS_PER_S};
+use crate::engine::{EventQueue, Model, NS_PER_S, SimTime, StreamLabel, run_until, stream_rng};
 use crate::ledger::TxEntry;
 use crate::metrics::{Histogram, TimeSeries};
 use crate::net::{NetStats, Network};
@@ -110,7 +110,13 @@ pub struct LatencySummary {
 impl LatencySummary {
     fn from_hist(h: &Histogram) -> Self {
         let ms = |v: Option<f64>| v.map(|x| x / 1e6).unwrap_or(f64::NAN);
-        LatencySummary { p50: ms(h.quantile(0.5)), p90: ms(h.quantile(0.9)), p99: ms(h.quantile(0.99)), mean: ms(h.mean()), count: h.count() }
+        LatencySummary {
+            p50: ms(h.quantile(0.5)),
+            p90: ms(h.quantile(0.9)),
+            p99: ms(h.quantile(0.99)),
+            mean: ms(h.mean()),
+            count: h.count(),
+        }
     }
 }
 
@@ -189,8 +195,20 @@ impl<'a, R: Replica> World<'a, R> {
         t >= self.scenario.warmup && t < self.scenario.duration
     }
 
-    fn send(&mut self, queue: &mut EventQueue<Event<R::Msg>>, at: SimTime, from: NodeId, to: NodeId, bytes: u32, wire: Wire<R::Msg>) {
-        let stats = if self.in_window(at) { Some(&mut self.net_stats) } else { None };
+    fn send(
+        &mut self,
+        queue: &mut EventQueue<Event<R::Msg>>,
+        at: SimTime,
+        from: NodeId,
+        to: NodeId,
+        bytes: u32,
+        wire: Wire<R::Msg>,
+    ) {
+        let stats = if self.in_window(at) {
+            Some(&mut self.net_stats)
+        } else {
+            None
+        };
         let arrival = self.net.transmit(at, from, to, bytes, stats);
         queue.schedule_at(arrival, Event::Deliver { from, to, wire });
     }
@@ -315,7 +333,14 @@ impl<'a, R: Replica> World<'a, R> {
         if self.in_window(now) {
             self.committed += 1;
             let flow = &sc.flows[tx.flow as usize];
-            self.acc.record(&self.system.cost, self.system.settlement, flow.fee, tx.amount_minor as f64 / 100.0, settled - tx.submitted_at, tx.size);
+            self.acc.record(
+                &self.system.cost,
+                self.system.settlement,
+                flow.fee,
+                tx.amount_minor as f64 / 100.0,
+                settled - tx.submitted_at,
+                tx.size,
+            );
             if tx.submitted_at >= sc.warmup {
                 self.latency.record(latency);
                 self.settle.record(settled - tx.submitted_at);
@@ -368,7 +393,12 @@ impl<'a, R: Replica> Model for World<'a, R> {
 pub fn run_system(scenario: &Scenario, system: usize, replication: u32) -> RunResult {
     let spec = &scenario.systems[system];
     match &spec.kind {
-        SystemKind::Centralized(c) => run_world(scenario, system, replication, consensus::centralized::deploy(scenario, c, replication)),
+        SystemKind::Centralized(c) => run_world(
+            scenario,
+            system,
+            replication,
+            consensus::centralized::deploy(scenario, c, replication),
+        ),
         SystemKind::Pbft(p) => run_world(scenario, system, replication, consensus::pbft::deploy(scenario, p)),
     }
 }
@@ -382,22 +412,41 @@ fn run_world<R: Replica>(scenario: &Scenario, system: usize, replication: u32, d
     }
     let mut replicas: Vec<Option<R>> = (0..n).map(|_| None).collect();
     let replica_nodes: Vec<NodeId> = dep.replicas.iter().map(|(id, _)| *id).collect();
-    let Deployment { replicas: reps, members, core_overrides, replies_needed, entry } = dep;
+    let Deployment {
+        replicas: reps,
+        members,
+        core_overrides,
+        replies_needed,
+        entry,
+    } = dep;
     for (id, r) in reps {
         replicas[id as usize] = Some(r);
     }
     let mut world = World {
         scenario,
         system: spec,
-        net: Network::new(&scenario.topology, &scenario.network, stream_rng(scenario.seed, replication, StreamLabel("network"), 0)),
+        net: Network::new(
+            &scenario.topology,
+            &scenario.network,
+            stream_rng(scenario.seed, replication, StreamLabel("network"), 0),
+        ),
         net_stats: NetStats::default(),
         kind_counts: vec![0; R::msg_kind_names().len()],
         cpus,
         replicas,
-        dep: Deployment { replicas: vec![], members, core_overrides, replies_needed, entry },
+        dep: Deployment {
+            replicas: vec![],
+            members,
+            core_overrides,
+            replies_needed,
+            entry,
+        },
         workload: crate::workload::Workload::new(scenario, replication),
         outbox: Outbox::default(),
-        checker: SafetyChecker { replicas: replica_nodes.len() as u32, ..Default::default() },
+        checker: SafetyChecker {
+            replicas: replica_nodes.len() as u32,
+            ..Default::default()
+        },
         latency: Histogram::new(),
         settle: Histogram::new(),
         series: TimeSeries::new(scenario.duration, scenario.timeseries_window),
@@ -418,10 +467,17 @@ fn run_world<R: Replica>(scenario: &Scenario, system: usize, replication: u32, d
 
     // Replica consistency and conservation.
     let opening = i128::from(scenario.initial_balance_minor) * n as i128;
-    let ledgers: Vec<_> = replica_nodes.iter().filter_map(|&id| world.replicas[id as usize].as_ref().map(|r| r.ledger())).collect();
+    let ledgers: Vec<_> = replica_nodes
+        .iter()
+        .filter_map(|&id| world.replicas[id as usize].as_ref().map(|r| r.ledger()))
+        .collect();
     let max_h = ledgers.iter().map(|l| l.height()).max().unwrap_or(0);
     let min_h = ledgers.iter().map(|l| l.height()).min().unwrap_or(0);
-    let top: Vec<u64> = ledgers.iter().filter(|l| l.height() == max_h).map(|l| l.state_digest()).collect();
+    let top: Vec<u64> = ledgers
+        .iter()
+        .filter(|l| l.height() == max_h)
+        .map(|l| l.state_digest())
+        .collect();
     let replicas_consistent = top.windows(2).all(|w| w[0] == w[1]);
     let money_conserved = ledgers.iter().all(|l| l.total() == opening);
     let state_digest = format!("{:016x}", top.first().copied().unwrap_or(0));
@@ -429,9 +485,20 @@ fn run_world<R: Replica>(scenario: &Scenario, system: usize, replication: u32, d
     let window = scenario.window();
     let window_s = window as f64 / NS_PER_S as f64;
     let replies = world.net_stats.messages - world.kind_counts.iter().sum::<u64>();
-    let mut message_kinds: Vec<(&'static str, u64)> = R::msg_kind_names().iter().copied().zip(world.kind_counts.iter().copied()).collect();
+    let mut message_kinds: Vec<(&'static str, u64)> = R::msg_kind_names()
+        .iter()
+        .copied()
+        .zip(world.kind_counts.iter().copied())
+        .collect();
     message_kinds.push(("client (requests + replies)", replies));
-    let cost = CostBreakdown::compute(&spec.cost, &world.acc, window, replica_nodes.len(), replica_nodes.len(), world.net_stats.bytes);
+    let cost = CostBreakdown::compute(
+        &spec.cost,
+        &world.acc,
+        window,
+        replica_nodes.len(),
+        replica_nodes.len(),
+        world.net_stats.bytes,
+    );
     let per_tx = cost.per_tx(world.committed);
     let (mut util_max, mut wait_max) = (0.0f64, 0.0f64);
     for &id in &replica_nodes {
@@ -450,7 +517,11 @@ fn run_world<R: Replica>(scenario: &Scenario, system: usize, replication: u32, d
         throughput_tps: world.committed as f64 / window_s,
         latency: LatencySummary::from_hist(&world.latency),
         settlement: LatencySummary::from_hist(&world.settle),
-        cost_per_tx_total: if world.committed > 0 { per_tx.iter().sum() } else { f64::NAN },
+        cost_per_tx_total: if world.committed > 0 {
+            per_tx.iter().sum()
+        } else {
+            f64::NAN
+        },
         cost,
         cost_per_tx: per_tx,
         messages: world.net_stats.messages,

@@ -2,7 +2,7 @@
 //! the sequence of transactions is a function of the scenario and seed only — never of the
 //! system under test (common random numbers across systems).
 
-use crate::engine::{from_s_f64_ns, stream_rng, SimRng, SimTime, StreamLabel, NS_PER_S};
+use crate::engine::{NS_PER_S, SimRng, SimTime, StreamLabel, from_s_f64_ns, stream_rng};
 use crate::ledger::TxEntry;
 use crate::scenario::{AmountDist, Arrival, EndpointChoice, FlowSpec, NodeId, Scenario};
 use rand::RngExt;
@@ -56,9 +56,19 @@ impl<'a> Workload<'a> {
     /// The workload of replication `replication`.
     pub fn new(scenario: &'a Scenario, replication: u32) -> Self {
         let flows = (0..scenario.flows.len())
-            .map(|i| FlowState { rng: stream_rng(scenario.seed, replication, StreamLabel("workload"), i as u32), rr_from: 0, rr_to: 0, rr_via: 0, constant_k: 0 })
+            .map(|i| FlowState {
+                rng: stream_rng(scenario.seed, replication, StreamLabel("workload"), i as u32),
+                rr_from: 0,
+                rr_to: 0,
+                rr_via: 0,
+                constant_k: 0,
+            })
             .collect();
-        Self { scenario, flows, next_id: 0 }
+        Self {
+            scenario,
+            flows,
+            next_id: 0,
+        }
     }
 
     /// Time of the first arrival of flow `f` (may be beyond the run's end).
@@ -86,7 +96,11 @@ impl<'a> Workload<'a> {
                     let idx = points.iter().rposition(|&(p, _)| p <= tod).unwrap_or(points.len() - 1);
                     let rate = points[idx].1;
                     let next_boundary_tod = points.get(idx + 1).map(|p| p.0).unwrap_or(DAY + points[0].0);
-                    let next_boundary_tod = if next_boundary_tod <= tod { next_boundary_tod + DAY } else { next_boundary_tod };
+                    let next_boundary_tod = if next_boundary_tod <= tod {
+                        next_boundary_tod + DAY
+                    } else {
+                        next_boundary_tod
+                    };
                     let seg_end = t + (next_boundary_tod - tod);
                     if rate > 0.0 {
                         let cand = t + from_s_f64_ns(sample_exp(&mut st.rng, 1.0 / rate)).max(1);
@@ -119,8 +133,17 @@ impl<'a> Workload<'a> {
         let from = pick(&mut st.rng, &mut st.rr_from, &spec.from);
         let mut to = if spec.endpoints == EndpointChoice::SameRegion {
             let region = topo.nodes[from as usize].region;
-            let local: Vec<NodeId> = spec.to.iter().copied().filter(|&n| topo.nodes[n as usize].region == region && n != from).collect();
-            if local.is_empty() { spec.to[st.rng.random_range(0..spec.to.len())] } else { local[st.rng.random_range(0..local.len())] }
+            let local: Vec<NodeId> = spec
+                .to
+                .iter()
+                .copied()
+                .filter(|&n| topo.nodes[n as usize].region == region && n != from)
+                .collect();
+            if local.is_empty() {
+                spec.to[st.rng.random_range(0..spec.to.len())]
+            } else {
+                local[st.rng.random_range(0..local.len())]
+            }
         } else {
             pick(&mut st.rng, &mut st.rr_to, &spec.to)
         };
@@ -129,7 +152,11 @@ impl<'a> Workload<'a> {
             let i = spec.to.iter().position(|&n| n == from).unwrap_or(0);
             to = spec.to[(i + 1) % spec.to.len()];
         }
-        let submitter = if spec.via.is_empty() { from } else { pick(&mut st.rng, &mut st.rr_via, &spec.via) };
+        let submitter = if spec.via.is_empty() {
+            from
+        } else {
+            pick(&mut st.rng, &mut st.rr_via, &spec.via)
+        };
         let amount = match spec.amount {
             AmountDist::Constant(v) => v,
             AmountDist::Uniform(a, b) => a + (b - a) * st.rng.random::<f64>(),
