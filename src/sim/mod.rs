@@ -47,10 +47,19 @@ pub enum Event<M> {
         /// Payload.
         wire: Wire<M>,
     },
-    /// A core of `node` finished its job.
+    /// A core of `node` finished its job; the job's outputs (parked in `slot`) leave now.
     CoreFree {
         /// Node.
         node: NodeId,
+        /// Index of the parked outbox, or [`NO_SLOT`].
+        slot: u32,
+    },
+    /// A client at `node` finished signing `tx`; the request leaves now.
+    Submitted {
+        /// Node.
+        node: NodeId,
+        /// The transaction.
+        tx: TxEntry,
     },
     /// A replica timer fired.
     Timer {
@@ -60,6 +69,9 @@ pub enum Event<M> {
         token: u64,
     },
 }
+
+/// `CoreFree` without parked outputs.
+pub const NO_SLOT: u32 = u32::MAX;
 
 /// A unit of CPU work on a node.
 #[derive(Debug)]
@@ -180,6 +192,10 @@ struct World<'a, R: Replica> {
     dep: Deployment<()>,
     workload: crate::workload::Workload<'a>,
     outbox: Outbox<R::Msg>,
+    /// Outputs of running jobs, released when their CPU time has passed. Pooled: the
+    /// vectors are reused, so steady state allocates nothing.
+    parked: Vec<Vec<Action<R::Msg>>>,
+    free_slots: Vec<u32>,
     checker: SafetyChecker,
     latency: Histogram,
     settle: Histogram,
@@ -248,14 +264,23 @@ impl<'a, R: Replica> World<'a, R> {
                 cpu.jobs += 1;
             }
             if let Some(tx) = submit {
-                let entry = self.dep.entry[tx.submitter as usize];
-                self.send(queue, done, node, entry, tx.size, Wire::Request(tx));
-            }
-            self.flush(done, node, queue);
-            if cost > 0 {
-                queue.schedule_at(done, Event::CoreFree { node });
-            } else {
+                // The request leaves when the signature is done.
+                queue.schedule_at(done, Event::Submitted { node, tx });
+            } else if cost == 0 {
+                self.flush(now, node, queue);
                 self.cpus[node as usize].release();
+            } else {
+                // Park the outputs until the CPU time has passed, so that every node's sends
+                // happen in time order (the egress FIFO sees departures as they occur).
+                let slot = match self.free_slots.pop() {
+                    Some(s) => s,
+                    None => {
+                        self.parked.push(Vec::new());
+                        (self.parked.len() - 1) as u32
+                    }
+                };
+                std::mem::swap(&mut self.outbox.actions, &mut self.parked[slot as usize]);
+                queue.schedule_at(done, Event::CoreFree { node, slot });
             }
         }
     }
@@ -377,8 +402,19 @@ impl<'a, R: Replica> Model for World<'a, R> {
                     self.dispatch(now, to, queue);
                 }
             },
-            Event::CoreFree { node } => {
+            Event::CoreFree { node, slot } => {
+                if slot != NO_SLOT {
+                    std::mem::swap(&mut self.outbox.actions, &mut self.parked[slot as usize]);
+                    self.flush(now, node, queue);
+                    self.free_slots.push(slot);
+                }
                 self.cpus[node as usize].release();
+                self.dispatch(now, node, queue);
+            }
+            Event::Submitted { node, tx } => {
+                self.cpus[node as usize].release();
+                let entry = self.dep.entry[tx.submitter as usize];
+                self.send(queue, now, node, entry, tx.size, Wire::Request(tx));
                 self.dispatch(now, node, queue);
             }
             Event::Timer { node, token } => {
@@ -443,6 +479,8 @@ fn run_world<R: Replica>(scenario: &Scenario, system: usize, replication: u32, d
         },
         workload: crate::workload::Workload::new(scenario, replication),
         outbox: Outbox::default(),
+        parked: Vec::new(),
+        free_slots: Vec::new(),
         checker: SafetyChecker {
             replicas: replica_nodes.len() as u32,
             ..Default::default()

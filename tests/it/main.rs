@@ -1,0 +1,3 @@
+//! Integration tests: one crate of modules.
+
+mod analytic;
