@@ -34,6 +34,15 @@ pub struct CostStats {
     pub breakdown: BTreeMap<&'static str, Stat>,
 }
 
+/// CPU utilization of one node over replications.
+#[derive(Debug, Clone, Serialize)]
+pub struct NodeUtilization {
+    /// Node name.
+    pub node: String,
+    /// Busy core-time / (window × cores).
+    pub utilization: Stat,
+}
+
 /// One system's results over all replications.
 #[derive(Debug, Clone, Serialize)]
 pub struct SystemSummary {
@@ -67,6 +76,8 @@ pub struct SystemSummary {
     pub bytes_per_tx: Stat,
     /// Highest CPU utilization among the system's nodes.
     pub cpu_utilization_max: Stat,
+    /// CPU utilization of each node the system runs on, in node order.
+    pub cpu_utilization_by_node: Vec<NodeUtilization>,
     /// Events processed per run.
     pub events: Stat,
     /// Sum of safety violations over replications.
@@ -184,6 +195,14 @@ pub fn summarize(scenario: &Scenario, runs: &[RunResult]) -> Vec<SystemSummary> 
                 messages_per_tx: per(|r| r.messages as f64 / r.committed as f64),
                 bytes_per_tx: per(|r| r.bytes as f64 / r.committed as f64),
                 cpu_utilization_max: per(|r| r.cpu_util_max),
+                cpu_utilization_by_node: spec
+                    .replica_nodes()
+                    .into_iter()
+                    .map(|id| NodeUtilization {
+                        node: scenario.topology.nodes[id as usize].name.clone(),
+                        utilization: stat_of(rs, |r| r.node_utilization[id as usize]),
+                    })
+                    .collect(),
                 events: per(|r| r.events as f64),
                 safety_violations: rs.iter().map(|r| r.safety_violations).sum(),
                 replicas_consistent: rs.iter().all(|r| r.replicas_consistent),

@@ -70,6 +70,11 @@ pub fn parse_bandwidth(text: &str) -> Result<u64, String> {
         .find(|c: char| !(c.is_ascii_digit() || c == '.' || c == '_'))
         .unwrap_or(s.len());
     let (num, unit) = s.split_at(split);
+    if unit.contains('B') {
+        return Err(format!(
+            "`{text}`: bandwidth is in bits per second (e.g. \"100Mbps\"); bytes (`B`) are not accepted"
+        ));
+    }
     let num: f64 = num
         .replace('_', "")
         .parse()
@@ -136,6 +141,7 @@ mod tests {
         assert_eq!(parse_bandwidth("10Mb/s").unwrap(), 10_000_000);
         assert!(parse_bandwidth("0Mbps").is_err());
         assert!(parse_bandwidth("fast").is_err());
+        assert!(parse_bandwidth("100MB/s").unwrap_err().contains("bits"));
         assert_eq!(parse_time_of_day("17:15").unwrap(), (17 * 3600 + 15 * 60) * NS_PER_S);
         assert!(parse_time_of_day("25:00").is_err());
     }

@@ -127,11 +127,11 @@ fn apply_override(table: &mut toml::Table, spec: &str) -> Result<(), ScenarioErr
         spec: spec.into(),
         message: m,
     };
-    let (path, value) = spec.split_once('=').ok_or_else(|| err("expected path=value".into()))?;
-    let value: toml::Value = toml::from_str::<toml::Table>(&format!("v = {value}"))
+    let (path, raw_value) = spec.split_once('=').ok_or_else(|| err("expected path=value".into()))?;
+    let value: toml::Value = toml::from_str::<toml::Table>(&format!("v = {raw_value}"))
         .ok()
         .and_then(|mut t| t.remove("v"))
-        .unwrap_or_else(|| toml::Value::String(value.to_string()));
+        .unwrap_or_else(|| toml::Value::String(raw_value.to_string()));
     let mut segments = Vec::new();
     for part in path.trim().split('.') {
         if let Some((name, idx)) = part.strip_suffix(']').and_then(|p| p.split_once('[')) {
@@ -149,6 +149,16 @@ fn apply_override(table: &mut toml::Table, spec: &str) -> Result<(), ScenarioErr
         let is_last = k == last;
         match idx {
             None if is_last => {
+                // Fields written as strings ("5m", "10:00") stay strings even when the bare
+                // value would parse as a TOML number or time.
+                let value = match (cur.get(name.as_str()), &value) {
+                    (Some(toml::Value::String(_)), v) if !v.is_str() => {
+                        toml::Value::String(raw_value.trim().to_string())
+                    }
+                    // No scenario field is a TOML date-time: `10:00` means the string "10:00".
+                    (_, toml::Value::Datetime(_)) => toml::Value::String(raw_value.trim().to_string()),
+                    _ => value,
+                };
                 cur.insert(name.clone(), value);
                 return Ok(());
             }
@@ -1020,4 +1030,88 @@ pub fn validate(raw: RawScenario, origin: &str) -> Result<Scenario, ScenarioErro
         systems,
         raw,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const MINI: &str = r#"
+name = "mini"
+seed = 1
+duration = "10s"
+warmup = "1s"
+[topology]
+regions = ["a"]
+[[topology.group]]
+role = "fund"
+names = ["F"]
+region = "a"
+[[topology.group]]
+role = "bank"
+count = 2
+region = "a"
+[network]
+intra_region_rtt = "1ms"
+[[workload.flow]]
+name = "x"
+from = "bank"
+to = "fund"
+arrival = { process = "poisson", rate = 1.0 }
+size_bytes = 100
+amount = { dist = "constant", value = 1.0 }
+[[system]]
+name = "c"
+consensus = "centralized"
+baseline = true
+operator = "F"
+"#;
+
+    #[test]
+    fn overrides_keep_string_fields_strings_and_reach_arrays() {
+        let sc = load_str(
+            MINI,
+            "mini",
+            &[
+                "warmup=0".into(),
+                "start_time=10:00".into(),
+                "system[0].db_servers=3".into(),
+            ],
+        )
+        .unwrap();
+        assert_eq!(sc.warmup, 0);
+        assert_eq!(sc.start_of_day, 10 * 3600 * crate::engine::NS_PER_S);
+        let SystemKind::Centralized(c) = &sc.systems[0].kind else {
+            panic!()
+        };
+        assert_eq!(c.db_servers, 3);
+        let e = load_str(MINI, "mini", &["system[4].name=x".into()])
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("system[4]") && e.contains("out of range"), "{e}");
+    }
+
+    #[test]
+    fn every_problem_is_reported_with_its_path() {
+        let bad = MINI
+            .replace("duration = \"10s\"", "duration = \"10 parsecs\"")
+            .replace("count = 2", "count = 0");
+        let e = load_str(&bad, "mini", &[]).unwrap_err();
+        let ScenarioError::Invalid { issues, .. } = &e else {
+            panic!("{e}")
+        };
+        let paths: Vec<&str> = issues.iter().map(|i| i.path.as_str()).collect();
+        assert!(
+            paths.contains(&"duration") && paths.contains(&"topology.group[1].count"),
+            "{paths:?}"
+        );
+    }
+
+    #[test]
+    fn parse_errors_carry_line_and_column() {
+        let bad = MINI.replace("seed = 1", "seed = \"one\"");
+        let e = load_str(&bad, "mini.toml", &[]).unwrap_err().to_string();
+        assert!(e.starts_with("mini.toml:3:"), "{e}");
+        assert!(e.contains("seed"), "{e}");
+    }
 }

@@ -161,6 +161,8 @@ pub struct RunResult {
     pub bytes: u64,
     /// Messages per protocol message kind (name, count), replies and requests last.
     pub message_kinds: Vec<(&'static str, u64)>,
+    /// CPU utilization in the window per node (indexed by node id; 0 for idle nodes).
+    pub node_utilization: Vec<f64>,
     /// Highest CPU utilization among the system's nodes.
     pub cpu_util_max: f64,
     /// Mean queueing wait of CPU jobs at the system's busiest node, ms.
@@ -538,11 +540,15 @@ fn run_world<R: Replica>(scenario: &Scenario, system: usize, replication: u32, d
         world.net_stats.bytes,
     );
     let per_tx = cost.per_tx(world.committed);
+    let node_utilization: Vec<f64> = world
+        .cpus
+        .iter()
+        .map(|cpu| cpu.busy_ns as f64 / (window as f64 * f64::from(cpu.cores())))
+        .collect();
     let (mut util_max, mut wait_max) = (0.0f64, 0.0f64);
     for &id in &replica_nodes {
         let cpu = &world.cpus[id as usize];
-        let util = cpu.busy_ns as f64 / (window as f64 * f64::from(cpu.cores()));
-        util_max = util_max.max(util);
+        util_max = util_max.max(node_utilization[id as usize]);
         if cpu.jobs > 0 {
             wait_max = wait_max.max(cpu.wait_ns as f64 / cpu.jobs as f64 / 1e6);
         }
@@ -565,6 +571,7 @@ fn run_world<R: Replica>(scenario: &Scenario, system: usize, replication: u32, d
         messages: world.net_stats.messages,
         bytes: world.net_stats.bytes,
         message_kinds,
+        node_utilization,
         cpu_util_max: util_max,
         cpu_wait_ms_max: wait_max,
         events,
