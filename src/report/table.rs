@@ -4,6 +4,19 @@ use crate::experiment::ExperimentResult;
 use crate::metrics::Stat;
 use crate::scenario::Scenario;
 
+/// Decimals that show about four significant digits of `x` (at most 6, at least 0).
+fn decimals(x: f64) -> usize {
+    if x == 0.0 || !x.is_finite() {
+        return 1;
+    }
+    (3 - x.abs().log10().floor() as i64).clamp(0, 6) as usize
+}
+
+/// `mean ±half-width` with about four significant digits.
+fn pm_sig(s: &Stat) -> String {
+    pm(s, decimals(s.mean))
+}
+
 fn pm(s: &Stat, digits: usize) -> String {
     if !s.mean.is_finite() {
         return "—".into();
@@ -59,11 +72,11 @@ pub fn render(scenario: &Scenario, result: &ExperimentResult) -> String {
             },
             s.settlement.to_string(),
             pm(&s.committed, 0),
-            pm(&s.throughput_tps, 1),
+            pm_sig(&s.throughput_tps),
             lat(&s.latency_ms.p50),
             lat(&s.latency_ms.p99),
             lat(&s.settlement_latency_ms.p50),
-            pm(&s.cost_per_tx.total, 4),
+            pm_sig(&s.cost_per_tx.total),
             if s.name == scenario.systems[scenario.baseline].name {
                 "baseline".into()
             } else {
