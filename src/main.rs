@@ -88,9 +88,6 @@ fn load(
     seed: Option<u64>,
     reps: Option<u32>,
 ) -> Result<(ledgersim::Scenario, Vec<String>), Failure> {
-    if let Some(s) = seed {
-        overrides.push(format!("seed={s}"));
-    }
     if let Some(r) = reps {
         if r == 0 {
             return Err(Failure {
@@ -100,7 +97,12 @@ fn load(
         }
         overrides.push(format!("replications={r}"));
     }
-    let sc = validate::load_file(path, &overrides)?;
+    let mut sc = validate::load_file(path, &overrides)?;
+    if let Some(s) = seed {
+        // Applied after parsing: TOML integers stop at i64::MAX, seeds are u64.
+        sc.seed = s;
+        sc.raw.seed = s;
+    }
     Ok((sc, overrides))
 }
 

@@ -129,9 +129,11 @@ impl PbftReplica {
                 msg: PbftMsg::PrePrepare { view: self.view, batch },
             });
             let seq = self.next_seq;
-            self.check(seq, out);
+            self.check(now, seq, out);
         }
-        if !self.pending.is_empty() && !self.timer_armed {
+        // A timer is needed only while a slot is free and the batch is not yet due; with a
+        // full pipeline, the next completed instance calls `try_propose` again.
+        if !self.pending.is_empty() && !self.timer_armed && self.in_flight < self.pipeline {
             self.timer_armed = true;
             let wait = self.oldest_pending.saturating_add(self.timeout).saturating_sub(now);
             out.push(Action::SetTimer {
@@ -142,7 +144,7 @@ impl PbftReplica {
     }
 
     /// Advance instance `seq` through prepared → committed, then execute in order.
-    fn check(&mut self, seq: u64, out: &mut Outbox<PbftMsg>) {
+    fn check(&mut self, now: SimTime, seq: u64, out: &mut Outbox<PbftMsg>) {
         let (qp, qc) = (self.quorum_prepared(), self.quorum_commit());
         let Some(inst) = self.instances.get_mut(&seq) else {
             return;
@@ -163,11 +165,12 @@ impl PbftReplica {
         }
         if inst.prepared && !inst.committed && inst.commits >= qc {
             inst.committed = true;
-            self.execute_ready(out);
+            self.execute_ready(now, out);
         }
     }
 
-    fn execute_ready(&mut self, out: &mut Outbox<PbftMsg>) {
+    fn execute_ready(&mut self, now: SimTime, out: &mut Outbox<PbftMsg>) {
+        let mut freed = false;
         while let Some(inst) = self.instances.get(&(self.last_executed + 1)) {
             if !inst.committed {
                 break;
@@ -192,7 +195,11 @@ impl PbftReplica {
             }
             if self.is_primary() {
                 self.in_flight -= 1;
+                freed = true;
             }
+        }
+        if freed {
+            self.try_propose(now, out);
         }
     }
 }
@@ -237,7 +244,7 @@ impl Replica for PbftReplica {
                 out.push(Action::Broadcast {
                     msg: PbftMsg::Prepare { view, seq, digest },
                 });
-                self.check(seq, out);
+                self.check(now, seq, out);
             }
             PbftMsg::Prepare { view, seq, .. } => {
                 out.charge(self.cpu.verify);
@@ -245,7 +252,7 @@ impl Replica for PbftReplica {
                     return;
                 }
                 self.instances.entry(seq).or_default().prepares += 1;
-                self.check(seq, out);
+                self.check(now, seq, out);
             }
             PbftMsg::Commit { view, seq, .. } => {
                 out.charge(self.cpu.verify);
@@ -253,7 +260,7 @@ impl Replica for PbftReplica {
                     return;
                 }
                 self.instances.entry(seq).or_default().commits += 1;
-                self.check(seq, out);
+                self.check(now, seq, out);
             }
         }
     }
