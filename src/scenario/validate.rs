@@ -109,10 +109,15 @@ pub fn load_str(text: &str, origin: &str, overrides: &[String]) -> Result<Scenar
             message: e.to_string(),
         })?;
         toml::from_str(&patched).map_err(|e| {
-            let pe = parse_error("<scenario after --set>", &patched, &e);
+            // Name the field, not a location in the regenerated text the user never saw.
+            let field = e.span().and_then(|sp| field_at(&patched, sp.start.min(patched.len())));
+            let message = match field {
+                Some(f) => format!("field `{f}`: {}", e.message().trim().replace('\n', " ")),
+                None => e.message().trim().replace('\n', " "),
+            };
             ScenarioError::Override {
                 spec: overrides.join(" "),
-                message: pe.to_string(),
+                message,
             }
         })?
     };

@@ -583,3 +583,18 @@ fn run_world<R: Replica>(scenario: &Scenario, system: usize, replication: u32, d
         timeseries: world.series,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::consensus::{centralized::CentralMsg, pbft::PbftMsg};
+    use crate::engine::Scheduled;
+
+    #[test]
+    fn events_stay_small_and_inline() {
+        // A queue entry is (time, seq, event): keep it small enough that the heap stays cache-friendly.
+        let pbft = std::mem::size_of::<Scheduled<Event<PbftMsg>>>();
+        assert!(pbft <= 96, "{pbft} bytes");
+        assert!(std::mem::size_of::<Scheduled<Event<CentralMsg>>>() <= 96);
+    }
+}
