@@ -6,7 +6,11 @@
 //! code runs under the simulator and in unit tests that feed it by hand.
 
 pub mod centralized;
+pub mod hotstuff;
 pub mod pbft;
+pub mod poa;
+pub mod pow;
+pub mod raft;
 
 use crate::engine::SimTime;
 use crate::ledger::{Ledger, TxEntry};
@@ -183,6 +187,37 @@ pub trait Replica {
     fn msg_kind_names() -> &'static [&'static str];
     /// This replica's ledger.
     fn ledger(&self) -> &Ledger;
+
+    /// The node restarts after a crash: its ledger and log survived, its timers and
+    /// in-memory queues did not. Re-arm timers here.
+    fn on_recover(&mut self, _now: SimTime, _out: &mut Outbox<Self::Msg>) {}
+
+    /// Protocol events this replica has seen (view changes, elections, forks).
+    fn counters(&self) -> ProtocolCounters {
+        ProtocolCounters::default()
+    }
+
+    /// For the equivocation fault: a conflicting version of `msg` if it is a proposal
+    /// (same slot, different content), else `None`.
+    fn equivocate(&self, _msg: &Self::Msg) -> Option<Self::Msg> {
+        None
+    }
+
+    /// The client transaction a message carries, if any (for the censoring fault).
+    fn carried_tx(_msg: &Self::Msg) -> Option<&TxEntry> {
+        None
+    }
+}
+
+/// Counters a replica keeps about protocol events.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ProtocolCounters {
+    /// View (leader) changes this replica completed.
+    pub view_changes: u64,
+    /// Elections this replica started (Raft) .
+    pub elections: u64,
+    /// Blocks this replica saw that ended off the chain it follows (PoW stale blocks, forks).
+    pub forks: u64,
 }
 
 /// How a protocol is deployed on the nodes of a scenario.

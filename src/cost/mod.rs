@@ -166,6 +166,7 @@ mod tests {
             transfer_fee_cap: 200.0,
             bulk_fee_per_item: 0.3,
             ledger_fee_per_tx: 0.0,
+            electricity_per_kwh: 0.63,
         }
     }
 

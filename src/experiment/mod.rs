@@ -6,7 +6,7 @@
 
 use crate::cost::CATEGORIES;
 use crate::metrics::Stat;
-use crate::scenario::{Scenario, SystemKind};
+use crate::scenario::Scenario;
 use crate::sim::{RunResult, run_system};
 use rayon::prelude::*;
 use serde::Serialize;
@@ -41,6 +41,16 @@ pub struct NodeUtilization {
     pub node: String,
     /// Busy core-time / (window × cores).
     pub utilization: Stat,
+}
+
+/// Recovery after one fault.
+#[derive(Debug, Clone, Serialize)]
+pub struct FaultRecovery {
+    /// The fault, as labelled in the scenario.
+    pub fault: String,
+    /// Milliseconds from the fault's end to the next commit a client saw (n counts the
+    /// replications that recovered inside the window).
+    pub recovery_ms: Stat,
 }
 
 /// One system's results over all replications.
@@ -82,6 +92,18 @@ pub struct SystemSummary {
     pub events: Stat,
     /// Sum of safety violations over replications.
     pub safety_violations: u64,
+    /// The first violations described (replication, time, height, replicas).
+    pub safety_violation_notes: Vec<String>,
+    /// View changes per run (max over correct replicas).
+    pub view_changes: Stat,
+    /// Elections started per run.
+    pub elections: Stat,
+    /// Forks / stale blocks per run.
+    pub forks: Stat,
+    /// Longest interval in the window without a client commit, ms.
+    pub max_commit_gap_ms: Stat,
+    /// Time from each fault's end to the next client commit.
+    pub recovery_ms: Vec<FaultRecovery>,
     /// All replications ended with consistent replicas.
     pub replicas_consistent: bool,
     /// All replications conserved money on every replica.
@@ -178,10 +200,7 @@ pub fn summarize(scenario: &Scenario, runs: &[RunResult]) -> Vec<SystemSummary> 
                 consensus: spec.kind.label(),
                 settlement: spec.settlement.label(),
                 nodes,
-                faults_tolerated: match spec.kind {
-                    SystemKind::Pbft(_) => crate::consensus::pbft::max_faulty(nodes),
-                    SystemKind::Centralized(_) => 0,
-                },
+                faults_tolerated: spec.kind.faults_tolerated(nodes),
                 committed: per(|r| r.committed as f64),
                 submitted: per(|r| r.submitted as f64),
                 throughput_tps: per(|r| r.throughput_tps),
@@ -205,6 +224,29 @@ pub fn summarize(scenario: &Scenario, runs: &[RunResult]) -> Vec<SystemSummary> 
                     .collect(),
                 events: per(|r| r.events as f64),
                 safety_violations: rs.iter().map(|r| r.safety_violations).sum(),
+                safety_violation_notes: rs
+                    .iter()
+                    .flat_map(|r| {
+                        r.violation_notes
+                            .iter()
+                            .map(move |n| format!("replication {}: {n}", r.replication))
+                    })
+                    .take(10)
+                    .collect(),
+                view_changes: per(|r| r.view_changes as f64),
+                elections: per(|r| r.elections as f64),
+                forks: per(|r| r.forks as f64),
+                max_commit_gap_ms: per(|r| r.max_commit_gap_ms),
+                recovery_ms: scenario
+                    .faults
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, f)| f.systems.contains(&s) && f.until.is_some())
+                    .map(|(i, f)| FaultRecovery {
+                        fault: f.label.clone(),
+                        recovery_ms: stat_of(rs, |r| r.recovery_ms[i]),
+                    })
+                    .collect(),
                 replicas_consistent: rs.iter().all(|r| r.replicas_consistent),
                 money_conserved: rs.iter().all(|r| r.money_conserved),
             }

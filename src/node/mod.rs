@@ -63,6 +63,12 @@ impl<J> Cpu<J> {
         }
     }
 
+    /// Drop every queued job (the node crashed). Running jobs finish; their outputs are
+    /// discarded by the caller.
+    pub fn clear_queue(&mut self) {
+        self.queue.clear();
+    }
+
     /// A core finished its job.
     #[inline]
     pub fn release(&mut self) {

@@ -117,6 +117,30 @@ pub fn render(scenario: &Scenario, result: &ExperimentResult) -> String {
         out.push_str(&f);
         out.push('\n');
     }
+    for s in &result.systems {
+        for note in &s.safety_violation_notes {
+            out.push_str(&format!("  {}: {note}\n", s.name));
+        }
+    }
+    if !scenario.faults.is_empty() {
+        out.push_str("\nFaults and liveness:\n");
+        for s in &result.systems {
+            let rec: Vec<String> = s
+                .recovery_ms
+                .iter()
+                .map(|r| format!("{} → recovered in {}", r.fault, lat(&r.recovery_ms)))
+                .collect();
+            out.push_str(&format!(
+                "  {}: longest gap without a commit {}, view changes {}, elections {}{}{}\n",
+                s.name,
+                lat(&s.max_commit_gap_ms),
+                pm(&s.view_changes, 1),
+                pm(&s.elections, 1),
+                if rec.is_empty() { "" } else { "; " },
+                rec.join("; ")
+            ));
+        }
+    }
     out.push_str(&format!(
         "{} replication(s), 95% CI (Student t) as ±; latency = submit → recorded at the submitter; settlement per the system's mode; savings are paired per replication against `{}`.\n",
         scenario.replications, scenario.systems[scenario.baseline].name

@@ -56,6 +56,8 @@ pub struct Scenario {
     pub systems: Vec<SystemSpec>,
     /// Index of the baseline system in `systems`.
     pub baseline: usize,
+    /// Faults, in file order.
+    pub faults: Vec<FaultSpec>,
     /// The raw scenario this was validated from (for the manifest).
     pub raw: raw::RawScenario,
 }
@@ -338,6 +340,8 @@ pub struct CostPrices {
     pub bulk_fee_per_item: f64,
     /// Ledger's own fee per transaction (on-ledger settlement).
     pub ledger_fee_per_tx: f64,
+    /// Electricity per kWh.
+    pub electricity_per_kwh: f64,
 }
 
 /// The centralized baseline's parameters.
@@ -356,6 +360,10 @@ pub struct CentralizedSpec {
 /// PBFT's parameters.
 #[derive(Debug, Clone)]
 pub struct PbftSpec {
+    /// Time a backup waits for progress on a request before starting a view change.
+    pub view_timeout: SimTime,
+    /// Checkpoint interval in sequence numbers.
+    pub checkpoint_interval: u64,
     /// Validators, sorted by id; the first is the initial primary.
     pub validators: Vec<NodeId>,
     /// Maximum transactions per batch.
@@ -368,13 +376,115 @@ pub struct PbftSpec {
     pub pipeline: u32,
 }
 
+/// Batching parameters shared by the leader-based ledgers.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct BatchSpec {
+    /// Maximum transactions per block.
+    pub max_tx: u32,
+    /// Maximum block payload bytes.
+    pub max_bytes: u64,
+    /// Propose a partial block after this long.
+    pub timeout: SimTime,
+}
+
+/// Raft's parameters.
+#[derive(Debug, Clone)]
+pub struct RaftSpec {
+    /// The orderers (Raft members), sorted by id.
+    pub orderers: Vec<NodeId>,
+    /// Every other node receives committed blocks from the leader (sorted).
+    pub peers: Vec<NodeId>,
+    /// Batching.
+    pub batch: BatchSpec,
+    /// Randomized election timeout range `[min, max]`.
+    pub election_timeout: (SimTime, SimTime),
+    /// Heartbeat interval.
+    pub heartbeat: SimTime,
+    /// Entries the leader may have replicated but not committed.
+    pub pipeline: u32,
+}
+
+/// HotStuff's parameters (chained HotStuff, rotating leaders).
+#[derive(Debug, Clone)]
+pub struct HotStuffSpec {
+    /// Validators, sorted by id.
+    pub validators: Vec<NodeId>,
+    /// Batching.
+    pub batch: BatchSpec,
+    /// Pacemaker view timeout.
+    pub view_timeout: SimTime,
+    /// CPU time to verify a quorum certificate (aggregate signature).
+    pub qc_verify: SimTime,
+}
+
+/// Proof-of-authority's parameters (Clique/Aura style).
+#[derive(Debug, Clone)]
+pub struct PoaSpec {
+    /// Authorities, sorted by id; they seal in turn.
+    pub authorities: Vec<NodeId>,
+    /// Block period.
+    pub period: SimTime,
+    /// Wait before an offline authority's slot is skipped.
+    pub slot_timeout: SimTime,
+    /// Maximum transactions / bytes per block.
+    pub batch: BatchSpec,
+}
+
+/// How mining power is spread over miners.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum HashPowerDist {
+    /// Equal shares.
+    Uniform,
+    /// Normal(mean, sd), truncated at 1 % of the mean.
+    Normal(f64, f64),
+}
+
+/// Proof-of-work's parameters.
+#[derive(Debug, Clone)]
+pub struct PowSpec {
+    /// Miners, sorted by id (every node relays).
+    pub miners: Vec<NodeId>,
+    /// Mean block interval.
+    pub block_interval: SimTime,
+    /// Confirmations for finality.
+    pub confirmations: u32,
+    /// Outbound connections: fixed count, or a CDF over 1, 2, ….
+    pub peers_cdf: Vec<f64>,
+    /// Fraction of nodes that relay compact blocks.
+    pub compact_block_share: f64,
+    /// Compact block size.
+    pub compact_block_bytes: u32,
+    /// Probability that a compact block fails and the full block follows.
+    pub compact_failure: f64,
+    /// Fixed block size (bytes) if set; else blocks carry pending transactions up to `batch`.
+    pub block_bytes: Option<u64>,
+    /// Block contents limits.
+    pub batch: BatchSpec,
+    /// Mining power distribution.
+    pub hash_power: HashPowerDist,
+    /// Total network hash rate (H/s).
+    pub hash_rate: f64,
+    /// Joules per hash.
+    pub joules_per_hash: f64,
+    /// Per-block processing at each node before relaying.
+    pub block_processing: SimTime,
+}
+
 /// The protocol of a system.
 #[derive(Debug, Clone)]
 pub enum SystemKind {
     /// Central operator with batch settlement.
     Centralized(CentralizedSpec),
-    /// PBFT normal case.
+    /// PBFT.
     Pbft(PbftSpec),
+    /// Raft ordering service.
+    Raft(RaftSpec),
+    /// Chained HotStuff.
+    HotStuff(HotStuffSpec),
+    /// Proof-of-authority.
+    Poa(PoaSpec),
+    /// Proof-of-work.
+    Pow(PowSpec),
 }
 
 impl SystemKind {
@@ -383,8 +493,73 @@ impl SystemKind {
         match self {
             SystemKind::Centralized(_) => "centralized",
             SystemKind::Pbft(_) => "pbft",
+            SystemKind::Raft(_) => "raft",
+            SystemKind::HotStuff(_) => "hotstuff",
+            SystemKind::Poa(_) => "poa",
+            SystemKind::Pow(_) => "pow",
         }
     }
+
+    /// Faults the protocol tolerates with `n` members: Byzantine for PBFT and HotStuff
+    /// (n = 3f + 1), crash for Raft and PoA (majority), 0 for the centralized operator and
+    /// for PoW (whose bound is a share of hash power, not a count).
+    pub fn faults_tolerated(&self, n: usize) -> usize {
+        match self {
+            SystemKind::Pbft(_) | SystemKind::HotStuff(_) => n.saturating_sub(1) / 3,
+            SystemKind::Raft(_) | SystemKind::Poa(_) => n.saturating_sub(1) / 2,
+            SystemKind::Centralized(_) | SystemKind::Pow(_) => 0,
+        }
+    }
+}
+
+/// What a fault does.
+#[derive(Debug, Clone, PartialEq)]
+pub enum FaultKind {
+    /// The nodes stop (volatile state and queued work lost, ledger kept) until `until`.
+    Crash,
+    /// Messages between the two sides are dropped until `until`.
+    Partition,
+    /// Messages between the two sides get extra latency and loss.
+    Degrade {
+        /// Extra one-way latency.
+        extra_latency: SimTime,
+        /// Extra loss probability.
+        loss: f64,
+    },
+    /// The nodes' CPU work takes `factor` times longer.
+    SlowCpu(f64),
+    /// The nodes behave Byzantine.
+    Byzantine(Behaviour),
+}
+
+/// A Byzantine behaviour, applied as a wrapper around any replica.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Behaviour {
+    /// Drops everything it receives and sends nothing.
+    Silent,
+    /// Sends conflicting versions of its proposals to the two halves of the members.
+    Equivocate,
+    /// Drops transactions paid by these nodes.
+    Censor(Vec<NodeId>),
+}
+
+/// A validated fault.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FaultSpec {
+    /// Human label for reports (e.g. `crash NSSF 30s–90s`).
+    pub label: String,
+    /// Start.
+    pub at: SimTime,
+    /// End (None: until the run ends).
+    pub until: Option<SimTime>,
+    /// Systems it applies to (indices).
+    pub systems: Vec<usize>,
+    /// Affected nodes / one side, sorted.
+    pub target: Vec<NodeId>,
+    /// The other side, sorted (partition, degrade).
+    pub peer: Vec<NodeId>,
+    /// What happens.
+    pub kind: FaultKind,
 }
 
 /// One validated system.
@@ -406,6 +581,10 @@ impl SystemSpec {
         match &self.kind {
             SystemKind::Centralized(c) => std::iter::once(c.operator).chain(c.standby).collect(),
             SystemKind::Pbft(p) => p.validators.clone(),
+            SystemKind::Raft(r) => r.orderers.clone(),
+            SystemKind::HotStuff(h) => h.validators.clone(),
+            SystemKind::Poa(p) => p.authorities.clone(),
+            SystemKind::Pow(p) => p.miners.clone(),
         }
     }
 }

@@ -53,6 +53,9 @@ pub struct RawScenario {
     /// Systems compared, one of them `baseline = true`.
     #[serde(rename = "system")]
     pub systems: Vec<RawSystem>,
+    /// Faults injected at simulated times.
+    #[serde(default, rename = "fault", skip_serializing_if = "Vec::is_empty")]
+    pub faults: Vec<RawFault>,
 }
 
 fn default_zero() -> String {
@@ -428,6 +431,9 @@ pub struct RawCost {
     /// Per-item fee of bulk (batch) transfers.
     #[serde(default = "c_bulk")]
     pub bulk_fee_per_item: f64,
+    /// Electricity price per kWh (proof-of-work energy).
+    #[serde(default = "c_kwh")]
+    pub electricity_per_kwh: f64,
 }
 
 fn c_node_hour() -> f64 {
@@ -471,6 +477,9 @@ fn c_cap() -> f64 {
 fn c_bulk() -> f64 {
     0.3
 }
+fn c_kwh() -> f64 {
+    0.63
+}
 
 impl Default for RawCost {
     fn default() -> Self {
@@ -487,6 +496,7 @@ impl Default for RawCost {
             transfer_fee_above_fraction: c_above(),
             transfer_fee_cap: c_cap(),
             bulk_fee_per_item: c_bulk(),
+            electricity_per_kwh: c_kwh(),
         }
     }
 }
@@ -527,7 +537,7 @@ pub struct RawValidators {
 pub struct RawSystem {
     /// Name shown in tables (unique).
     pub name: String,
-    /// `centralized` or `pbft`.
+    /// `centralized`, `pbft`, `raft`, `hotstuff`, `poa` or `pow`.
     pub consensus: String,
     /// Exactly one system is the baseline for savings.
     #[serde(default)]
@@ -562,7 +572,128 @@ pub struct RawSystem {
     /// PBFT: instances the primary may have in flight.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pipeline: Option<u32>,
+    /// PBFT / HotStuff / PoA: time without progress before a view change (PoA: before an
+    /// offline authority's slot is skipped).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub view_timeout: Option<String>,
+    /// PBFT: a checkpoint every this many sequence numbers (bounds the log).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub checkpoint_interval: Option<u64>,
+    /// Raft: randomized election timeout range `["150ms", "300ms"]`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub election_timeout: Option<[String; 2]>,
+    /// Raft: leader heartbeat interval.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub heartbeat: Option<String>,
+    /// HotStuff: CPU time to verify one quorum certificate (aggregate signature).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub qc_verify: Option<String>,
+    /// PoA: block period (one authority seals a block every period, in turn).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub period: Option<String>,
+    /// PoW: mean block interval.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub block_interval: Option<String>,
+    /// PoW: confirmations for finality (k).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub confirmations: Option<u32>,
+    /// PoW: outbound peer connections per node (fixed), or see `peers_cdf`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub peers: Option<u32>,
+    /// PoW: cumulative distribution of outbound connections over k = 1, 2, … (SimBlock style).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub peers_cdf: Option<Vec<f64>>,
+    /// PoW: relay compact blocks (fraction of nodes using it, 0–1).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub compact_block_share: Option<f64>,
+    /// PoW: compact block size in bytes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub compact_block_bytes: Option<u32>,
+    /// PoW: probability that a compact block fails and the full block must follow.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub compact_failure: Option<f64>,
+    /// PoW: fixed block size in bytes (SimBlock style), instead of filling with transactions.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub block_bytes: Option<u64>,
+    /// PoW: per-node mining power distribution (relative shares).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hash_power: Option<RawHashPower>,
+    /// PoW: total hash rate of the network, hashes per second (for energy).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hash_rate: Option<f64>,
+    /// PoW: energy per hash, joules.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub joules_per_hash: Option<f64>,
+    /// PoW: per-block processing time at each node before relaying.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub block_processing: Option<String>,
     /// Cost overrides.
     #[serde(default)]
     pub cost: RawSystemCost,
+}
+
+/// Distribution of relative mining power over miners.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(tag = "dist", rename_all = "snake_case", deny_unknown_fields)]
+pub enum RawHashPower {
+    /// Every miner equal.
+    Uniform,
+    /// Normal with mean and standard deviation (truncated at a small positive value).
+    Normal {
+        /// Mean.
+        mean: f64,
+        /// Standard deviation.
+        sd: f64,
+    },
+}
+
+/// A set of nodes named by node name, role and/or region (union).
+#[derive(Debug, Clone, Serialize, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct RawSelector {
+    /// Node names.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub nodes: Vec<String>,
+    /// Roles.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub roles: Vec<String>,
+    /// Regions.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub regions: Vec<String>,
+}
+
+/// A fault injected at a simulated time.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawFault {
+    /// `crash`, `partition`, `degrade`, `slow_cpu` or `byzantine`.
+    pub kind: String,
+    /// Start time (simulated, from 0).
+    pub at: String,
+    /// End time: recover / heal / restore (default: never).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub until: Option<String>,
+    /// Apply to this system only (default: every system).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub system: Option<String>,
+    /// The affected nodes (crash, slow_cpu, byzantine) or one side (partition, degrade).
+    pub target: RawSelector,
+    /// Partition / degrade: the other side (default: every node not in `target`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub peer: Option<RawSelector>,
+    /// Degrade: extra one-way latency.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub extra_latency: Option<String>,
+    /// Degrade: extra loss probability.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub loss: Option<f64>,
+    /// slow_cpu: CPU time multiplier (≥ 1).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub factor: Option<f64>,
+    /// byzantine: `silent`, `equivocate` or `censor`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub behaviour: Option<String>,
+    /// byzantine censor: transactions paid by these nodes are dropped.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub origins: Option<RawSelector>,
 }

@@ -775,6 +775,7 @@ pub fn validate(raw: RawScenario, origin: &str) -> Result<Scenario, ScenarioErro
         ("transfer_fee_above_fraction", rc.transfer_fee_above_fraction),
         ("transfer_fee_cap", rc.transfer_fee_cap),
         ("bulk_fee_per_item", rc.bulk_fee_per_item),
+        ("electricity_per_kwh", rc.electricity_per_kwh),
     ] {
         c.non_negative(&format!("cost.{k}"), v);
     }
@@ -804,6 +805,7 @@ pub fn validate(raw: RawScenario, origin: &str) -> Result<Scenario, ScenarioErro
         transfer_fee_cap: rc.transfer_fee_cap,
         bulk_fee_per_item: rc.bulk_fee_per_item,
         ledger_fee_per_tx: 0.0,
+        electricity_per_kwh: rc.electricity_per_kwh,
     };
 
     // ---- systems
@@ -836,24 +838,165 @@ pub fn validate(raw: RawScenario, origin: &str) -> Result<Scenario, ScenarioErro
         if !sys_names.insert(s.name.clone()) {
             c.err(format!("{p}.name"), format!("system name `{}` is used twice", s.name));
         }
+        let present: [(&str, bool); 30] = [
+            ("operator", s.operator.is_some()),
+            ("standby", s.standby.is_some()),
+            ("db_servers", s.db_servers.is_some()),
+            ("db_service", s.db_service.is_some()),
+            ("validators", s.validators.is_some()),
+            ("batch_max_tx", s.batch_max_tx.is_some()),
+            ("batch_max_bytes", s.batch_max_bytes.is_some()),
+            ("batch_timeout", s.batch_timeout.is_some()),
+            ("pipeline", s.pipeline.is_some()),
+            ("view_timeout", s.view_timeout.is_some()),
+            ("checkpoint_interval", s.checkpoint_interval.is_some()),
+            ("election_timeout", s.election_timeout.is_some()),
+            ("heartbeat", s.heartbeat.is_some()),
+            ("qc_verify", s.qc_verify.is_some()),
+            ("period", s.period.is_some()),
+            ("block_interval", s.block_interval.is_some()),
+            ("confirmations", s.confirmations.is_some()),
+            ("peers", s.peers.is_some()),
+            ("peers_cdf", s.peers_cdf.is_some()),
+            ("compact_block_share", s.compact_block_share.is_some()),
+            ("compact_block_bytes", s.compact_block_bytes.is_some()),
+            ("compact_failure", s.compact_failure.is_some()),
+            ("block_bytes", s.block_bytes.is_some()),
+            ("hash_power", s.hash_power.is_some()),
+            ("hash_rate", s.hash_rate.is_some()),
+            ("joules_per_hash", s.joules_per_hash.is_some()),
+            ("block_processing", s.block_processing.is_some()),
+            ("settlement", false),
+            ("baseline", false),
+            ("cost", false),
+        ];
+        const BATCH: [&str; 3] = ["batch_max_tx", "batch_max_bytes", "batch_timeout"];
+        let allowed: Vec<&str> = match s.consensus.as_str() {
+            "centralized" => vec!["operator", "standby", "db_servers", "db_service"],
+            "pbft" => [
+                &BATCH[..],
+                &["validators", "pipeline", "view_timeout", "checkpoint_interval"],
+            ]
+            .concat(),
+            "raft" => [&BATCH[..], &["validators", "pipeline", "election_timeout", "heartbeat"]].concat(),
+            "hotstuff" => [&BATCH[..], &["validators", "view_timeout", "qc_verify"]].concat(),
+            "poa" => vec![
+                "validators",
+                "batch_max_tx",
+                "batch_max_bytes",
+                "period",
+                "view_timeout",
+            ],
+            "pow" => vec![
+                "validators",
+                "batch_max_tx",
+                "batch_max_bytes",
+                "block_interval",
+                "confirmations",
+                "peers",
+                "peers_cdf",
+                "compact_block_share",
+                "compact_block_bytes",
+                "compact_failure",
+                "block_bytes",
+                "hash_power",
+                "hash_rate",
+                "joules_per_hash",
+                "block_processing",
+            ],
+            _ => vec![],
+        };
+        let known = ["centralized", "pbft", "raft", "hotstuff", "poa", "pow"];
+        if known.contains(&s.consensus.as_str()) {
+            for (field, is_set) in present {
+                if is_set && !allowed.contains(&field) {
+                    c.err(
+                        format!("{p}.{field}"),
+                        format!("does not apply to consensus `{}`", s.consensus),
+                    );
+                }
+            }
+        }
         let node = |c: &mut Checker, field: &str, name: &str| -> NodeId {
             topology.node_id(name).unwrap_or_else(|| {
                 c.err(format!("{p}.{field}"), format!("unknown node `{name}`"));
                 0
             })
         };
-        let forbid = |c: &mut Checker, field: &str, present: bool, kind: &str| {
-            if present {
-                c.err(format!("{p}.{field}"), format!("does not apply to consensus `{kind}`"));
+        // Validators / orderers / authorities / miners: all nodes unless a selection is given.
+        let select_validators = |c: &mut Checker| -> Vec<NodeId> {
+            let mut set = BTreeSet::new();
+            match &s.validators {
+                None => set.extend(0..topology.nodes.len() as NodeId),
+                Some(v) => {
+                    if v.roles.is_empty() && v.names.is_empty() {
+                        c.err(
+                            format!("{p}.validators"),
+                            "name at least one role or node (omit `validators` for all nodes)",
+                        );
+                    }
+                    for (i, r) in v.roles.iter().enumerate() {
+                        match role_nodes(r) {
+                            Some(ns) => set.extend(ns),
+                            None => c.err(
+                                format!("{p}.validators.roles[{i}]"),
+                                format!("unknown role `{r}`; known roles: {}", roles.join(", ")),
+                            ),
+                        }
+                    }
+                    for (i, nm) in v.names.iter().enumerate() {
+                        match topology.node_id(nm) {
+                            Some(id) => {
+                                set.insert(id);
+                            }
+                            None => c.err(format!("{p}.validators.names[{i}]"), format!("unknown node `{nm}`")),
+                        }
+                    }
+                }
+            }
+            set.into_iter().collect()
+        };
+        let dur_or = |c: &mut Checker, field: &str, v: &Option<String>, default: SimTime| -> SimTime {
+            v.as_deref()
+                .map(|t| c.duration(&format!("{p}.{field}"), t))
+                .unwrap_or(default)
+        };
+        let positive_dur_or = |c: &mut Checker, field: &str, v: &Option<String>, default: SimTime| -> SimTime {
+            v.as_deref()
+                .map(|t| c.positive_duration(&format!("{p}.{field}"), t))
+                .unwrap_or(default)
+        };
+        let at_least_one = |c: &mut Checker, field: &str, v: Option<u32>, default: u32| -> u32 {
+            let v = v.unwrap_or(default);
+            if v == 0 {
+                c.err(format!("{p}.{field}"), "must be at least 1");
+            }
+            v.max(1)
+        };
+        let batch = |c: &mut Checker, default_timeout: SimTime| -> BatchSpec {
+            let max_tx = at_least_one(c, "batch_max_tx", s.batch_max_tx, 500);
+            let max_bytes = s.batch_max_bytes.unwrap_or(2_000_000);
+            if max_bytes == 0 {
+                c.err(format!("{p}.batch_max_bytes"), "must be at least 1");
+            }
+            let timeout = dur_or(c, "batch_timeout", &s.batch_timeout, default_timeout);
+            BatchSpec {
+                max_tx,
+                max_bytes: max_bytes.max(1),
+                timeout,
+            }
+        };
+        let ms = crate::engine::NS_PER_MS;
+        let need = |c: &mut Checker, n: usize, min: usize, what: &str, why: &str| {
+            if n < min {
+                c.err(
+                    format!("{p}.validators"),
+                    format!("{what} needs at least {min} {why}; got {n}"),
+                );
             }
         };
         let kind = match s.consensus.as_str() {
             "centralized" => {
-                forbid(&mut c, "validators", s.validators.is_some(), "centralized");
-                forbid(&mut c, "batch_max_tx", s.batch_max_tx.is_some(), "centralized");
-                forbid(&mut c, "batch_max_bytes", s.batch_max_bytes.is_some(), "centralized");
-                forbid(&mut c, "batch_timeout", s.batch_timeout.is_some(), "centralized");
-                forbid(&mut c, "pipeline", s.pipeline.is_some(), "centralized");
                 let operator = match &s.operator {
                     Some(o) => node(&mut c, "operator", o),
                     None => {
@@ -868,10 +1011,7 @@ pub fn validate(raw: RawScenario, origin: &str) -> Result<Scenario, ScenarioErro
                 if standby.is_some() && standby == Some(operator) && s.operator.is_some() {
                     c.err(format!("{p}.standby"), "must be a different node from the operator");
                 }
-                let db_servers = s.db_servers.unwrap_or(8);
-                if db_servers == 0 {
-                    c.err(format!("{p}.db_servers"), "must be at least 1");
-                }
+                let db_servers = at_least_one(&mut c, "db_servers", s.db_servers, 8);
                 let db_service = match &s.db_service {
                     None => ServiceDist::Exponential(cpu.db_commit),
                     Some(RawServiceDist::Constant { mean }) => {
@@ -888,78 +1028,162 @@ pub fn validate(raw: RawScenario, origin: &str) -> Result<Scenario, ScenarioErro
                 SystemKind::Centralized(CentralizedSpec {
                     operator,
                     standby,
-                    db_servers: db_servers.max(1),
+                    db_servers,
                     db_service,
                 })
             }
             "pbft" => {
-                forbid(&mut c, "operator", s.operator.is_some(), "pbft");
-                forbid(&mut c, "standby", s.standby.is_some(), "pbft");
-                forbid(&mut c, "db_servers", s.db_servers.is_some(), "pbft");
-                forbid(&mut c, "db_service", s.db_service.is_some(), "pbft");
-                let mut set = BTreeSet::new();
-                match &s.validators {
-                    None => set.extend(0..topology.nodes.len() as NodeId),
-                    Some(v) => {
-                        if v.roles.is_empty() && v.names.is_empty() {
-                            c.err(
-                                format!("{p}.validators"),
-                                "name at least one role or node (omit `validators` for all nodes)",
-                            );
-                        }
-                        for (i, r) in v.roles.iter().enumerate() {
-                            match role_nodes(r) {
-                                Some(ns) => set.extend(ns),
-                                None => c.err(
-                                    format!("{p}.validators.roles[{i}]"),
-                                    format!("unknown role `{r}`; known roles: {}", roles.join(", ")),
-                                ),
-                            }
-                        }
-                        for (i, nm) in v.names.iter().enumerate() {
-                            set.insert(node(&mut c, &format!("validators.names[{i}]"), nm));
-                        }
-                    }
-                }
-                let validators: Vec<NodeId> = set.into_iter().collect();
-                if validators.len() < 4 {
-                    c.err(
-                        format!("{p}.validators"),
-                        format!(
-                            "PBFT needs at least 4 validators (n = 3f + 1 with f ≥ 1); got {}",
-                            validators.len()
-                        ),
-                    );
-                }
-                let batch_max_tx = s.batch_max_tx.unwrap_or(500);
-                if batch_max_tx == 0 {
-                    c.err(format!("{p}.batch_max_tx"), "must be at least 1");
-                }
-                let batch_max_bytes = s.batch_max_bytes.unwrap_or(2_000_000);
-                if batch_max_bytes == 0 {
-                    c.err(format!("{p}.batch_max_bytes"), "must be at least 1");
-                }
-                let batch_timeout = s
-                    .batch_timeout
-                    .as_deref()
-                    .map(|t| c.duration(&format!("{p}.batch_timeout"), t))
-                    .unwrap_or(200 * crate::engine::NS_PER_MS);
-                let pipeline = s.pipeline.unwrap_or(4);
-                if pipeline == 0 {
-                    c.err(format!("{p}.pipeline"), "must be at least 1");
+                let validators = select_validators(&mut c);
+                need(
+                    &mut c,
+                    validators.len(),
+                    4,
+                    "PBFT",
+                    "validators (n = 3f + 1 with f ≥ 1)",
+                );
+                let b = batch(&mut c, 200 * ms);
+                let checkpoint_interval = s.checkpoint_interval.unwrap_or(128);
+                if checkpoint_interval == 0 {
+                    c.err(format!("{p}.checkpoint_interval"), "must be at least 1");
                 }
                 SystemKind::Pbft(PbftSpec {
+                    view_timeout: positive_dur_or(&mut c, "view_timeout", &s.view_timeout, 2_000 * ms),
+                    checkpoint_interval: checkpoint_interval.max(1),
                     validators,
-                    batch_max_tx: batch_max_tx.max(1),
-                    batch_max_bytes: batch_max_bytes.max(1),
-                    batch_timeout,
-                    pipeline: pipeline.max(1),
+                    batch_max_tx: b.max_tx,
+                    batch_max_bytes: b.max_bytes,
+                    batch_timeout: b.timeout,
+                    pipeline: at_least_one(&mut c, "pipeline", s.pipeline, 4),
+                })
+            }
+            "raft" => {
+                let orderers = select_validators(&mut c);
+                need(&mut c, orderers.len(), 1, "Raft", "orderer");
+                let peers = (0..topology.nodes.len() as NodeId)
+                    .filter(|n| orderers.binary_search(n).is_err())
+                    .collect();
+                let (lo, hi) = match &s.election_timeout {
+                    Some([a, b]) => {
+                        let a = c.positive_duration(&format!("{p}.election_timeout[0]"), a);
+                        let b = c.positive_duration(&format!("{p}.election_timeout[1]"), b);
+                        if b < a {
+                            c.err(format!("{p}.election_timeout"), "must be [min, max] with min ≤ max");
+                        }
+                        (a, b.max(a))
+                    }
+                    None => (1_000 * ms, 2_000 * ms),
+                };
+                let heartbeat = positive_dur_or(&mut c, "heartbeat", &s.heartbeat, 100 * ms);
+                if heartbeat >= lo && lo > 0 {
+                    c.err(
+                        format!("{p}.heartbeat"),
+                        "must be shorter than the minimum election timeout",
+                    );
+                }
+                SystemKind::Raft(RaftSpec {
+                    orderers,
+                    peers,
+                    batch: batch(&mut c, 200 * ms),
+                    election_timeout: (lo, hi),
+                    heartbeat,
+                    pipeline: at_least_one(&mut c, "pipeline", s.pipeline, 4),
+                })
+            }
+            "hotstuff" => {
+                let validators = select_validators(&mut c);
+                need(
+                    &mut c,
+                    validators.len(),
+                    4,
+                    "HotStuff",
+                    "validators (n = 3f + 1 with f ≥ 1)",
+                );
+                SystemKind::HotStuff(HotStuffSpec {
+                    validators,
+                    batch: batch(&mut c, 200 * ms),
+                    view_timeout: positive_dur_or(&mut c, "view_timeout", &s.view_timeout, 2_000 * ms),
+                    qc_verify: dur_or(&mut c, "qc_verify", &s.qc_verify, cpu.verify),
+                })
+            }
+            "poa" => {
+                let authorities = select_validators(&mut c);
+                need(&mut c, authorities.len(), 1, "Proof-of-authority", "authority");
+                let period = positive_dur_or(&mut c, "period", &s.period, 1_000 * ms);
+                SystemKind::Poa(PoaSpec {
+                    authorities,
+                    period,
+                    slot_timeout: positive_dur_or(&mut c, "view_timeout", &s.view_timeout, period / 2),
+                    batch: batch(&mut c, 0),
+                })
+            }
+            "pow" => {
+                let miners = select_validators(&mut c);
+                need(&mut c, miners.len(), 1, "Proof-of-work", "miner");
+                let peers_cdf = match (&s.peers, &s.peers_cdf) {
+                    (Some(_), Some(_)) => {
+                        c.err(format!("{p}.peers"), "give either `peers` or `peers_cdf`, not both");
+                        vec![1.0]
+                    }
+                    (Some(k), None) => {
+                        let k = at_least_one(&mut c, "peers", Some(*k), 8) as usize;
+                        let mut v = vec![0.0; k];
+                        v[k - 1] = 1.0;
+                        v
+                    }
+                    (None, Some(cdf)) => {
+                        let ok = !cdf.is_empty()
+                            && cdf.windows(2).all(|w| w[1] >= w[0])
+                            && cdf.iter().all(|x| (0.0..=1.0).contains(x))
+                            && (cdf[cdf.len() - 1] - 1.0).abs() < 1e-9;
+                        if !ok {
+                            c.err(
+                                format!("{p}.peers_cdf"),
+                                "must be non-decreasing probabilities ending at 1.0",
+                            );
+                        }
+                        cdf.clone()
+                    }
+                    (None, None) => {
+                        let mut v = vec![0.0; 8];
+                        v[7] = 1.0;
+                        v
+                    }
+                };
+                let hash_power = match &s.hash_power {
+                    None | Some(RawHashPower::Uniform) => HashPowerDist::Uniform,
+                    Some(RawHashPower::Normal { mean, sd }) => HashPowerDist::Normal(
+                        c.positive(&format!("{p}.hash_power.mean"), *mean),
+                        c.non_negative(&format!("{p}.hash_power.sd"), *sd),
+                    ),
+                };
+                SystemKind::Pow(PowSpec {
+                    miners,
+                    block_interval: positive_dur_or(&mut c, "block_interval", &s.block_interval, 600_000 * ms),
+                    confirmations: s.confirmations.unwrap_or(6),
+                    peers_cdf,
+                    compact_block_share: c.probability(
+                        &format!("{p}.compact_block_share"),
+                        s.compact_block_share.unwrap_or(0.0),
+                        true,
+                    ),
+                    compact_block_bytes: s.compact_block_bytes.unwrap_or(18_000),
+                    compact_failure: c.probability(
+                        &format!("{p}.compact_failure"),
+                        s.compact_failure.unwrap_or(0.0),
+                        true,
+                    ),
+                    block_bytes: s.block_bytes,
+                    batch: batch(&mut c, 0),
+                    hash_power,
+                    hash_rate: c.non_negative(&format!("{p}.hash_rate"), s.hash_rate.unwrap_or(0.0)),
+                    joules_per_hash: c.non_negative(&format!("{p}.joules_per_hash"), s.joules_per_hash.unwrap_or(0.0)),
+                    block_processing: dur_or(&mut c, "block_processing", &s.block_processing, 2 * ms),
                 })
             }
             other => {
                 c.err(
                     format!("{p}.consensus"),
-                    format!("unknown consensus `{other}`; allowed: centralized, pbft"),
+                    format!("unknown consensus `{other}`; allowed: centralized, pbft, raft, hotstuff, poa, pow"),
                 );
                 continue;
             }
@@ -1008,6 +1232,183 @@ pub fn validate(raw: RawScenario, origin: &str) -> Result<Scenario, ScenarioErro
         });
     }
 
+    // ---- faults
+    let mut faults = Vec::new();
+    for (fi, f) in raw.faults.iter().enumerate() {
+        let p = format!("fault[{fi}]");
+        let select = |c: &mut Checker, field: &str, sel: &RawSelector| -> Vec<NodeId> {
+            let mut set = BTreeSet::new();
+            for (i, n) in sel.nodes.iter().enumerate() {
+                match topology.node_id(n) {
+                    Some(id) => {
+                        set.insert(id);
+                    }
+                    None => c.err(format!("{p}.{field}.nodes[{i}]"), format!("unknown node `{n}`")),
+                }
+            }
+            for (i, r) in sel.roles.iter().enumerate() {
+                match role_nodes(r) {
+                    Some(ns) => set.extend(ns),
+                    None => c.err(
+                        format!("{p}.{field}.roles[{i}]"),
+                        format!("unknown role `{r}`; known roles: {}", roles.join(", ")),
+                    ),
+                }
+            }
+            for (i, r) in sel.regions.iter().enumerate() {
+                match region_id(r) {
+                    Some(rid) => set.extend(
+                        topology
+                            .nodes
+                            .iter()
+                            .enumerate()
+                            .filter(|(_, n)| n.region == rid)
+                            .map(|(i, _)| i as NodeId),
+                    ),
+                    None => c.err(
+                        format!("{p}.{field}.regions[{i}]"),
+                        format!("unknown region `{r}`; known: {}", regions.join(", ")),
+                    ),
+                }
+            }
+            if sel.nodes.is_empty() && sel.roles.is_empty() && sel.regions.is_empty() {
+                c.err(
+                    format!("{p}.{field}"),
+                    "select at least one node (nodes, roles or regions)",
+                );
+            }
+            set.into_iter().collect()
+        };
+        let at = c.duration(&format!("{p}.at"), &f.at);
+        let until = f.until.as_deref().map(|u| c.duration(&format!("{p}.until"), u));
+        if let Some(u) = until
+            && u <= at
+        {
+            c.err(
+                format!("{p}.until"),
+                format!("must be after `at` ({} ≤ {})", f.until.as_deref().unwrap_or(""), f.at),
+            );
+        }
+        let target = select(&mut c, "target", &f.target);
+        let peer = match &f.peer {
+            Some(sel) => select(&mut c, "peer", sel),
+            None => (0..topology.nodes.len() as NodeId)
+                .filter(|n| target.binary_search(n).is_err())
+                .collect(),
+        };
+        let k = f.kind.as_str();
+        if ["crash", "partition", "degrade", "slow_cpu", "byzantine"].contains(&k) {
+            for (field, misplaced) in [
+                ("peer", f.peer.is_some() && !matches!(k, "partition" | "degrade")),
+                ("extra_latency", f.extra_latency.is_some() && k != "degrade"),
+                ("loss", f.loss.is_some() && k != "degrade"),
+                ("factor", f.factor.is_some() && k != "slow_cpu"),
+                ("behaviour", f.behaviour.is_some() && k != "byzantine"),
+                (
+                    "origins",
+                    f.origins.is_some() && f.behaviour.as_deref() != Some("censor"),
+                ),
+            ] {
+                if misplaced {
+                    c.err(format!("{p}.{field}"), format!("does not apply to a `{k}` fault"));
+                }
+            }
+        }
+        let kind = match k {
+            "crash" => FaultKind::Crash,
+            "partition" => FaultKind::Partition,
+            "degrade" => {
+                let extra_latency = f
+                    .extra_latency
+                    .as_deref()
+                    .map(|d| c.duration(&format!("{p}.extra_latency"), d))
+                    .unwrap_or(0);
+                let loss = c.probability(&format!("{p}.loss"), f.loss.unwrap_or(0.0), false);
+                if extra_latency == 0 && loss == 0.0 {
+                    c.err(p.clone(), "a degrade fault needs `extra_latency` and/or `loss`");
+                }
+                FaultKind::Degrade { extra_latency, loss }
+            }
+            "slow_cpu" => {
+                let factor = f.factor.unwrap_or(0.0);
+                if !(factor.is_finite() && factor >= 1.0) {
+                    c.err(format!("{p}.factor"), format!("must be a number ≥ 1 (got {factor})"));
+                }
+                FaultKind::SlowCpu(factor.max(1.0))
+            }
+            "byzantine" => FaultKind::Byzantine(match f.behaviour.as_deref() {
+                Some("silent") => Behaviour::Silent,
+                Some("equivocate") => Behaviour::Equivocate,
+                Some("censor") => match &f.origins {
+                    Some(o) => Behaviour::Censor(select(&mut c, "origins", o)),
+                    None => {
+                        c.err(
+                            format!("{p}.origins"),
+                            "a censoring node needs `origins = { roles = [...] }` (or nodes)",
+                        );
+                        Behaviour::Censor(vec![])
+                    }
+                },
+                Some(other) => {
+                    c.err(
+                        format!("{p}.behaviour"),
+                        format!("unknown `{other}`; allowed: silent, equivocate, censor"),
+                    );
+                    Behaviour::Silent
+                }
+                None => {
+                    c.err(
+                        format!("{p}.behaviour"),
+                        "a byzantine fault needs `behaviour` (silent, equivocate, censor)",
+                    );
+                    Behaviour::Silent
+                }
+            }),
+            other => {
+                c.err(
+                    format!("{p}.kind"),
+                    format!("unknown `{other}`; allowed: crash, partition, degrade, slow_cpu, byzantine"),
+                );
+                continue;
+            }
+        };
+        let systems_idx: Vec<usize> = match &f.system {
+            None => (0..raw.systems.len()).collect(),
+            Some(name) => match raw.systems.iter().position(|s| &s.name == name) {
+                Some(i) => vec![i],
+                None => {
+                    c.err(format!("{p}.system"), format!("unknown system `{name}`"));
+                    vec![]
+                }
+            },
+        };
+        let names: Vec<&str> = target
+            .iter()
+            .take(3)
+            .map(|&i| topology.nodes[i as usize].name.as_str())
+            .collect();
+        let more = if target.len() > 3 {
+            format!(" +{}", target.len() - 3)
+        } else {
+            String::new()
+        };
+        let label = format!(
+            "{k} {}{more} at {}{}",
+            names.join(","),
+            f.at,
+            f.until.as_deref().map(|u| format!("–{u}")).unwrap_or_default()
+        );
+        faults.push(FaultSpec {
+            label,
+            at,
+            until,
+            systems: systems_idx,
+            target,
+            peer,
+            kind,
+        });
+    }
+
     if !c.issues.is_empty() {
         return Err(ScenarioError::Invalid {
             origin: origin.into(),
@@ -1033,6 +1434,7 @@ pub fn validate(raw: RawScenario, origin: &str) -> Result<Scenario, ScenarioErro
         cost: prices,
         baseline: baselines[0],
         systems,
+        faults,
         raw,
     })
 }

@@ -61,6 +61,13 @@ pub enum Event<M> {
         /// The transaction.
         tx: TxEntry,
     },
+    /// Fault `index` of the scenario starts (`start`) or ends.
+    Fault {
+        /// Index into `scenario.faults`.
+        index: u16,
+        /// Start or end.
+        start: bool,
+    },
     /// A replica timer fired.
     Timer {
         /// Node.
@@ -82,23 +89,57 @@ enum Job<M> {
     Timer(u64),
 }
 
-/// Checks that every replica commits the same block at each height. Memory is bounded by
-/// how far the slowest replica lags (entries are dropped once all replicas reported).
+/// Checks that every correct replica commits the same block at each height and never
+/// commits a height twice (a revert). Memory is bounded by how far the slowest correct replica
+/// lags: an entry is dropped once every correct replica reported it.
 #[derive(Debug, Default)]
 struct SafetyChecker {
+    /// Correct replicas.
     replicas: u32,
-    pending: BTreeMap<u64, (u64, u32)>,
+    /// height → (digest, first reporter, reports).
+    pending: BTreeMap<u64, (u64, NodeId, u32)>,
+    /// Last height each node reported.
+    last_height: Vec<u64>,
     violations: u64,
+    /// The first few violations, described.
+    notes: Vec<String>,
 }
 
+/// Violations described in full (later ones are only counted).
+const MAX_NOTES: usize = 10;
+
 impl SafetyChecker {
-    fn observe(&mut self, height: u64, digest: u64) {
-        let e = self.pending.entry(height).or_insert((digest, 0));
+    fn observe(&mut self, now: SimTime, node: NodeId, height: u64, digest: u64, nodes: &[crate::scenario::NodeSpec]) {
+        let last = &mut self.last_height[node as usize];
+        if height <= *last {
+            self.violations += 1;
+            if self.notes.len() < MAX_NOTES {
+                self.notes.push(format!(
+                    "t={:.3}s: {} committed height {height} again after height {} (a committed block was reverted)",
+                    crate::engine::to_s(now),
+                    nodes[node as usize].name,
+                    *last
+                ));
+            }
+            return;
+        }
+        *last = height;
+        let e = self.pending.entry(height).or_insert((digest, node, 0));
         if e.0 != digest {
             self.violations += 1;
+            if self.notes.len() < MAX_NOTES {
+                self.notes.push(format!(
+                    "t={:.3}s: height {height}: {} committed block {:016x} but {} committed {:016x}",
+                    crate::engine::to_s(now),
+                    nodes[node as usize].name,
+                    digest,
+                    nodes[e.1 as usize].name,
+                    e.0
+                ));
+            }
         }
-        e.1 += 1;
-        if e.1 >= self.replicas {
+        e.2 += 1;
+        if e.2 >= self.replicas {
             self.pending.remove(&height);
         }
     }
@@ -169,8 +210,22 @@ pub struct RunResult {
     pub cpu_wait_ms_max: f64,
     /// Events processed by the engine (whole run, drain included).
     pub events: u64,
-    /// Heights at which replicas committed different blocks.
+    /// Safety violations: correct replicas committing different blocks at one height, or
+    /// re-committing a height (revert).
     pub safety_violations: u64,
+    /// The first violations, described (time, height, replicas).
+    pub violation_notes: Vec<String>,
+    /// View changes (max over correct replicas).
+    pub view_changes: u64,
+    /// Elections started (sum over correct replicas).
+    pub elections: u64,
+    /// Forks / stale blocks seen (max over correct replicas).
+    pub forks: u64,
+    /// Longest interval inside the window without a commit known to a client, ms.
+    pub max_commit_gap_ms: f64,
+    /// Per fault of the scenario (in file order): time from its end to the next client
+    /// commit, ms (NaN: the fault does not apply, never ends, or no commit followed in the window).
+    pub recovery_ms: Vec<f64>,
     /// Replicas at the same final height have identical state digests.
     pub replicas_consistent: bool,
     /// Minimum and maximum final height over replicas.
@@ -183,9 +238,66 @@ pub struct RunResult {
     pub timeseries: TimeSeries,
 }
 
+/// The fault schedule's effect on the world at the current instant.
+struct FaultState {
+    /// Crashed (or silent) nodes: deliveries, timers and jobs are dropped.
+    down: Vec<bool>,
+    /// Byzantine behaviour per node while active.
+    byzantine: Vec<Option<crate::scenario::Behaviour>>,
+    /// Nodes that are never Byzantine in this run (the safety checker's "correct" set).
+    correct: Vec<bool>,
+    /// CPU time multiplier per node.
+    cpu_factor: Vec<f64>,
+    /// Active partition / degrade faults: (fault index, node in target, node in peer).
+    links: Vec<(usize, Vec<bool>, Vec<bool>)>,
+    /// Active slow-CPU faults.
+    slow: Vec<usize>,
+    /// Random stream for degraded-link losses.
+    rng: crate::engine::SimRng,
+    /// Last client commit inside the window (starts at the warm-up end).
+    last_commit: SimTime,
+    /// Longest gap between client commits in the window.
+    max_gap: SimTime,
+    /// Per scenario fault: time from its end to the next client commit.
+    recovered: Vec<Option<SimTime>>,
+}
+
+impl FaultState {
+    fn new(scenario: &Scenario, system: usize, replication: u32) -> Self {
+        let n = scenario.topology.nodes.len();
+        let mut correct = vec![true; n];
+        for f in scenario.faults.iter().filter(|f| f.systems.contains(&system)) {
+            if let crate::scenario::FaultKind::Byzantine(_) = f.kind {
+                for &t in &f.target {
+                    correct[t as usize] = false;
+                }
+            }
+        }
+        FaultState {
+            down: vec![false; n],
+            byzantine: vec![None; n],
+            correct,
+            cpu_factor: vec![1.0; n],
+            links: Vec::new(),
+            slow: Vec::new(),
+            rng: stream_rng(scenario.seed, replication, StreamLabel("faults"), 0),
+            last_commit: scenario.warmup,
+            max_gap: 0,
+            recovered: vec![None; scenario.faults.len()],
+        }
+    }
+
+    /// Whether `node` takes part at all right now (not crashed, not silent).
+    #[inline]
+    fn is_up(&self, node: NodeId) -> bool {
+        !self.down[node as usize]
+    }
+}
+
 struct World<'a, R: Replica> {
     scenario: &'a Scenario,
     system: &'a SystemSpec,
+    system_index: usize,
     net: Network,
     net_stats: NetStats,
     kind_counts: Vec<u64>,
@@ -199,6 +311,7 @@ struct World<'a, R: Replica> {
     parked: Vec<Vec<Action<R::Msg>>>,
     free_slots: Vec<u32>,
     checker: SafetyChecker,
+    faults: FaultState,
     latency: Histogram,
     settle: Histogram,
     series: TimeSeries,
@@ -227,8 +340,100 @@ impl<'a, R: Replica> World<'a, R> {
         } else {
             None
         };
-        let arrival = self.net.transmit(at, from, to, bytes, stats);
+        let mut arrival = self.net.transmit(at, from, to, bytes, stats);
+        if !self.faults.links.is_empty() && from != to {
+            let (f, t) = (from as usize, to as usize);
+            for (idx, in_target, in_peer) in &self.faults.links {
+                if !((in_target[f] && in_peer[t]) || (in_target[t] && in_peer[f])) {
+                    continue;
+                }
+                match self.scenario.faults[*idx].kind {
+                    // Across a partition the message is lost for good.
+                    crate::scenario::FaultKind::Partition => return,
+                    crate::scenario::FaultKind::Degrade { extra_latency, loss } => {
+                        arrival += extra_latency;
+                        let mut retries = 0;
+                        while retries < 32 && rand::RngExt::random::<f64>(&mut self.faults.rng) < loss {
+                            retries += 1;
+                            arrival += self.scenario.network.rto;
+                        }
+                    }
+                    _ => {}
+                }
+            }
+        }
         queue.schedule_at(arrival, Event::Deliver { from, to, wire });
+    }
+
+    /// Whether a Byzantine censor at `node` drops this transaction.
+    fn censored(&self, node: NodeId, tx: &TxEntry) -> bool {
+        matches!(&self.faults.byzantine[node as usize], Some(crate::scenario::Behaviour::Censor(origins)) if origins.binary_search(&tx.from).is_ok())
+    }
+
+    /// Start or end fault `idx`.
+    fn apply_fault(&mut self, now: SimTime, idx: usize, start: bool, queue: &mut EventQueue<Event<R::Msg>>) {
+        use crate::scenario::{Behaviour, FaultKind};
+        let f = &self.scenario.faults[idx];
+        let n = self.scenario.topology.nodes.len();
+        match &f.kind {
+            FaultKind::Crash => {
+                for &node in &f.target {
+                    if start {
+                        self.faults.down[node as usize] = true;
+                        self.cpus[node as usize].clear_queue();
+                    } else if self.faults.down[node as usize] {
+                        self.faults.down[node as usize] = false;
+                        if let Some(r) = self.replicas[node as usize].as_mut() {
+                            self.outbox.clear();
+                            r.on_recover(now, &mut self.outbox);
+                            self.flush(now, node, queue);
+                        }
+                    }
+                }
+            }
+            FaultKind::Partition | FaultKind::Degrade { .. } => {
+                if start {
+                    let mut in_target = vec![false; n];
+                    let mut in_peer = vec![false; n];
+                    for &t in &f.target {
+                        in_target[t as usize] = true;
+                    }
+                    for &p in &f.peer {
+                        in_peer[p as usize] = true;
+                    }
+                    self.faults.links.push((idx, in_target, in_peer));
+                } else {
+                    self.faults.links.retain(|(i, _, _)| *i != idx);
+                }
+            }
+            FaultKind::SlowCpu(_) => {
+                if start {
+                    self.faults.slow.push(idx);
+                } else {
+                    self.faults.slow.retain(|i| *i != idx);
+                }
+                self.faults.cpu_factor.iter_mut().for_each(|x| *x = 1.0);
+                for &i in &self.faults.slow {
+                    if let FaultKind::SlowCpu(factor) = self.scenario.faults[i].kind {
+                        for &t in &self.scenario.faults[i].target {
+                            self.faults.cpu_factor[t as usize] *= factor;
+                        }
+                    }
+                }
+            }
+            FaultKind::Byzantine(b) => {
+                for &node in &f.target {
+                    let silent = *b == Behaviour::Silent;
+                    self.faults.byzantine[node as usize] = if start { Some(b.clone()) } else { None };
+                    if silent {
+                        self.faults.down[node as usize] = start;
+                        if start {
+                            self.cpus[node as usize].clear_queue();
+                        }
+                    }
+                }
+            }
+        }
     }
 
     /// Start queued jobs on free cores of `node`.
@@ -242,12 +447,15 @@ impl<'a, R: Replica> World<'a, R> {
                     submit = Some(tx);
                 }
                 Job::Request(tx) => {
-                    if let Some(r) = self.replicas[node as usize].as_mut() {
+                    if !self.censored(node, &tx)
+                        && let Some(r) = self.replicas[node as usize].as_mut()
+                    {
                         r.on_request(now, tx, &mut self.outbox);
                     }
                 }
                 Job::Proto(from, msg) => {
-                    if let Some(r) = self.replicas[node as usize].as_mut() {
+                    let censored = R::carried_tx(&msg).is_some_and(|tx| self.censored(node, tx));
+                    if !censored && let Some(r) = self.replicas[node as usize].as_mut() {
                         r.on_message(now, from, msg, &mut self.outbox);
                     }
                 }
@@ -257,7 +465,32 @@ impl<'a, R: Replica> World<'a, R> {
                     }
                 }
             }
-            let cost = self.outbox.cpu;
+            // Commits are observed in the order the replica made them (a multi-core node's
+            // outputs may leave in another order).
+            if self
+                .outbox
+                .actions
+                .iter()
+                .any(|a| matches!(a, Action::Committed { .. }))
+            {
+                let correct = self.faults.correct[node as usize];
+                let (checker, nodes) = (&mut self.checker, &self.scenario.topology.nodes);
+                self.outbox.actions.retain(|a| match *a {
+                    Action::Committed { height, digest } => {
+                        if correct {
+                            checker.observe(now, node, height, digest, nodes);
+                        }
+                        false
+                    }
+                    _ => true,
+                });
+            }
+            let factor = self.faults.cpu_factor[node as usize];
+            let cost = if factor == 1.0 {
+                self.outbox.cpu
+            } else {
+                (self.outbox.cpu as f64 * factor).round() as SimTime
+            };
             let done = now + cost;
             if self.in_window(now) {
                 let cpu = &mut self.cpus[node as usize];
@@ -299,11 +532,23 @@ impl<'a, R: Replica> World<'a, R> {
                 }
                 Action::Broadcast { msg } => {
                     let bytes = R::msg_bytes(&msg);
+                    // An equivocating node sends a conflicting version to the second half.
+                    let alt = match self.faults.byzantine[node as usize] {
+                        Some(crate::scenario::Behaviour::Equivocate) => {
+                            self.replicas[node as usize].as_ref().and_then(|r| r.equivocate(&msg))
+                        }
+                        _ => None,
+                    };
+                    let half = self.dep.members.len() / 2;
                     for i in 0..self.dep.members.len() {
                         let to = self.dep.members[i];
                         if to != node {
-                            self.count_kind(at, &msg);
-                            self.send(queue, at, node, to, bytes, Wire::Proto(msg.clone()));
+                            let m = match &alt {
+                                Some(a) if i >= half => a.clone(),
+                                _ => msg.clone(),
+                            };
+                            self.count_kind(at, &m);
+                            self.send(queue, at, node, to, bytes, Wire::Proto(m));
                         }
                     }
                 }
@@ -312,7 +557,12 @@ impl<'a, R: Replica> World<'a, R> {
                     let bytes = reply.bytes();
                     self.send(queue, at, node, client, bytes, Wire::Reply(reply));
                 }
-                Action::Committed { height, digest } => self.checker.observe(height, digest),
+                Action::Committed { height, digest } => {
+                    if self.faults.correct[node as usize] {
+                        self.checker
+                            .observe(at, node, height, digest, &self.scenario.topology.nodes);
+                    }
+                }
             }
         }
         self.outbox.actions = actions;
@@ -358,6 +608,17 @@ impl<'a, R: Replica> World<'a, R> {
             self.series.record(now, latency);
         }
         if self.in_window(now) {
+            self.faults.max_gap = self.faults.max_gap.max(now - self.faults.last_commit);
+            self.faults.last_commit = now;
+            for (i, f) in sc.faults.iter().enumerate() {
+                if let Some(until) = f.until
+                    && now >= until
+                    && self.faults.recovered[i].is_none()
+                    && f.systems.contains(&self.system_index)
+                {
+                    self.faults.recovered[i] = Some(now - until);
+                }
+            }
             self.committed += 1;
             let flow = &sc.flows[tx.flow as usize];
             self.acc.record(
@@ -386,13 +647,17 @@ impl<'a, R: Replica> Model for World<'a, R> {
                 if self.in_window(now) {
                     self.submitted += 1;
                 }
-                self.cpus[tx.submitter as usize].enqueue(now, Job::Submit(tx));
-                self.dispatch(now, tx.submitter, queue);
+                // A crashed client loses the transaction (the workload itself is unchanged).
+                if self.faults.is_up(tx.submitter) {
+                    self.cpus[tx.submitter as usize].enqueue(now, Job::Submit(tx));
+                    self.dispatch(now, tx.submitter, queue);
+                }
                 let next = self.workload.next_arrival(flow as usize, now);
                 if next < self.scenario.duration {
                     queue.schedule_at(next, Event::Arrival { flow });
                 }
             }
+            Event::Deliver { to, .. } if !self.faults.is_up(to) => {}
             Event::Deliver { from, to, wire } => match wire {
                 Wire::Reply(r) => self.client_reply(now, r),
                 Wire::Request(tx) => {
@@ -407,7 +672,11 @@ impl<'a, R: Replica> Model for World<'a, R> {
             Event::CoreFree { node, slot } => {
                 if slot != NO_SLOT {
                     std::mem::swap(&mut self.outbox.actions, &mut self.parked[slot as usize]);
-                    self.flush(now, node, queue);
+                    if self.faults.is_up(node) {
+                        self.flush(now, node, queue);
+                    } else {
+                        self.outbox.actions.clear(); // crashed before the outputs left
+                    }
                     self.free_slots.push(slot);
                 }
                 self.cpus[node as usize].release();
@@ -415,14 +684,18 @@ impl<'a, R: Replica> Model for World<'a, R> {
             }
             Event::Submitted { node, tx } => {
                 self.cpus[node as usize].release();
-                let entry = self.dep.entry[tx.submitter as usize];
-                self.send(queue, now, node, entry, tx.size, Wire::Request(tx));
-                self.dispatch(now, node, queue);
+                if self.faults.is_up(node) {
+                    let entry = self.dep.entry[tx.submitter as usize];
+                    self.send(queue, now, node, entry, tx.size, Wire::Request(tx));
+                    self.dispatch(now, node, queue);
+                }
             }
+            Event::Timer { node, .. } if !self.faults.is_up(node) => {} // timers die with the node
             Event::Timer { node, token } => {
                 self.cpus[node as usize].enqueue(now, Job::Timer(token));
                 self.dispatch(now, node, queue);
             }
+            Event::Fault { index, start } => self.apply_fault(now, index as usize, start, queue),
         }
     }
 }
@@ -438,6 +711,30 @@ pub fn run_system(scenario: &Scenario, system: usize, replication: u32) -> RunRe
             consensus::centralized::deploy(scenario, c, replication),
         ),
         SystemKind::Pbft(p) => run_world(scenario, system, replication, consensus::pbft::deploy(scenario, p)),
+        SystemKind::Raft(p) => run_world(
+            scenario,
+            system,
+            replication,
+            consensus::raft::deploy(scenario, p, replication),
+        ),
+        SystemKind::HotStuff(p) => run_world(
+            scenario,
+            system,
+            replication,
+            consensus::hotstuff::deploy(scenario, p, replication),
+        ),
+        SystemKind::Poa(p) => run_world(
+            scenario,
+            system,
+            replication,
+            consensus::poa::deploy(scenario, p, replication),
+        ),
+        SystemKind::Pow(p) => run_world(
+            scenario,
+            system,
+            replication,
+            consensus::pow::deploy(scenario, p, replication),
+        ),
     }
 }
 
@@ -460,9 +757,18 @@ fn run_world<R: Replica>(scenario: &Scenario, system: usize, replication: u32, d
     for (id, r) in reps {
         replicas[id as usize] = Some(r);
     }
+    let correct_replicas = replica_nodes.iter().filter(|&&id| {
+        !scenario.faults.iter().any(|f| {
+            f.systems.contains(&system)
+                && matches!(f.kind, crate::scenario::FaultKind::Byzantine(_))
+                && f.target.contains(&id)
+        })
+    });
+    let checker_replicas = correct_replicas.count() as u32;
     let mut world = World {
         scenario,
         system: spec,
+        system_index: system,
         net: Network::new(
             &scenario.topology,
             &scenario.network,
@@ -484,9 +790,11 @@ fn run_world<R: Replica>(scenario: &Scenario, system: usize, replication: u32, d
         parked: Vec::new(),
         free_slots: Vec::new(),
         checker: SafetyChecker {
-            replicas: replica_nodes.len() as u32,
+            replicas: checker_replicas,
+            last_height: vec![0; n],
             ..Default::default()
         },
+        faults: FaultState::new(scenario, system, replication),
         latency: Histogram::new(),
         settle: Histogram::new(),
         series: TimeSeries::new(scenario.duration, scenario.timeseries_window),
@@ -495,6 +803,26 @@ fn run_world<R: Replica>(scenario: &Scenario, system: usize, replication: u32, d
         committed: 0,
     };
     let mut queue: EventQueue<Event<R::Msg>> = EventQueue::with_capacity(1024);
+    for (i, f) in scenario.faults.iter().enumerate() {
+        if f.systems.contains(&system) {
+            queue.schedule_at(
+                f.at,
+                Event::Fault {
+                    index: i as u16,
+                    start: true,
+                },
+            );
+            if let Some(u) = f.until {
+                queue.schedule_at(
+                    u,
+                    Event::Fault {
+                        index: i as u16,
+                        start: false,
+                    },
+                );
+            }
+        }
+    }
     for f in 0..scenario.flows.len() {
         let t = world.workload.first_arrival(f);
         if t < scenario.duration {
@@ -509,7 +837,27 @@ fn run_world<R: Replica>(scenario: &Scenario, system: usize, replication: u32, d
     let opening = i128::from(scenario.initial_balance_minor) * n as i128;
     let ledgers: Vec<_> = replica_nodes
         .iter()
+        .filter(|&&id| world.faults.correct[id as usize])
         .filter_map(|&id| world.replicas[id as usize].as_ref().map(|r| r.ledger()))
+        .collect();
+    let correct_reps: Vec<&R> = replica_nodes
+        .iter()
+        .filter(|&&id| world.faults.correct[id as usize])
+        .filter_map(|&id| world.replicas[id as usize].as_ref())
+        .collect();
+    let view_changes = correct_reps
+        .iter()
+        .map(|r| r.counters().view_changes)
+        .max()
+        .unwrap_or(0);
+    let elections = correct_reps.iter().map(|r| r.counters().elections).sum();
+    let forks = correct_reps.iter().map(|r| r.counters().forks).max().unwrap_or(0);
+    let max_gap = world.faults.max_gap.max(scenario.duration - world.faults.last_commit);
+    let recovery_ms: Vec<f64> = world
+        .faults
+        .recovered
+        .iter()
+        .map(|r| r.map(|t| t as f64 / 1e6).unwrap_or(f64::NAN))
         .collect();
     let max_h = ledgers.iter().map(|l| l.height()).max().unwrap_or(0);
     let min_h = ledgers.iter().map(|l| l.height()).min().unwrap_or(0);
@@ -576,6 +924,12 @@ fn run_world<R: Replica>(scenario: &Scenario, system: usize, replication: u32, d
         cpu_wait_ms_max: wait_max,
         events,
         safety_violations: world.checker.violations,
+        violation_notes: world.checker.notes,
+        view_changes,
+        elections,
+        forks,
+        max_commit_gap_ms: max_gap as f64 / 1e6,
+        recovery_ms,
         replicas_consistent,
         heights: (min_h, max_h),
         money_conserved,

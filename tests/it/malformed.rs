@@ -499,8 +499,8 @@ fn cases() -> Vec<Case> {
         // ---- systems
         case(
             "unknown consensus",
-            vec![Set("system[1].consensus=\"raft\"")],
-            vec![Issue("system[1].consensus"), Says("unknown consensus `raft`")],
+            vec![Set("system[1].consensus=\"paxos\"")],
+            vec![Issue("system[1].consensus"), Says("unknown consensus `paxos`")],
         ),
         case(
             "no baseline",
