@@ -6,10 +6,10 @@ use ledgersim::Scenario;
 use ledgersim::experiment::run_experiment;
 use ledgersim::sim::{RunResult, run_system};
 
-const DELTA_MS: f64 = 10.0;
+pub(crate) const DELTA_MS: f64 = 10.0;
 
 /// A one-region network with RTT 2δ and everything else free.
-fn uniform_net(systems: &str, groups: &str, flows: &str, extra: &str) -> String {
+pub(crate) fn uniform_net(systems: &str, groups: &str, flows: &str, extra: &str) -> String {
     format!(
         r#"
 name = "analytic"
@@ -43,7 +43,7 @@ db_commit = "0"
     )
 }
 
-fn load(text: &str) -> Scenario {
+pub(crate) fn load(text: &str) -> Scenario {
     Scenario::from_toml_str(text, "analytic").unwrap_or_else(|e| panic!("{e}\n{text}"))
 }
 
@@ -51,7 +51,7 @@ fn close(a: f64, b: f64) -> bool {
     (a - b).abs() <= 1e-9 * b.abs().max(1.0)
 }
 
-const CENTRAL_GROUPS: &str = r#"
+pub(crate) const CENTRAL_GROUPS: &str = r#"
 [[topology.group]]
 role = "fund"
 names = ["NSSF", "Standby"]
@@ -72,7 +72,7 @@ size_bytes = 500
 amount = { dist = "constant", value = 100.0 }
 "#;
 
-fn centralized(standby: bool) -> String {
+pub(crate) fn centralized(standby: bool) -> String {
     format!(
         r#"
 [[system]]
@@ -106,7 +106,7 @@ fn centralized_is_two_delta_and_four_with_a_standby() {
 }
 
 /// n validators of role "province" (the fund, if `fund_validates`, is node 0 and primary).
-fn pbft_groups(n: usize) -> String {
+pub(crate) fn pbft_groups(n: usize) -> String {
     format!(
         r#"
 [[topology.group]]
@@ -125,7 +125,7 @@ region = "r"
     )
 }
 
-fn pbft_system(validator_roles: &str) -> String {
+pub(crate) fn pbft_system(validator_roles: &str) -> String {
     format!(
         r#"
 [[system]]
@@ -147,7 +147,7 @@ pipeline = 100000
     )
 }
 
-fn flow(from: &str, to: &str, arrival: &str) -> String {
+pub(crate) fn flow(from: &str, to: &str, arrival: &str) -> String {
     format!(
         r#"
 [[workload.flow]]
