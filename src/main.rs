@@ -24,6 +24,14 @@ struct Cli {
 enum Command {
     /// Run a scenario: every system × replication, then write results and print the comparison.
     Run(RunArgs),
+    /// Re-run an experiment from DIR/manifest.json and verify every digest (exit 0 only if all match).
+    Reproduce {
+        /// A results directory written by `ledgersim run`.
+        dir: PathBuf,
+        /// Worker threads (default: all cores). Results do not depend on it.
+        #[arg(long)]
+        threads: Option<usize>,
+    },
     /// Validate a scenario and print the resolved configuration, without running it.
     Check {
         /// Scenario file (TOML).
@@ -217,11 +225,77 @@ fn run(args: RunArgs) -> Result<(), Failure> {
     Ok(())
 }
 
+fn reproduce(dir: &Path, threads: Option<usize>) -> Result<(), Failure> {
+    let invalid = |e: anyhow::Error| Failure { code: 2, error: e };
+    let path = dir.join("manifest.json");
+    let text = std::fs::read_to_string(&path)
+        .with_context(|| format!("{}: cannot read", path.display()))
+        .map_err(invalid)?;
+    let manifest: serde_json::Value = serde_json::from_str(&text)
+        .with_context(|| format!("{}: not valid JSON", path.display()))
+        .map_err(invalid)?;
+    let raw = manifest
+        .get("resolved_scenario")
+        .cloned()
+        .ok_or_else(|| anyhow::anyhow!("{}: no `resolved_scenario`", path.display()))
+        .map_err(invalid)?;
+    let raw: ledgersim::scenario::raw::RawScenario = serde_json::from_value(raw)
+        .with_context(|| format!("{}: `resolved_scenario` is not a scenario", path.display()))
+        .map_err(invalid)?;
+    let scenario = validate::validate(raw, &path.display().to_string())?;
+    let recorded = manifest
+        .get("ledgersim_version")
+        .and_then(|v| v.as_str())
+        .unwrap_or("?");
+    if recorded != env!("CARGO_PKG_VERSION") {
+        eprintln!(
+            "note: results were made by ledgersim {recorded}; this is {}",
+            env!("CARGO_PKG_VERSION")
+        );
+    }
+    let threads = threads
+        .unwrap_or_else(|| std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1))
+        .max(1);
+    let result = ledgersim::run_experiment(&scenario, threads, &|| {}).context("starting worker threads")?;
+    let outputs = report::deterministic_outputs(&scenario, &result).context("building outputs")?;
+    let digests = manifest.get("digests_sha256").and_then(|d| d.as_object());
+    let mut differ = Vec::new();
+    for (name, bytes) in &outputs.files {
+        let now = report::sha256_hex(bytes);
+        let then = digests
+            .and_then(|d| d.get(*name))
+            .and_then(|v| v.as_str())
+            .unwrap_or("");
+        let verdict = if now == then { "identical" } else { "DIFFERS" };
+        println!(
+            "{name:16} {verdict}  (recorded {}…, reproduced {}…)",
+            &then.get(..12).unwrap_or(then),
+            &now[..12]
+        );
+        if now != then {
+            differ.push(*name);
+        }
+    }
+    if differ.is_empty() {
+        println!(
+            "reproduced: every deterministic output of {} matches its manifest digest",
+            dir.display()
+        );
+        Ok(())
+    } else {
+        Err(Failure {
+            code: 1,
+            error: anyhow::anyhow!("not reproduced: {} differ(s) from the manifest", differ.join(", ")),
+        })
+    }
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let outcome = match cli.command {
         Command::Run(a) => run(a),
         Command::Check { scenario, set } => check(&scenario, set),
+        Command::Reproduce { dir, threads } => reproduce(&dir, threads),
     };
     match outcome {
         Ok(()) => ExitCode::SUCCESS,

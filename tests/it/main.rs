@@ -7,3 +7,4 @@ mod analytic;
 mod cli;
 mod faults;
 mod malformed;
+mod reproduce;
