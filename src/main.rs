@@ -156,6 +156,15 @@ fn check(path: &Path, set: Vec<String>) -> Result<(), Failure> {
             f.amount
         );
     }
+    if !sc.points.is_empty() {
+        let paths: Vec<&str> = sc.raw.sweep.keys().map(|k| k.as_str()).collect();
+        println!(
+            "  sweep: {} point(s) over {} — {} run(s) in all",
+            sc.points.len(),
+            paths.join(", "),
+            ledgersim::experiment::run_count(&sc)
+        );
+    }
     println!("  systems:");
     for (i, s) in sc.systems.iter().enumerate() {
         let base = if i == sc.baseline { " (baseline)" } else { "" };

@@ -110,18 +110,31 @@ pub struct SystemSummary {
     pub money_conserved: bool,
 }
 
+/// The systems' results at one sweep point.
+#[derive(Debug, Clone, Serialize)]
+pub struct PointSummary {
+    /// Point index.
+    pub index: usize,
+    /// Swept parameter values at this point (path → value as written).
+    pub values: BTreeMap<String, String>,
+    /// Per-system summaries at this point.
+    pub systems: Vec<SystemSummary>,
+}
+
 /// Results of a whole experiment.
 #[derive(Debug, Clone)]
 pub struct ExperimentResult {
-    /// Every run, ordered by (system, replication).
+    /// Every run, ordered by (point, system, replication).
     pub runs: Vec<RunResult>,
-    /// Per-system summaries, in scenario order.
+    /// Per-system summaries of the first (or only) point, in scenario order.
     pub systems: Vec<SystemSummary>,
+    /// Per-point summaries when the scenario has a `[sweep]` (empty otherwise).
+    pub points: Vec<PointSummary>,
     /// Total events over all runs.
     pub events: u64,
 }
 
-/// Run every system × replication of `scenario` on `threads` worker threads.
+/// Run every (sweep point ×) system × replication of `scenario` on `threads` worker threads.
 ///
 /// `on_done` is called (from worker threads) after each run, for progress display.
 pub fn run_experiment(
@@ -129,22 +142,55 @@ pub fn run_experiment(
     threads: usize,
     on_done: &(dyn Fn() + Sync),
 ) -> Result<ExperimentResult, rayon::ThreadPoolBuildError> {
-    let jobs: Vec<(usize, u32)> = (0..scenario.systems.len())
-        .flat_map(|s| (0..scenario.replications).map(move |r| (s, r)))
+    let points = scenario.run_points();
+    let jobs: Vec<(usize, usize, u32)> = points
+        .iter()
+        .enumerate()
+        .flat_map(|(p, (_, sc))| (0..sc.systems.len()).flat_map(move |s| (0..sc.replications).map(move |r| (p, s, r))))
         .collect();
     let pool = rayon::ThreadPoolBuilder::new().num_threads(threads.max(1)).build()?;
     let runs: Vec<RunResult> = pool.install(|| {
         jobs.par_iter()
-            .map(|&(s, r)| {
-                let res = run_system(scenario, s, r);
+            .map(|&(p, s, r)| {
+                let mut res = run_system(points[p].1, s, r);
+                res.point = p;
                 on_done();
                 res
             })
             .collect()
     });
-    let systems = summarize(scenario, &runs);
+    let mut summaries: Vec<PointSummary> = points
+        .iter()
+        .enumerate()
+        .map(|(p, (values, sc))| {
+            let mine: Vec<RunResult> = runs.iter().filter(|r| r.point == p).cloned().collect();
+            PointSummary {
+                index: p,
+                values: values.iter().cloned().collect(),
+                systems: summarize(sc, &mine),
+            }
+        })
+        .collect();
+    let systems = summaries[0].systems.clone();
+    if scenario.points.is_empty() {
+        summaries.clear();
+    }
     let events = runs.iter().map(|r| r.events).sum();
-    Ok(ExperimentResult { runs, systems, events })
+    Ok(ExperimentResult {
+        runs,
+        systems,
+        points: summaries,
+        events,
+    })
+}
+
+/// Number of runs `run_experiment` will perform (for progress bars and estimates).
+pub fn run_count(scenario: &Scenario) -> usize {
+    scenario
+        .run_points()
+        .iter()
+        .map(|(_, sc)| sc.systems.len() * sc.replications as usize)
+        .sum()
 }
 
 fn stat_of(runs: &[&RunResult], f: impl Fn(&RunResult) -> f64) -> Stat {

@@ -86,6 +86,12 @@ pub fn check_target(dir: &Path, force: bool) -> Result<(), ReportError> {
 }
 
 #[derive(Serialize)]
+struct SweepSummary<'a> {
+    parameters: Vec<&'a str>,
+    points: &'a [crate::experiment::PointSummary],
+}
+
+#[derive(Serialize)]
 struct Summary<'a> {
     scenario: &'a str,
     description: &'a str,
@@ -98,7 +104,7 @@ struct Summary<'a> {
     baseline: &'a str,
     settlement_schedule: String,
     systems: &'a [SystemSummary],
-    sweep: Option<()>,
+    sweep: Option<SweepSummary<'a>>,
 }
 
 fn schedule_label(s: &SettlementSchedule) -> String {
@@ -142,7 +148,10 @@ pub fn summary_json(scenario: &Scenario, result: &ExperimentResult) -> Result<Ve
         baseline: &scenario.systems[scenario.baseline].name,
         settlement_schedule: schedule_label(&scenario.settlement),
         systems: &result.systems,
-        sweep: None,
+        sweep: (!result.points.is_empty()).then(|| SweepSummary {
+            parameters: scenario.raw.sweep.keys().map(|k| k.as_str()).collect(),
+            points: &result.points,
+        }),
     };
     let mut v = serde_json::to_vec_pretty(&s).map_err(|e| ReportError::Serialize {
         what: "summary.json",
@@ -214,10 +223,11 @@ pub fn runs_csv(scenario: &Scenario, result: &ExperimentResult) -> Result<Vec<u8
         message: e.to_string(),
     };
     w.write_record(&header).map_err(err)?;
+    let points = scenario.run_points();
     for r in &result.runs {
-        let sys = &scenario.systems[r.system];
+        let sys = &points[r.point].1.systems[r.system];
         let mut row = vec![
-            "0".to_string(),
+            r.point.to_string(),
             csv_cell(&sys.name),
             sys.kind.label().into(),
             sys.settlement.label().into(),
@@ -278,6 +288,7 @@ pub fn timeseries_csv(scenario: &Scenario, result: &ExperimentResult) -> Result<
         "latency_mean_ms",
     ])
     .map_err(err)?;
+    let points = scenario.run_points();
     for r in &result.runs {
         let ts = &r.timeseries;
         let win_s = to_s(ts.window);
@@ -288,8 +299,8 @@ pub fn timeseries_csv(scenario: &Scenario, result: &ExperimentResult) -> Result<
                 String::new()
             };
             w.write_record([
-                "0".to_string(),
-                csv_cell(&scenario.systems[r.system].name),
+                r.point.to_string(),
+                csv_cell(&points[r.point].1.systems[r.system].name),
                 r.replication.to_string(),
                 num(i as f64 * win_s),
                 wdw.committed.to_string(),

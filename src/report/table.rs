@@ -1,6 +1,6 @@
 //! The console comparison table.
 
-use crate::experiment::ExperimentResult;
+use crate::experiment::{ExperimentResult, SystemSummary};
 use crate::metrics::Stat;
 use crate::scenario::Scenario;
 
@@ -47,8 +47,23 @@ fn lat(s: &Stat) -> String {
     }
 }
 
-/// Render the comparison table (one row per system; every value with its 95 % CI).
+/// Render the comparison (one table per sweep point when there is a sweep).
 pub fn render(scenario: &Scenario, result: &ExperimentResult) -> String {
+    if result.points.is_empty() {
+        return render_point(scenario, &result.systems);
+    }
+    let mut out = String::new();
+    for (p, (values, sc)) in result.points.iter().zip(scenario.run_points()) {
+        let label: Vec<String> = values.iter().map(|(k, v)| format!("{k} = {v}")).collect();
+        out.push_str(&format!("Sweep point {}: {}\n", p.index, label.join(", ")));
+        out.push_str(&render_point(sc, &p.systems));
+        out.push('\n');
+    }
+    out
+}
+
+/// Render one table (one row per system; every value with its 95 % CI).
+fn render_point(scenario: &Scenario, systems: &[SystemSummary]) -> String {
     let head = [
         "system",
         "consensus",
@@ -62,7 +77,7 @@ pub fn render(scenario: &Scenario, result: &ExperimentResult) -> String {
         "savings %",
     ];
     let mut rows: Vec<Vec<String>> = vec![head.iter().map(|s| s.to_string()).collect()];
-    for s in &result.systems {
+    for s in systems {
         rows.push(vec![
             s.name.clone(),
             if s.consensus == "pbft" {
@@ -102,8 +117,7 @@ pub fn render(scenario: &Scenario, result: &ExperimentResult) -> String {
             out.push('\n');
         }
     }
-    let faults: Vec<String> = result
-        .systems
+    let faults: Vec<String> = systems
         .iter()
         .filter(|s| s.safety_violations > 0 || !s.replicas_consistent || !s.money_conserved)
         .map(|s| {
@@ -117,14 +131,14 @@ pub fn render(scenario: &Scenario, result: &ExperimentResult) -> String {
         out.push_str(&f);
         out.push('\n');
     }
-    for s in &result.systems {
+    for s in systems {
         for note in &s.safety_violation_notes {
             out.push_str(&format!("  {}: {note}\n", s.name));
         }
     }
     if !scenario.faults.is_empty() {
         out.push_str("\nFaults and liveness:\n");
-        for s in &result.systems {
+        for s in systems {
             let rec: Vec<String> = s
                 .recovery_ms
                 .iter()

@@ -58,8 +58,30 @@ pub struct Scenario {
     pub baseline: usize,
     /// Faults, in file order.
     pub faults: Vec<FaultSpec>,
+    /// Sweep points (empty without a `[sweep]`): each a fully validated scenario.
+    pub points: Vec<SweepPoint>,
     /// The raw scenario this was validated from (for the manifest).
     pub raw: raw::RawScenario,
+}
+
+/// One point of a parameter sweep.
+#[derive(Debug, Clone)]
+pub struct SweepPoint {
+    /// `(field path, value as written)` for each swept parameter, in path order.
+    pub values: Vec<(String, String)>,
+    /// The scenario at this point (its own `points` is empty).
+    pub scenario: Scenario,
+}
+
+impl Scenario {
+    /// The points to run: the sweep's points, or the scenario itself as the only point.
+    pub fn run_points(&self) -> Vec<(Vec<(String, String)>, &Scenario)> {
+        if self.points.is_empty() {
+            vec![(vec![], self)]
+        } else {
+            self.points.iter().map(|p| (p.values.clone(), &p.scenario)).collect()
+        }
+    }
 }
 
 /// Regions, roles and nodes.

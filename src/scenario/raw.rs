@@ -56,6 +56,26 @@ pub struct RawScenario {
     /// Faults injected at simulated times.
     #[serde(default, rename = "fault", skip_serializing_if = "Vec::is_empty")]
     pub faults: Vec<RawFault>,
+    /// Parameter sweep: field path → values (Cartesian product over paths, in path order).
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub sweep: std::collections::BTreeMap<String, RawSweepAxis>,
+}
+
+/// The values one swept parameter takes.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum RawSweepAxis {
+    /// Explicit values, e.g. `[100, 500, 1000]` or `["1m", "5m"]`.
+    Values(Vec<toml::Value>),
+    /// `steps` evenly spaced numbers from `from` to `to` inclusive.
+    Range {
+        /// First value.
+        from: f64,
+        /// Last value.
+        to: f64,
+        /// Number of values (≥ 2).
+        steps: u32,
+    },
 }
 
 fn default_zero() -> String {

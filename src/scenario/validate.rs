@@ -121,7 +121,8 @@ pub fn load_str(text: &str, origin: &str, overrides: &[String]) -> Result<Scenar
             }
         })?
     };
-    validate(raw, origin)
+    let base = validate(raw, origin)?;
+    expand_sweep(base, origin)
 }
 
 /// Apply one `a.b[2].c=value` override to a TOML table. The value is parsed as a TOML value
@@ -137,6 +138,13 @@ fn apply_override(table: &mut toml::Table, spec: &str) -> Result<(), ScenarioErr
         .ok()
         .and_then(|mut t| t.remove("v"))
         .unwrap_or_else(|| toml::Value::String(raw_value.to_string()));
+    apply_value(table, path, raw_value, value).map_err(err)
+}
+
+/// Set the field at `path` (`a.b[2].c`) of a TOML table to `value` (`raw_value` is how it
+/// was written, used when a string field receives a bare number or time).
+fn apply_value(table: &mut toml::Table, path: &str, raw_value: &str, value: toml::Value) -> Result<(), String> {
+    let err = |m: String| m;
     let mut segments = Vec::new();
     for part in path.trim().split('.') {
         if let Some((name, idx)) = part.strip_suffix(']').and_then(|p| p.split_once('[')) {
@@ -195,6 +203,143 @@ fn apply_override(table: &mut toml::Table, spec: &str) -> Result<(), ScenarioErr
         }
     }
     Ok(())
+}
+
+/// Most sweep points a scenario may define.
+pub const MAX_SWEEP_POINTS: usize = 10_000;
+
+fn render_value(v: &toml::Value) -> String {
+    match v {
+        toml::Value::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}
+
+/// Expand `[sweep]` into validated points (Cartesian product; the last path varies fastest).
+fn expand_sweep(mut base: Scenario, origin: &str) -> Result<Scenario, ScenarioError> {
+    if base.raw.sweep.is_empty() {
+        return Ok(base);
+    }
+    let mut issues = Vec::new();
+    let mut axes: Vec<(String, Vec<toml::Value>)> = Vec::new();
+    for (path, axis) in &base.raw.sweep {
+        let values: Vec<toml::Value> = match axis {
+            RawSweepAxis::Values(v) => v.clone(),
+            RawSweepAxis::Range { from, to, steps } => {
+                if *steps < 2 || !from.is_finite() || !to.is_finite() {
+                    issues.push(ValidationIssue {
+                        path: format!("sweep.\"{path}\""),
+                        message: "a range needs finite `from`, `to` and `steps` ≥ 2".into(),
+                    });
+                    vec![]
+                } else {
+                    let integral =
+                        from.fract() == 0.0 && to.fract() == 0.0 && ((to - from) / f64::from(steps - 1)).fract() == 0.0;
+                    (0..*steps)
+                        .map(|i| {
+                            let x = from + (to - from) * f64::from(i) / f64::from(steps - 1);
+                            if integral {
+                                toml::Value::Integer(x as i64)
+                            } else {
+                                toml::Value::Float(x)
+                            }
+                        })
+                        .collect()
+                }
+            }
+        };
+        if values.is_empty() && matches!(axis, RawSweepAxis::Values(_)) {
+            issues.push(ValidationIssue {
+                path: format!("sweep.\"{path}\""),
+                message: "needs at least one value".into(),
+            });
+        }
+        axes.push((path.clone(), values));
+    }
+    let total = axes
+        .iter()
+        .map(|(_, v)| v.len())
+        .try_fold(1usize, |acc, n| acc.checked_mul(n))
+        .unwrap_or(usize::MAX);
+    if total > MAX_SWEEP_POINTS {
+        issues.push(ValidationIssue {
+            path: "sweep".into(),
+            message: format!("{total} points exceed the limit of {MAX_SWEEP_POINTS}; split the sweep"),
+        });
+    }
+    if !issues.is_empty() {
+        return Err(ScenarioError::Invalid {
+            origin: origin.into(),
+            issues,
+        });
+    }
+    let mut base_raw = base.raw.clone();
+    base_raw.sweep.clear();
+    let table = toml::Table::try_from(&base_raw).map_err(|e| ScenarioError::Invalid {
+        origin: origin.into(),
+        issues: vec![ValidationIssue {
+            path: "sweep".into(),
+            message: e.to_string(),
+        }],
+    })?;
+    let mut points = Vec::with_capacity(total);
+    for idx in 0..total {
+        let mut rest = idx;
+        let mut assignment = vec![(String::new(), toml::Value::Boolean(false)); axes.len()];
+        for (k, (path, values)) in axes.iter().enumerate().rev() {
+            assignment[k] = (path.clone(), values[rest % values.len()].clone());
+            rest /= values.len();
+        }
+        let label: Vec<String> = assignment
+            .iter()
+            .map(|(p, v)| format!("{p}={}", render_value(v)))
+            .collect();
+        let label = label.join(", ");
+        let mut t = table.clone();
+        let mut point_issues = Vec::new();
+        for (path, value) in &assignment {
+            if let Err(m) = apply_value(&mut t, path, &render_value(value), value.clone()) {
+                point_issues.push(ValidationIssue {
+                    path: format!("sweep.\"{path}\""),
+                    message: m,
+                });
+            }
+        }
+        if point_issues.is_empty() {
+            match t.try_into::<RawScenario>() {
+                Ok(raw) => match validate(raw, origin) {
+                    Ok(sc) => points.push(SweepPoint {
+                        values: assignment.iter().map(|(p, v)| (p.clone(), render_value(v))).collect(),
+                        scenario: sc,
+                    }),
+                    Err(ScenarioError::Invalid { issues, .. }) => point_issues.extend(issues),
+                    Err(other) => point_issues.push(ValidationIssue {
+                        path: "sweep".into(),
+                        message: other.to_string(),
+                    }),
+                },
+                Err(e) => point_issues.push(ValidationIssue {
+                    path: "sweep".into(),
+                    message: e.message().trim().replace('\n', " "),
+                }),
+            }
+        }
+        for mut i in point_issues {
+            i.message = format!("at sweep point {idx} ({label}): {}", i.message);
+            issues.push(i);
+        }
+        if issues.len() > 50 {
+            break;
+        }
+    }
+    if !issues.is_empty() {
+        return Err(ScenarioError::Invalid {
+            origin: origin.into(),
+            issues,
+        });
+    }
+    base.points = points;
+    Ok(base)
 }
 
 /// Turn a parser error into one with line, column and a guessed field path.
@@ -1435,6 +1580,7 @@ pub fn validate(raw: RawScenario, origin: &str) -> Result<Scenario, ScenarioErro
         baseline: baselines[0],
         systems,
         faults,
+        points: Vec::new(),
         raw,
     })
 }

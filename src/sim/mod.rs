@@ -176,6 +176,8 @@ impl LatencySummary {
 /// Everything measured in one run of one system.
 #[derive(Debug, Clone)]
 pub struct RunResult {
+    /// Sweep point index (0 without a sweep).
+    pub point: usize,
     /// System index in the scenario.
     pub system: usize,
     /// Replication index.
@@ -902,6 +904,7 @@ fn run_world<R: Replica>(scenario: &Scenario, system: usize, replication: u32, d
         }
     }
     RunResult {
+        point: 0,
         system,
         replication,
         submitted: world.submitted,

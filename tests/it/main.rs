@@ -8,3 +8,4 @@ mod cli;
 mod faults;
 mod malformed;
 mod reproduce;
+mod sweep;
