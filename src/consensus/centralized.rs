@@ -20,14 +20,27 @@ pub enum CentralMsg {
         /// The transaction.
         tx: TxEntry,
     },
-    /// Standby → operator: record committed.
+    /// Standby → operator: record `seq` committed.
     Ack {
+        /// Log position.
+        seq: u64,
         /// The transaction.
         tx: TxEntry,
     },
 }
 
+/// Timer: the operator resends records the standby has not acknowledged.
+const RESEND: u64 = 1;
+/// Timer: the standby applies its next buffered record (one per CPU job, in order).
+const APPLY_NEXT: u64 = 2;
+
 /// Operator or standby.
+///
+/// Synchronous log shipping: the operator commits, ships record `seq` and answers the client
+/// only when the standby acknowledges it. Records unacknowledged after `resend_after` are
+/// shipped again (a crashed or cut-off standby catches up when it is back); the standby
+/// applies records strictly in order, one database commit per CPU job (single-threaded
+/// replay), and re-acknowledges duplicates.
 pub struct CentralReplica {
     is_operator: bool,
     peer: Option<NodeId>,
@@ -35,8 +48,13 @@ pub struct CentralReplica {
     rng: SimRng,
     ledger: Ledger,
     next_seq: u64,
-    /// Standby: out-of-order log records waiting for their predecessors.
-    reorder: BTreeMap<u64, TxEntry>,
+    /// Standby: out-of-order log records waiting for their predecessors. Operator: records
+    /// shipped but not acknowledged, with when they were (last) shipped.
+    pending: BTreeMap<u64, (SimTime, TxEntry)>,
+    /// Operator: resend period. Standby: unused.
+    resend_after: SimTime,
+    /// A timer (resend at the operator, apply-next at the standby) is armed.
+    timer_armed: bool,
 }
 
 impl CentralReplica {
@@ -48,12 +66,45 @@ impl CentralReplica {
             digest,
         });
     }
+
+    /// Standby: apply the next record if it is buffered, and schedule the one after.
+    fn apply_next(&mut self, out: &mut Outbox<CentralMsg>) {
+        if let Some((_, tx)) = self.pending.remove(&self.next_seq) {
+            let seq = self.next_seq;
+            self.commit(&tx, out);
+            self.next_seq += 1;
+            if let Some(op) = self.peer {
+                out.push(Action::Send {
+                    to: op,
+                    msg: CentralMsg::Ack { seq, tx },
+                });
+            }
+        }
+        if self.pending.contains_key(&self.next_seq) && !self.timer_armed {
+            // The next record runs as its own job once this one's CPU time has passed.
+            self.timer_armed = true;
+            out.push(Action::SetTimer {
+                after: 0,
+                token: APPLY_NEXT,
+            });
+        }
+    }
+
+    fn arm_resend(&mut self, out: &mut Outbox<CentralMsg>) {
+        if self.is_operator && !self.timer_armed && !self.pending.is_empty() {
+            self.timer_armed = true;
+            out.push(Action::SetTimer {
+                after: self.resend_after,
+                token: RESEND,
+            });
+        }
+    }
 }
 
 impl Replica for CentralReplica {
     type Msg = CentralMsg;
 
-    fn on_request(&mut self, _now: SimTime, tx: TxEntry, out: &mut Outbox<CentralMsg>) {
+    fn on_request(&mut self, now: SimTime, tx: TxEntry, out: &mut Outbox<CentralMsg>) {
         if !self.is_operator {
             return; // clients only talk to the operator
         }
@@ -61,10 +112,14 @@ impl Replica for CentralReplica {
         let seq = self.next_seq;
         self.next_seq += 1;
         match self.peer {
-            Some(standby) => out.push(Action::Send {
-                to: standby,
-                msg: CentralMsg::Replicate { seq, tx },
-            }),
+            Some(standby) => {
+                self.pending.insert(seq, (now, tx));
+                out.push(Action::Send {
+                    to: standby,
+                    msg: CentralMsg::Replicate { seq, tx },
+                });
+                self.arm_resend(out);
+            }
             None => out.push(Action::Reply {
                 client: tx.submitter,
                 reply: Reply::Tx(tx),
@@ -72,32 +127,67 @@ impl Replica for CentralReplica {
         }
     }
 
-    fn on_message(&mut self, _now: SimTime, _from: NodeId, msg: CentralMsg, out: &mut Outbox<CentralMsg>) {
+    fn on_message(&mut self, now: SimTime, _from: NodeId, msg: CentralMsg, out: &mut Outbox<CentralMsg>) {
         match msg {
             CentralMsg::Replicate { seq, tx } if !self.is_operator => {
-                self.reorder.insert(seq, tx);
-                while let Some(tx) = self.reorder.remove(&self.next_seq) {
-                    self.commit(&tx, out);
-                    self.next_seq += 1;
+                if seq < self.next_seq {
+                    // Already applied: the ack was lost or is late; acknowledge again.
                     if let Some(op) = self.peer {
                         out.push(Action::Send {
                             to: op,
-                            msg: CentralMsg::Ack { tx },
+                            msg: CentralMsg::Ack { seq, tx },
                         });
                     }
+                    return;
+                }
+                self.pending.entry(seq).or_insert((now, tx));
+                if seq == self.next_seq && !self.timer_armed {
+                    self.apply_next(out);
                 }
             }
-            CentralMsg::Ack { tx } if self.is_operator => {
-                out.push(Action::Reply {
-                    client: tx.submitter,
-                    reply: Reply::Tx(tx),
-                });
+            CentralMsg::Ack { seq, tx } if self.is_operator => {
+                if self.pending.remove(&seq).is_some() {
+                    out.push(Action::Reply {
+                        client: tx.submitter,
+                        reply: Reply::Tx(tx),
+                    });
+                }
             }
             _ => {}
         }
     }
 
-    fn on_timer(&mut self, _now: SimTime, _token: u64, _out: &mut Outbox<CentralMsg>) {}
+    fn on_timer(&mut self, now: SimTime, token: u64, out: &mut Outbox<CentralMsg>) {
+        self.timer_armed = false;
+        match token {
+            APPLY_NEXT if !self.is_operator => self.apply_next(out),
+            RESEND if self.is_operator => {
+                if let Some(standby) = self.peer {
+                    for (&seq, (sent, tx)) in self.pending.iter_mut() {
+                        if now >= *sent + self.resend_after {
+                            *sent = now;
+                            out.push(Action::Send {
+                                to: standby,
+                                msg: CentralMsg::Replicate { seq, tx: *tx },
+                            });
+                        }
+                    }
+                }
+                self.arm_resend(out);
+            }
+            _ => {}
+        }
+    }
+
+    fn on_recover(&mut self, _now: SimTime, out: &mut Outbox<CentralMsg>) {
+        // Timers died with the node; the log (ledger, pending records) survived.
+        self.timer_armed = false;
+        if self.is_operator {
+            self.arm_resend(out);
+        } else {
+            self.apply_next(out);
+        }
+    }
 
     fn msg_bytes(msg: &CentralMsg) -> u32 {
         match msg {
@@ -132,7 +222,9 @@ pub fn deploy(scenario: &Scenario, spec: &CentralizedSpec, replication: u32) -> 
         rng: stream_rng(scenario.seed, replication, StreamLabel("centralized-db"), node),
         ledger: Ledger::new(accounts, scenario.initial_balance_minor),
         next_seq: 0,
-        reorder: BTreeMap::new(),
+        pending: BTreeMap::new(),
+        resend_after: (2 * scenario.network.rto).max(100 * crate::engine::NS_PER_MS),
+        timer_armed: false,
     };
     let mut replicas = vec![(spec.operator, mk(spec.operator, true, spec.standby))];
     let mut core_overrides = vec![(spec.operator, spec.db_servers)];
@@ -162,7 +254,9 @@ mod tests {
             rng: stream_rng(1, 0, StreamLabel("t"), 0),
             ledger: Ledger::new(4, 0),
             next_seq: 0,
-            reorder: BTreeMap::new(),
+            pending: BTreeMap::new(),
+            resend_after: 100,
+            timer_armed: false,
         }
     }
 
@@ -188,7 +282,14 @@ mod tests {
         assert_eq!(out.cpu, 1_000);
         assert!(matches!(
             out.actions[..],
-            [Action::Committed { height: 1, .. }, Action::Send { to: 1, .. }]
+            [
+                Action::Committed { height: 1, .. },
+                Action::Send { to: 1, .. },
+                Action::SetTimer {
+                    after: 100,
+                    token: RESEND
+                }
+            ]
         ));
         let Action::Send { msg, .. } = out.actions[1].clone() else {
             unreachable!()
@@ -211,10 +312,53 @@ mod tests {
         sb.on_message(0, 0, CentralMsg::Replicate { seq: 1, tx: tx(2) }, &mut out);
         assert!(out.actions.is_empty(), "seq 1 waits for seq 0");
         sb.on_message(0, 0, CentralMsg::Replicate { seq: 0, tx: tx(1) }, &mut out);
+        assert_eq!(sb.ledger().applied(), 1, "one record per CPU job");
+        assert!(matches!(
+            out.actions.last(),
+            Some(Action::SetTimer {
+                after: 0,
+                token: APPLY_NEXT
+            })
+        ));
+        sb.on_timer(0, APPLY_NEXT, &mut out);
         assert_eq!(sb.ledger().applied(), 2);
         let mut reference = Ledger::new(4, 0);
         reference.apply_block(&[tx(1)]);
         reference.apply_block(&[tx(2)]);
         assert_eq!(sb.ledger().chain_digest(), reference.chain_digest());
+    }
+
+    #[test]
+    fn unacknowledged_records_are_resent_and_duplicates_reacknowledged() {
+        let mut op = replica(true, Some(1));
+        let mut sb = replica(false, Some(0));
+        let mut out = Outbox::default();
+        op.on_request(0, tx(7), &mut out);
+        out.clear(); // the first shipment is lost
+        op.on_timer(50, RESEND, &mut out);
+        assert!(
+            !out.actions.iter().any(|a| matches!(a, Action::Send { .. })),
+            "not yet due"
+        );
+        out.clear();
+        op.on_timer(100, RESEND, &mut out);
+        let Some(Action::Send { msg, .. }) = out.actions.iter().find(|a| matches!(a, Action::Send { .. })).cloned()
+        else {
+            panic!("{:?}", out.actions)
+        };
+        out.clear();
+        sb.on_message(100, 0, msg.clone(), &mut out);
+        out.clear();
+        sb.on_message(101, 0, msg, &mut out); // duplicate: acknowledged again, not re-applied
+        assert_eq!(sb.ledger().applied(), 1);
+        let Some(Action::Send { msg: ack, .. }) = out.actions.first().cloned() else {
+            panic!()
+        };
+        out.clear();
+        op.on_message(102, 1, ack.clone(), &mut out);
+        assert!(matches!(out.actions[..], [Action::Reply { client: 2, .. }]));
+        out.clear();
+        op.on_message(103, 1, ack, &mut out);
+        assert!(out.actions.is_empty(), "the client hears once");
     }
 }
