@@ -280,7 +280,11 @@ impl RaftReplica {
 
     fn random_timeout(&mut self) -> SimTime {
         let (lo, hi) = self.election_timeout;
-        if hi > lo { lo + self.rng.random_range(0..=hi - lo) } else { lo }
+        if hi > lo {
+            lo + self.rng.random_range(0..=hi - lo)
+        } else {
+            lo
+        }
     }
 
     /// Push the election deadline out by a fresh random timeout; arm the timer if needed.
@@ -459,7 +463,10 @@ impl RaftReplica {
         } else {
             self.append_msg(next)
         };
-        if let RaftMsg::Append { entry: Some((_, b)), .. } = &msg {
+        if let RaftMsg::Append {
+            entry: Some((_, b)), ..
+        } = &msg
+        {
             out.charge(self.cpu.hash(b.bytes));
         }
         self.progress[k].paused = true;
@@ -521,7 +528,10 @@ impl RaftReplica {
         }
         if !self.pending.is_empty() && !self.batch_timer_armed && self.last_index() - self.commit < self.pipeline {
             self.batch_timer_armed = true;
-            let wait = self.oldest_pending.saturating_add(self.batch.timeout).saturating_sub(now);
+            let wait = self
+                .oldest_pending
+                .saturating_add(self.batch.timeout)
+                .saturating_sub(now);
             out.push(Action::SetTimer {
                 after: wait.max(1),
                 token: self.token(BATCH_TIMER),
@@ -534,7 +544,8 @@ impl RaftReplica {
         let last = self.last_index();
         self.scratch.clear();
         for k in 0..self.orderers.len() {
-            self.scratch.push(if k == self.me { last } else { self.progress[k].matched });
+            self.scratch
+                .push(if k == self.me { last } else { self.progress[k].matched });
         }
         self.scratch.sort_unstable_by(|a, b| b.cmp(a));
         let n = self.scratch[self.majority() - 1];
@@ -769,7 +780,11 @@ impl RaftReplica {
             self.send_more(k, out);
             self.try_commit(now, out);
         } else {
-            let relevant = if p.probe { index + 1 == p.next } else { index > p.matched };
+            let relevant = if p.probe {
+                index + 1 == p.next
+            } else {
+                index > p.matched
+            };
             if !relevant {
                 return;
             }
@@ -846,7 +861,10 @@ impl RaftReplica {
         }
         let applied = (self.applied + 1 - self.log_start) as usize;
         // First applied, non-empty entry of height ≥ from.
-        let start = self.log.range(..applied).position(|e| e.height >= from && !e.batch.txs.is_empty());
+        let start = self
+            .log
+            .range(..applied)
+            .position(|e| e.height >= from && !e.batch.txs.is_empty());
         let first_height = start.map(|s| self.log[s].height);
         match (start, first_height) {
             (Some(s), Some(h)) if h == from => {
@@ -875,7 +893,14 @@ impl RaftReplica {
         }
     }
 
-    fn on_snapshot(&mut self, now: SimTime, from: NodeId, (term, index, snap_term): (u64, u64, u64), ledger: Rc<Ledger>, out: &mut Outbox<RaftMsg>) {
+    fn on_snapshot(
+        &mut self,
+        now: SimTime,
+        from: NodeId,
+        (term, index, snap_term): (u64, u64, u64),
+        ledger: Rc<Ledger>,
+        out: &mut Outbox<RaftMsg>,
+    ) {
         if self.role == Role::Peer {
             if ledger.height() > self.ledger.height() {
                 self.ledger = (*ledger).clone();
@@ -972,8 +997,8 @@ impl Replica for RaftReplica {
                 if term > self.term {
                     self.step_down(now, term, out);
                 }
-                let up_to_date = last_term > self.last_term()
-                    || (last_term == self.last_term() && last_index >= self.last_index());
+                let up_to_date =
+                    last_term > self.last_term() || (last_term == self.last_term() && last_index >= self.last_index());
                 let granted = term == self.term
                     && self.voted_for.is_none_or(|v| v == from)
                     && up_to_date
@@ -1270,7 +1295,13 @@ pub fn deploy(scenario: &Scenario, spec: &RaftSpec, replication: u32) -> Deploym
         core_overrides: vec![],
         replies_needed: 1,
         entry: (0..accounts as NodeId)
-            .map(|i| if spec.orderers.binary_search(&i).is_ok() { i } else { first })
+            .map(|i| {
+                if spec.orderers.binary_search(&i).is_ok() {
+                    i
+                } else {
+                    first
+                }
+            })
             .collect(),
     }
 }
