@@ -310,7 +310,7 @@ impl RaftReplica {
             return;
         }
         self.leader = Some(leader);
-        if self.last_leader.is_some_and(|l| l != leader) || (self.last_leader.is_some() && leader == self.id) {
+        if self.last_leader.is_some_and(|l| l != leader) {
             self.counters.view_changes += 1;
         }
         self.last_leader = Some(leader);
@@ -400,7 +400,7 @@ impl RaftReplica {
             self.enqueue_quiet(now, tx);
         }
         // A no-op of this term lets earlier terms' entries commit.
-        self.append_local(Rc::new(Batch::new(next, Vec::new())), out);
+        self.append_local(Rc::new(Batch::new(next, Vec::new())));
         for k in 0..self.orderers.len() {
             if k != self.me {
                 self.send_probe(k, out);
@@ -420,8 +420,7 @@ impl RaftReplica {
         self.try_propose(now, out);
     }
 
-    fn append_local(&mut self, batch: Rc<Batch>, out: &mut Outbox<RaftMsg>) {
-        let _ = out;
+    fn append_local(&mut self, batch: Rc<Batch>) {
         self.log.push_back(Entry {
             term: self.term,
             batch,
@@ -518,7 +517,7 @@ impl RaftReplica {
             let index = self.last_index() + 1;
             let batch = Rc::new(Batch::new(index, txs));
             out.charge(self.cpu.hash(batch.bytes) + self.cpu.sign);
-            self.append_local(batch, out);
+            self.append_local(batch);
             for k in 0..self.orderers.len() {
                 if k != self.me {
                     self.send_more(k, out);
@@ -665,7 +664,7 @@ impl RaftReplica {
     }
 
     /// Common handling of a message from a leader of `term`: false if it is stale.
-    fn from_leader(&mut self, now: SimTime, from: NodeId, term: u64, out: &mut Outbox<RaftMsg>) -> bool {
+    fn accept_leader(&mut self, now: SimTime, from: NodeId, term: u64, out: &mut Outbox<RaftMsg>) -> bool {
         if term < self.term {
             return false;
         }
@@ -700,7 +699,7 @@ impl RaftReplica {
             success: false,
             for_entry,
         };
-        if !self.from_leader(now, from, term, out) {
+        if !self.accept_leader(now, from, term, out) {
             out.push(Action::Send {
                 to: from,
                 msg: reject(self, self.last_index()),
@@ -822,7 +821,7 @@ impl RaftReplica {
 
     // ---- peer side
 
-    fn peer_apply(&mut self, now: SimTime, out: &mut Outbox<RaftMsg>) {
+    fn peer_apply(&mut self, out: &mut Outbox<RaftMsg>) {
         while let Some(b) = self.peer_buf.remove(&(self.ledger.height() + 1)) {
             out.charge(
                 self.cpu.verify
@@ -837,7 +836,6 @@ impl RaftReplica {
             });
             self.pull_sent = None;
         }
-        let _ = now;
     }
 
     /// Peer: ask the leader for missing blocks (at most one pull per heartbeat interval).
@@ -911,11 +909,11 @@ impl RaftReplica {
                 let h = self.ledger.height();
                 self.peer_buf.retain(|&k, _| k > h);
                 self.pull_sent = None;
-                self.peer_apply(now, out);
+                self.peer_apply(out);
             }
             return;
         }
-        if !self.from_leader(now, from, term, out) {
+        if !self.accept_leader(now, from, term, out) {
             return;
         }
         if index > self.commit {
@@ -934,12 +932,12 @@ impl RaftReplica {
             // Transactions in the snapshot cannot be told apart: drop the buffer.
             self.unconfirmed.clear();
         }
-        self.verified = self.verified.max(index.min(self.commit.max(index)));
+        self.verified = self.verified.max(index);
         out.push(Action::Send {
             to: from,
             msg: RaftMsg::AppendAck {
                 term: self.term,
-                index: index.max(self.commit.min(index)),
+                index,
                 hint: 0,
                 success: true,
                 for_entry: false,
@@ -963,16 +961,12 @@ impl Replica for RaftReplica {
                     if height > self.ledger.height() && height <= self.ledger.height() + 4 * self.window {
                         self.peer_buf.insert(height, batch);
                     }
-                    self.peer_apply(now, out);
+                    self.peer_apply(out);
                     if !self.peer_buf.is_empty() {
                         self.peer_pull(now, from, out);
                     }
                 }
-                RaftMsg::PeerBeat { height } => {
-                    if height > self.ledger.height() {
-                        self.peer_pull(now, from, out);
-                    }
-                }
+                RaftMsg::PeerBeat { height } if height > self.ledger.height() => self.peer_pull(now, from, out),
                 RaftMsg::Snapshot {
                     term,
                     index,
@@ -1045,7 +1039,7 @@ impl Replica for RaftReplica {
                 ..
             } => self.on_append_ack(now, from, (term, index, hint, success), out),
             RaftMsg::Heartbeat { term, commit, sent } => {
-                if !self.from_leader(now, from, term, out) {
+                if !self.accept_leader(now, from, term, out) {
                     out.push(Action::Send {
                         to: from,
                         msg: RaftMsg::HeartbeatAck {
@@ -1303,5 +1297,392 @@ pub fn deploy(scenario: &Scenario, spec: &RaftSpec, replication: u32) -> Deploym
                 }
             })
             .collect(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Orderers 0, 1, 2 (provinces), peer 3 (a bank); timeouts 150–300 ms, heartbeat 50 ms.
+    fn replicas() -> Vec<RaftReplica> {
+        let text = r#"
+name = "u"
+seed = 1
+duration = "1s"
+[topology]
+regions = ["r"]
+[[topology.group]]
+role = "province"
+count = 3
+region = "r"
+[[topology.group]]
+role = "bank"
+count = 1
+region = "r"
+[network]
+intra_region_rtt = "1ms"
+[[workload.flow]]
+name = "f"
+from = "bank"
+to = "province"
+arrival = { process = "constant", rate = 1.0 }
+size_bytes = 100
+amount = { dist = "constant", value = 1.0 }
+[[system]]
+name = "raft"
+consensus = "raft"
+baseline = true
+settlement = "on-ledger"
+validators = { roles = ["province"] }
+election_timeout = ["150ms", "300ms"]
+heartbeat = "50ms"
+batch_max_tx = 1
+batch_timeout = "0"
+"#;
+        let sc = Scenario::from_toml_str(text, "unit").unwrap();
+        let crate::scenario::SystemKind::Raft(spec) = &sc.systems[0].kind else {
+            panic!("raft")
+        };
+        let dep = deploy(&sc, spec, 0);
+        assert_eq!(dep.replies_needed, 1);
+        assert_eq!(dep.entry, vec![0, 1, 2, 0], "peers send to the first orderer");
+        dep.replicas.into_iter().map(|(_, r)| r).collect()
+    }
+
+    fn tx(id: u64) -> TxEntry {
+        TxEntry {
+            id,
+            submitted_at: 0,
+            amount_minor: 5,
+            from: 3,
+            to: 0,
+            submitter: 3,
+            size: 100,
+            flow: 0,
+        }
+    }
+
+    fn timers(out: &Outbox<RaftMsg>) -> Vec<(SimTime, u64)> {
+        out.actions
+            .iter()
+            .filter_map(|a| match a {
+                Action::SetTimer { after, token } => Some((*after, *token)),
+                _ => None,
+            })
+            .collect()
+    }
+
+    fn sends(out: &Outbox<RaftMsg>) -> Vec<(NodeId, RaftMsg)> {
+        out.actions
+            .iter()
+            .filter_map(|a| match a {
+                Action::Send { to, msg } => Some((*to, msg.clone())),
+                _ => None,
+            })
+            .collect()
+    }
+
+    fn committed(out: &Outbox<RaftMsg>) -> Vec<u64> {
+        out.actions
+            .iter()
+            .filter_map(|a| match a {
+                Action::Committed { height, .. } => Some(*height),
+                _ => None,
+            })
+            .collect()
+    }
+
+    /// Make replica 0 leader of term 1 (with 1's vote); returns its outbox.
+    fn elect_first(r: &mut [RaftReplica]) -> Outbox<RaftMsg> {
+        let mut out = Outbox::default();
+        r[0].on_start(0, &mut out);
+        let (after, token) = timers(&out)[0];
+        assert_eq!(after, 75_000_000, "half the minimum timeout");
+        out.clear();
+        r[0].on_timer(after, token, &mut out);
+        assert!(matches!(
+            out.actions[..],
+            [
+                Action::SetTimer { .. },
+                Action::Broadcast {
+                    msg: RaftMsg::RequestVote {
+                        term: 1,
+                        last_index: 0,
+                        last_term: 0
+                    }
+                }
+            ]
+        ));
+        assert_eq!(r[0].counters().elections, 1);
+        out.clear();
+        r[0].on_message(after, 1, RaftMsg::Vote { term: 1, granted: true }, &mut out);
+        assert_eq!(r[0].role, Role::Leader);
+        out
+    }
+
+    #[test]
+    fn first_orderer_wins_and_probes_with_a_noop() {
+        let mut r = replicas();
+        let out = elect_first(&mut r);
+        let s = sends(&out);
+        assert_eq!(s.len(), 2);
+        for (k, (to, m)) in s.iter().enumerate() {
+            assert_eq!(*to, k as NodeId + 1);
+            match m {
+                RaftMsg::Append {
+                    term: 1,
+                    prev_index: 0,
+                    entry: Some((1, b)),
+                    ..
+                } => assert!(b.txs.is_empty(), "no-op"),
+                other => panic!("{other:?}"),
+            }
+        }
+        assert!(
+            timers(&out).iter().any(|&(after, _)| after == 50_000_000),
+            "heartbeat armed"
+        );
+        // A vote of a stale term, or a second vote, changes nothing.
+        let mut out = Outbox::default();
+        r[0].on_message(1, 2, RaftMsg::Vote { term: 1, granted: true }, &mut out);
+        assert!(out.actions.is_empty());
+    }
+
+    #[test]
+    fn votes_once_per_term_and_only_for_an_up_to_date_log() {
+        let mut r = replicas();
+        let mut out = Outbox::default();
+        let rv = |term, last_index, last_term| RaftMsg::RequestVote {
+            term,
+            last_index,
+            last_term,
+        };
+        r[1].on_message(0, 0, rv(1, 0, 0), &mut out);
+        assert!(matches!(sends(&out)[0], (0, RaftMsg::Vote { term: 1, granted: true })));
+        out.clear();
+        r[1].on_message(0, 2, rv(1, 0, 0), &mut out);
+        assert!(
+            matches!(
+                sends(&out)[0],
+                (
+                    2,
+                    RaftMsg::Vote {
+                        term: 1,
+                        granted: false
+                    }
+                )
+            ),
+            "one vote per term"
+        );
+        // Give replica 1 an entry of term 1; a candidate with an empty log can't win its vote.
+        out.clear();
+        let b = Rc::new(Batch::new(1, vec![tx(1)]));
+        r[1].on_message(0, 0, append(1, 0, 0, 0, Some((1, b))), &mut out);
+        out.clear();
+        r[1].on_message(0, 2, rv(2, 0, 0), &mut out);
+        assert!(
+            matches!(
+                sends(&out)[0],
+                (
+                    2,
+                    RaftMsg::Vote {
+                        term: 2,
+                        granted: false
+                    }
+                )
+            ),
+            "log not up to date"
+        );
+        assert_eq!(r[1].term, 2, "the higher term is adopted anyway");
+        out.clear();
+        r[1].on_message(0, 2, rv(3, 1, 1), &mut out);
+        assert!(matches!(sends(&out)[0], (2, RaftMsg::Vote { term: 3, granted: true })));
+    }
+
+    fn append(term: u64, prev_index: u64, prev_term: u64, commit: u64, entry: Option<(u64, Rc<Batch>)>) -> RaftMsg {
+        RaftMsg::Append {
+            term,
+            prev_index,
+            prev_term,
+            commit,
+            entry,
+        }
+    }
+
+    #[test]
+    fn follower_checks_consistency_truncates_conflicts_and_learns_the_commit() {
+        let mut r = replicas();
+        let mut out = Outbox::default();
+        let b1 = Rc::new(Batch::new(1, vec![tx(1)]));
+        let b2 = Rc::new(Batch::new(1, vec![tx(2)]));
+        // A gap: rejected with the follower's last index as hint.
+        r[1].on_message(0, 0, append(1, 1, 1, 0, Some((1, b1.clone()))), &mut out);
+        assert!(matches!(
+            sends(&out)[0].1,
+            RaftMsg::AppendAck {
+                success: false,
+                index: 1,
+                hint: 0,
+                ..
+            }
+        ));
+        out.clear();
+        r[1].on_message(0, 0, append(1, 0, 0, 0, Some((1, b1))), &mut out);
+        assert!(matches!(
+            sends(&out)[0].1,
+            RaftMsg::AppendAck {
+                success: true,
+                index: 1,
+                for_entry: true,
+                ..
+            }
+        ));
+        // The leader of term 2 has another entry at index 1: the uncommitted one is replaced.
+        out.clear();
+        r[1].on_message(0, 2, append(2, 0, 0, 0, Some((2, b2.clone()))), &mut out);
+        assert_eq!(r[1].last_index(), 1);
+        assert_eq!(r[1].term_at(1), Some(2));
+        assert!(committed(&out).is_empty(), "nothing committed yet");
+        out.clear();
+        r[1].on_message(
+            0,
+            2,
+            RaftMsg::Heartbeat {
+                term: 2,
+                commit: 1,
+                sent: 1,
+            },
+            &mut out,
+        );
+        assert_eq!(committed(&out), vec![1]);
+        let mut expect = Ledger::new(4, r[1].ledger.balances()[3]);
+        let _ = expect.apply_block(&b2.txs);
+        assert_eq!(
+            r[1].ledger().chain_digest(),
+            expect.chain_digest(),
+            "term-2 block applied"
+        );
+        // A stale leader is told the current term.
+        out.clear();
+        r[1].on_message(
+            0,
+            0,
+            RaftMsg::Heartbeat {
+                term: 1,
+                commit: 1,
+                sent: 1,
+            },
+            &mut out,
+        );
+        assert!(matches!(sends(&out)[0].1, RaftMsg::HeartbeatAck { term: 2, .. }));
+    }
+
+    #[test]
+    fn leader_commits_only_entries_of_its_own_term() {
+        let mut r = replicas();
+        let mut out = Outbox::default();
+        // Replica 0 holds an entry of term 1 from leader 2, then wins term 2.
+        let old = Rc::new(Batch::new(1, vec![tx(7)]));
+        r[0].on_message(0, 2, append(1, 0, 0, 0, Some((1, old))), &mut out);
+        out.clear();
+        let tok = r[0].token(ELECTION_TIMER);
+        r[0].on_timer(400_000_000, tok, &mut out);
+        assert_eq!(r[0].term, 2);
+        out.clear();
+        r[0].on_message(0, 1, RaftMsg::Vote { term: 2, granted: true }, &mut out);
+        assert_eq!(r[0].role, Role::Leader);
+        assert_eq!(r[0].last_index(), 2, "old entry + no-op");
+        // A majority stores index 1 (term 1): not committed by counting replicas.
+        out.clear();
+        r[0].progress[1] = Progress {
+            next: 2,
+            matched: 0,
+            probe: false,
+            paused: false,
+        };
+        let ack = |index| RaftMsg::AppendAck {
+            term: 2,
+            index,
+            hint: 0,
+            success: true,
+            for_entry: true,
+        };
+        r[0].on_message(0, 1, ack(1), &mut out);
+        assert!(committed(&out).is_empty());
+        assert_eq!(r[0].commit, 0);
+        // Once its own no-op is on a majority, both commit; the block replies and is delivered.
+        out.clear();
+        r[0].on_message(0, 1, ack(2), &mut out);
+        assert_eq!(r[0].commit, 2);
+        assert_eq!(committed(&out), vec![1], "the no-op is not a ledger block");
+        assert!(out.actions.iter().any(|a| matches!(a, Action::Reply { client: 3, .. })));
+        assert!(
+            sends(&out)
+                .iter()
+                .any(|(to, m)| *to == 3 && matches!(m, RaftMsg::Deliver { height: 1, .. }))
+        );
+    }
+
+    #[test]
+    fn requests_wait_for_a_leader_and_are_reforwarded() {
+        let mut r = replicas();
+        let mut out = Outbox::default();
+        r[1].on_request(0, tx(9), &mut out);
+        assert!(sends(&out).is_empty(), "no leader known: buffered");
+        out.clear();
+        r[1].on_message(
+            0,
+            0,
+            RaftMsg::Heartbeat {
+                term: 1,
+                commit: 0,
+                sent: 0,
+            },
+            &mut out,
+        );
+        assert!(
+            sends(&out)
+                .iter()
+                .any(|(to, m)| *to == 0 && matches!(m, RaftMsg::Forward(t) if t.id == 9))
+        );
+        // The leader drops a duplicate.
+        let mut out = elect_first(&mut r);
+        let before = r[0].pending.len();
+        r[0].on_message(0, 1, RaftMsg::Forward(tx(9)), &mut out);
+        r[0].on_message(0, 1, RaftMsg::Forward(tx(9)), &mut out);
+        assert_eq!(
+            r[0].pending.len() + r[0].last_index() as usize,
+            before + 2,
+            "one block, no duplicate"
+        );
+    }
+
+    #[test]
+    fn state_survives_a_crash_but_timers_and_leadership_do_not() {
+        let mut r = replicas();
+        let _ = elect_first(&mut r);
+        let old = r[0].token(HEARTBEAT_TIMER);
+        let mut out = Outbox::default();
+        r[0].on_recover(1, &mut out);
+        assert_eq!((r[0].term, r[0].voted_for, r[0].last_index()), (1, Some(0), 1));
+        assert_eq!(r[0].role, Role::Follower);
+        assert_eq!(timers(&out).len(), 1, "election timer re-armed");
+        out.clear();
+        r[0].on_timer(2, old, &mut out);
+        assert!(out.actions.is_empty(), "a timer from before the crash is ignored");
+    }
+
+    #[test]
+    fn peers_apply_delivered_blocks_in_order_and_pull_gaps() {
+        let mut r = replicas();
+        let mut out = Outbox::default();
+        let b = |i| Rc::new(Batch::new(i, vec![tx(i)]));
+        r[3].on_message(0, 0, RaftMsg::Deliver { height: 2, batch: b(2) }, &mut out);
+        assert!(committed(&out).is_empty());
+        assert!(matches!(sends(&out)[..], [(0, RaftMsg::Pull { from: 1 })]));
+        out.clear();
+        r[3].on_message(0, 0, RaftMsg::Deliver { height: 1, batch: b(1) }, &mut out);
+        assert_eq!(committed(&out), vec![1, 2]);
     }
 }
