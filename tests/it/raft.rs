@@ -223,9 +223,7 @@ fn raft_leader_crash_triggers_an_election_and_commits_resume() {
 
 #[test]
 fn raft_minority_partition_keeps_committing_and_the_minority_catches_up() {
-    let f = format!(
-        "[[fault]]\nkind = \"partition\"\nsystem = \"raft\"\nat = \"3s\"\nuntil = \"8s\"\ntarget = {{ nodes = [\"province-4\", \"province-5\"] }}\n"
-    );
+    let f = fault("partition", "\"province-4\", \"province-5\"", "3s", "8s");
     let sc = scenario(5, false, FLOWS, BATCHED, FAULT_RUN, &f);
     let r = run_system(&sc, 1, 0);
     assert!(
