@@ -145,13 +145,11 @@ impl Replica for CentralReplica {
                     self.apply_next(out);
                 }
             }
-            CentralMsg::Ack { seq, tx } if self.is_operator => {
-                if self.pending.remove(&seq).is_some() {
-                    out.push(Action::Reply {
-                        client: tx.submitter,
-                        reply: Reply::Tx(tx),
-                    });
-                }
+            CentralMsg::Ack { seq, tx } if self.is_operator && self.pending.remove(&seq).is_some() => {
+                out.push(Action::Reply {
+                    client: tx.submitter,
+                    reply: Reply::Tx(tx),
+                });
             }
             _ => {}
         }

@@ -188,6 +188,10 @@ pub trait Replica {
     /// This replica's ledger.
     fn ledger(&self) -> &Ledger;
 
+    /// The run starts (time 0): arm initial timers here. Called once per replica before any
+    /// other input; CPU charged here is not accounted.
+    fn on_start(&mut self, _now: SimTime, _out: &mut Outbox<Self::Msg>) {}
+
     /// The node restarts after a crash: its ledger and log survived, its timers and
     /// in-memory queues did not. Re-arm timers here.
     fn on_recover(&mut self, _now: SimTime, _out: &mut Outbox<Self::Msg>) {}

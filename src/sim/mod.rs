@@ -831,6 +831,13 @@ fn run_world<R: Replica>(scenario: &Scenario, system: usize, replication: u32, d
             queue.schedule_at(t, Event::Arrival { flow: f as u16 });
         }
     }
+    for &id in &replica_nodes {
+        if let Some(r) = world.replicas[id as usize].as_mut() {
+            world.outbox.clear();
+            r.on_start(0, &mut world.outbox);
+            world.flush(0, id, &mut queue);
+        }
+    }
     let main = run_until(&mut world, &mut queue, scenario.duration);
     let drain = run_until(&mut world, &mut queue, scenario.duration + DRAIN_LIMIT);
     let events = main.events + drain.events;

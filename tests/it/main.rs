@@ -7,5 +7,6 @@ mod analytic;
 mod cli;
 mod faults;
 mod malformed;
+mod raft;
 mod reproduce;
 mod sweep;
