@@ -5,4 +5,5 @@ mod common;
 
 mod analytic;
 mod cli;
+mod hotstuff;
 mod malformed;
