@@ -877,3 +877,296 @@ pub fn deploy(scenario: &Scenario, spec: &HotStuffSpec, _replication: u32) -> De
             .collect(),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::VecDeque as Fifo;
+
+    fn scenario(n: usize) -> Scenario {
+        let text = format!(
+            r#"
+name = "unit"
+seed = 1
+duration = "1s"
+warmup = "0"
+replications = 1
+start_time = "00:00"
+[topology]
+regions = ["r"]
+[[topology.group]]
+role = "province"
+count = {n}
+region = "r"
+[[topology.group]]
+role = "bank"
+count = 1
+region = "r"
+[network]
+intra_region_rtt = "1ms"
+[workload]
+[[workload.flow]]
+name = "f"
+from = "bank"
+to = "province"
+arrival = {{ process = "constant", rate = 1.0 }}
+size_bytes = 500
+amount = {{ dist = "constant", value = 1.0 }}
+[[system]]
+name = "c"
+consensus = "centralized"
+baseline = true
+operator = "province-1"
+[[system]]
+name = "hs"
+consensus = "hotstuff"
+validators = {{ roles = ["province"] }}
+settlement = "on-ledger"
+batch_max_tx = 1
+view_timeout = "100ms"
+"#
+        );
+        Scenario::from_toml_str(&text, "unit").expect("valid scenario")
+    }
+
+    fn replicas(n: usize) -> Vec<HotStuffReplica> {
+        let sc = scenario(n);
+        let crate::scenario::SystemKind::HotStuff(spec) = &sc.systems[1].kind else {
+            panic!("hotstuff system")
+        };
+        deploy(&sc, spec, 0).replicas.into_iter().map(|(_, r)| r).collect()
+    }
+
+    fn tx(id: u64) -> TxEntry {
+        TxEntry {
+            id,
+            submitted_at: 0,
+            amount_minor: 100,
+            from: 4,
+            to: 0,
+            submitter: 4,
+            size: 500,
+            flow: 0,
+        }
+    }
+
+    /// Messages delivered in FIFO order at time 0; `drop` filters (to, msg) deliveries.
+    struct Net {
+        queue: Fifo<(NodeId, NodeId, HotStuffMsg)>,
+        sent: Vec<usize>,
+        commits: Vec<Vec<(u64, u64)>>,
+    }
+
+    impl Net {
+        fn new(n: usize) -> Net {
+            Net {
+                queue: Fifo::new(),
+                sent: vec![0; 6],
+                commits: vec![Vec::new(); n],
+            }
+        }
+
+        fn absorb(&mut self, from: NodeId, n: usize, out: &mut Outbox<HotStuffMsg>) {
+            for a in out.actions.drain(..) {
+                match a {
+                    Action::Send { to, msg } => {
+                        self.sent[HotStuffReplica::msg_kind(&msg)] += 1;
+                        self.queue.push_back((from, to, msg));
+                    }
+                    Action::Broadcast { msg } => {
+                        for to in (0..n as NodeId).filter(|&t| t != from) {
+                            self.sent[HotStuffReplica::msg_kind(&msg)] += 1;
+                            self.queue.push_back((from, to, msg.clone()));
+                        }
+                    }
+                    Action::Committed { height, digest } => self.commits[from as usize].push((height, digest)),
+                    Action::SetTimer { .. } | Action::Reply { .. } => {}
+                }
+            }
+        }
+
+        fn run(&mut self, reps: &mut [HotStuffReplica], drop: impl Fn(NodeId, &HotStuffMsg) -> bool) {
+            let mut out = Outbox::default();
+            while let Some((from, to, msg)) = self.queue.pop_front() {
+                if drop(to, &msg) {
+                    continue;
+                }
+                reps[to as usize].on_message(0, from, msg, &mut out);
+                self.absorb(to, reps.len(), &mut out);
+            }
+        }
+    }
+
+    fn submit(reps: &mut [HotStuffReplica], net: &mut Net, at: NodeId, id: u64) {
+        let mut out = Outbox::default();
+        reps[at as usize].on_request(0, tx(id), &mut out);
+        net.absorb(at, reps.len(), &mut out);
+    }
+
+    #[test]
+    fn one_request_commits_everywhere_after_four_linear_rounds() {
+        let mut reps = replicas(4);
+        let mut net = Net::new(4);
+        submit(&mut reps, &mut net, 0, 1);
+        net.run(&mut reps, |_, _| false);
+        for (i, r) in reps.iter().enumerate() {
+            assert_eq!(r.ledger.height(), 1, "replica {i}: the first block commits");
+            assert_eq!(r.ledger.applied(), 1);
+            assert!(r.pending.is_empty(), "committed requests leave the mempool");
+            assert_eq!(net.commits[i], net.commits[0], "same digest everywhere");
+            // Pruned below the committed block (view 1): views 1..=4 remain.
+            assert_eq!(r.stored_views(), vec![1, 2, 3, 4]);
+        }
+        // 3 forwards, then 4 blocks (one payload, three to commit it): 2(n − 1) each.
+        assert_eq!(net.sent, vec![3, 12, 12, 0, 0, 0]);
+        // The leader of view 5 holds the QC of view 4 and waits: nothing is left to drive.
+        assert_eq!(reps[1].ready, Some((5, false)));
+        assert_eq!(reps[1].high_qc.view, 4);
+    }
+
+    #[test]
+    fn the_lock_refuses_a_conflicting_proposal_and_accepts_an_extension() {
+        let mut reps = replicas(4);
+        let mut net = Net::new(4);
+        submit(&mut reps, &mut net, 0, 1);
+        net.run(&mut reps, |_, _| false);
+        let r = &mut reps[3];
+        assert_eq!(r.locked.view, 2, "locked on b' of the last three-chain");
+        // View 6 (leader validators[2]) re-proposes on top of the committed view-1 block.
+        let root = r.root.clone();
+        let conflicting = Rc::new(Block::new(
+            6,
+            root.height + 1,
+            root.qc(),
+            Rc::new(Batch::new(6, vec![])),
+            2,
+            0,
+        ));
+        let mut out = Outbox::default();
+        r.on_message(0, 2, HotStuffMsg::Proposal(conflicting), &mut out);
+        assert!(
+            !out.actions.iter().any(|a| matches!(
+                a,
+                Action::Send {
+                    msg: HotStuffMsg::Vote { .. },
+                    ..
+                }
+            )),
+            "no vote below the lock: {:?}",
+            out.actions
+        );
+        // Another replica gets a view-6 block that extends the high-QC block: it votes, to
+        // the leader of view 7 (validators[3]).
+        let r0 = &mut reps[0];
+        let tip = r0.get(r0.high_qc).expect("high QC block").clone();
+        let extending = Rc::new(Block::new(
+            6,
+            tip.height + 1,
+            tip.qc(),
+            Rc::new(Batch::new(6, vec![])),
+            2,
+            0,
+        ));
+        out.clear();
+        r0.on_message(0, 2, HotStuffMsg::Proposal(extending), &mut out);
+        assert!(
+            out.actions.iter().any(|a| matches!(
+                a,
+                Action::Send {
+                    to: 3,
+                    msg: HotStuffMsg::Vote { view: 6, .. }
+                }
+            )),
+            "votes for an extension of the lock: {:?}",
+            out.actions
+        );
+    }
+
+    #[test]
+    fn equivocation_gives_a_different_block_for_the_same_view() {
+        let reps = replicas(4);
+        let b = Rc::new(Block::new(
+            3,
+            1,
+            Qc {
+                view: 0,
+                hash: GENESIS_HASH,
+            },
+            Rc::new(Batch::new(3, vec![tx(1), tx(2)])),
+            3,
+            0,
+        ));
+        let Some(HotStuffMsg::Proposal(alt)) = reps[3].equivocate(&HotStuffMsg::Proposal(b.clone())) else {
+            panic!("a conflicting proposal")
+        };
+        assert_eq!((alt.view, alt.justify), (b.view, b.justify));
+        assert_ne!(alt.hash, b.hash);
+        assert_eq!(alt.batch.txs.len(), 1);
+        assert!(reps[3].equivocate(&HotStuffMsg::Forward(tx(1))).is_none());
+        assert_eq!(
+            HotStuffReplica::carried_tx(&HotStuffMsg::Forward(tx(9))).map(|t| t.id),
+            Some(9)
+        );
+    }
+
+    #[test]
+    fn a_timeout_sends_new_view_and_the_next_leader_proposes_on_a_quorum() {
+        let mut reps = replicas(4);
+        let t = 100 * crate::engine::NS_PER_MS;
+        // Everyone holds a request; the leader of view 1 (validators[1]) is silent.
+        for i in [0usize, 2, 3] {
+            let mut out = Outbox::default();
+            reps[i].on_message(0, 0, HotStuffMsg::Forward(tx(1)), &mut out);
+            assert!(
+                out.actions
+                    .iter()
+                    .any(|a| matches!(a, Action::SetTimer { token: VIEW_TIMER, after } if *after == t)),
+                "view timer armed while there is work"
+            );
+        }
+        let mut nv = Vec::new();
+        for i in [0usize, 3] {
+            let mut out = Outbox::default();
+            reps[i].on_timer(t, VIEW_TIMER, &mut out);
+            assert_eq!(reps[i].counters().view_changes, 1);
+            assert_eq!(reps[i].cur_view, 2);
+            let m = out.actions.iter().find_map(|a| match a {
+                Action::Send { to: 2, msg } => Some(msg.clone()),
+                _ => None,
+            });
+            nv.push((i as NodeId, m.expect("NEW-VIEW to the leader of view 2")));
+        }
+        // The leader of view 2 times out too (its own NEW-VIEW), then two more make 2f + 1.
+        let mut out = Outbox::default();
+        reps[2].on_timer(t, VIEW_TIMER, &mut out);
+        assert!(!out.actions.iter().any(|a| matches!(a, Action::Broadcast { .. })));
+        reps[2].on_message(t, nv[0].0, nv[0].1.clone(), &mut out);
+        assert!(!out.actions.iter().any(|a| matches!(a, Action::Broadcast { .. })));
+        reps[2].on_message(t, nv[1].0, nv[1].1.clone(), &mut out);
+        let proposal = out.actions.iter().find_map(|a| match a {
+            Action::Broadcast {
+                msg: HotStuffMsg::Proposal(b),
+            } => Some(b.clone()),
+            _ => None,
+        });
+        let b = proposal.expect("proposal after 2f + 1 NEW-VIEWs");
+        assert_eq!((b.view, b.batch.txs.len()), (2, 1));
+        // A second timeout without progress doubles the timeout.
+        assert_eq!(reps[0].timeout(), 2 * t);
+    }
+
+    #[test]
+    fn a_replica_that_missed_a_block_fetches_it_and_commits() {
+        let mut reps = replicas(4);
+        let mut net = Net::new(4);
+        submit(&mut reps, &mut net, 0, 1);
+        // Replica 3 never receives the first proposal.
+        net.run(&mut reps, |to, m| {
+            to == 3 && matches!(m, HotStuffMsg::Proposal(b) if b.view == 1)
+        });
+        assert_eq!(net.sent[4], 1, "one FETCH");
+        assert_eq!(net.sent[5], 1, "one FETCH reply");
+        assert_eq!(reps[3].ledger.height(), 1);
+        assert_eq!(net.commits[3], net.commits[0]);
+    }
+}
