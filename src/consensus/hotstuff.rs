@@ -47,11 +47,12 @@
 //! the waiting leader: request δ, forward to the leader δ, proposal δ, vote δ, then two more
 //! proposal + vote rounds (4δ), then the QC of the third block reaches the replicas in the
 //! fourth proposal δ, reply δ: **10δ** to the client's (f + 1)-th reply. Replicas commit 7δ
-//! after the leader sends the proposal (the fourth leader 6δ, as it forms the QC); the
-//! literature's ≈12δ counts a client→leader hop and the replies the same way but uses a
-//! longer pacemaker handshake. With n = 4 every isolated transaction uses four views, so the
-//! waiting leader is always `validators[1]` and the count is exact for clients entering at
-//! `validators[0]` (a validator client whose node is the waiting leader saves 2δ).
+//! after the leader sends the first proposal (the fourth leader at 6δ, as it forms the QC) —
+//! the validation target's 7–8δ proposal-to-commit; the literature's ≈12δ client-to-client
+//! figure for HotStuff is a measurement with its own client path, not this model's count.
+//! With n = 4 every isolated transaction uses four views, so the waiting leader is always
+//! `validators[1]` and the count is exact for clients entering at `validators[0]` (a client
+//! whose entry is the waiting leader saves the forward hop: 9δ).
 //!
 //! # Messages per decision
 //! Each block costs (n − 1) PROPOSALs and (n − 1) VOTEs (the next leader's own vote is local):
