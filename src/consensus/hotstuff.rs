@@ -36,9 +36,10 @@
 //!   NEW-VIEWs for that view, or when it forms the QC of the previous view.
 //! * **Block sync.** A replica that receives a proposal whose parent it lacks keeps the proposal
 //!   aside and sends FETCH (target block, own committed height) to the proposer, which answers
-//!   with up to 256 blocks of the chain above that height, lowest first (it keeps its last 4,096
-//!   committed blocks for this). Fetched blocks run the chain rules (so a lagging replica
-//!   commits and replies as it catches up) but are not voted for.
+//!   with up to 256 blocks of the chain above that height, lowest first (it keeps its last
+//!   4,096 committed blocks, at most 65,536 transactions, for this). Fetched blocks run the
+//!   chain rules (so a lagging replica commits and replies as it catches up) but are not
+//!   voted for.
 //! * **Replies.** After commit every replica replies to the submitters of the block
 //!   (`Reply::Batch` per client range); a client needs `f + 1` matching replies.
 //!
@@ -66,7 +67,7 @@
 //! block: `execute_tx × txs + db_commit + sign` (the signed replies).
 //!
 //! # Not implemented
-//! State transfer beyond the 4,096 retained committed blocks (a replica lagging further cannot
+//! State transfer beyond the retained committed blocks (a replica lagging further cannot
 //! catch up), leader reputation (chained HotStuff with round-robin leaders commits only with four
 //! consecutive correct leaders, so with n = 4 one crashed or silent validator stops commits
 //! until it returns), signatures as data (QCs are trusted view/hash pairs), Byzantine voters.
@@ -87,6 +88,8 @@ const VIEW_TIMER: u64 = 1;
 const BATCH_TIMER: u64 = 2;
 /// Committed blocks kept to serve block sync.
 const SYNC_WINDOW: usize = 4096;
+/// Transactions in the committed blocks kept to serve block sync (bounds its memory).
+const SYNC_WINDOW_TXS: usize = 65_536;
 /// Blocks per FETCH reply.
 const MAX_FETCH: usize = 256;
 /// Proposals kept aside while their parent is fetched.
@@ -197,6 +200,7 @@ pub struct HotStuffReplica {
     blocks: BTreeMap<(u64, u64), Rc<Block>>,
     root: Rc<Block>,
     window: VecDeque<Rc<Block>>,
+    window_txs: usize,
     high_qc: Qc,
     qc_source: NodeId,
     locked: Qc,
@@ -508,8 +512,10 @@ impl HotStuffReplica {
                 }
             }
             self.window.push_back(b.clone());
-            if self.window.len() > SYNC_WINDOW {
-                self.window.pop_front();
+            self.window_txs += b.batch.txs.len();
+            while self.window.len() > SYNC_WINDOW || self.window_txs > SYNC_WINDOW_TXS {
+                let old = self.window.pop_front().expect("non-empty window");
+                self.window_txs -= old.batch.txs.len();
             }
         }
         let kept = self.blocks.split_off(&(top.view, 0));
@@ -519,6 +525,7 @@ impl HotStuffReplica {
         self.root = top;
         let rv = self.root.view;
         self.votes.retain(|k, _| k.0 >= rv);
+        self.new_views.retain(|&k, _| k > rv);
         self.orphans.retain(|(_, b)| b.view > rv);
     }
 
@@ -834,6 +841,7 @@ pub fn deploy(scenario: &Scenario, spec: &HotStuffSpec, _replication: u32) -> De
                 blocks,
                 root: genesis.clone(),
                 window: VecDeque::new(),
+                window_txs: 0,
                 high_qc: genesis_qc,
                 qc_source: id,
                 locked: genesis_qc,
