@@ -6,6 +6,7 @@ mod common;
 mod analytic;
 mod cli;
 mod faults;
+mod hotstuff;
 mod malformed;
 mod raft;
 mod reproduce;
