@@ -43,8 +43,11 @@
 //! peers, retried every `view_timeout / 4`). The peer answers BLOCKS with up to 32 committed
 //! batches from its archive of the last 4·interval executed blocks. A batch in BLOCKS stands
 //! for its commit certificate and is trusted (CPU: `q` signature checks per block); the
-//! receiver applies the blocks in order, emitting `Committed` for each height. A replica more
-//! than 4·interval blocks behind its peers cannot catch up (no snapshot transfer).
+//! receiver applies the blocks in order, emitting `Committed` for each height. If the blocks
+//! asked for have left the peer's archive (the replica is more than 4·interval behind), the
+//! peer sends SNAPSHOT, a copy of its ledger (trusted like a stable-checkpoint certificate);
+//! the receiver adopts it and reports one `Committed` at its height (the heights in between
+//! are skipped, not re-executed).
 //!
 //! **Equivocation.** For the Byzantine equivocation fault, a primary's PRE-PREPARE has a
 //! conflicting twin (same view and seq, the batch without its last transaction); a replica's
@@ -54,7 +57,7 @@
 //! different blocks at the same height, which the safety checker reports.
 //!
 //! Not implemented: client retransmission (requests sent to a crashed node are lost), request
-//! de-duplication beyond the primary's log and archive, snapshot transfer, MACs.
+//! de-duplication beyond the primary's log and archive, MACs.
 
 use super::{Action, Batch, Deployment, Outbox, Replica, Reply};
 use crate::engine::SimTime;
@@ -137,6 +140,9 @@ pub enum PbftMsg {
         /// The blocks (each stands for its commit certificate).
         blocks: Rc<Vec<Rc<Batch>>>,
     },
+    /// State transfer when the blocks asked for left the sender's archive: its ledger at its
+    /// last executed height (stands for a stable-checkpoint certificate).
+    Snapshot(Rc<Ledger>),
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -1003,7 +1009,15 @@ impl Replica for PbftReplica {
             PbftMsg::Fetch { from: first } => {
                 out.charge(self.cpu.verify);
                 let have_from = self.last_executed + 1 - self.archive.len() as u64;
-                if first > self.last_executed || first < have_from {
+                if first > self.last_executed {
+                    return;
+                }
+                if first < have_from {
+                    out.charge(self.cpu.sign + self.cpu.hash(8 * self.ledger.balances().len() as u64));
+                    out.push(Action::Send {
+                        to: from,
+                        msg: PbftMsg::Snapshot(Rc::new(self.ledger.clone())),
+                    });
                     return;
                 }
                 let skip = (first - have_from) as usize;
@@ -1015,6 +1029,28 @@ impl Replica for PbftReplica {
                         blocks: Rc::new(blocks),
                     },
                 });
+            }
+            PbftMsg::Snapshot(ledger) => {
+                out.charge(self.cpu.verify * u64::from(self.q) + self.cpu.hash(8 * ledger.balances().len() as u64));
+                let h = ledger.height();
+                if h <= self.last_executed {
+                    return;
+                }
+                self.ledger = (*ledger).clone();
+                self.last_executed = h;
+                self.next_seq = self.next_seq.max(h);
+                self.archive.clear();
+                self.instances = self.instances.split_off(&(h + 1));
+                self.last_progress = now;
+                out.charge(self.cpu.db_commit);
+                out.push(Action::Committed {
+                    height: h,
+                    digest: self.ledger.chain_digest(),
+                });
+                self.execute_ready(now, out);
+                if self.last_executed < self.behind {
+                    self.send_fetch(out);
+                }
             }
             PbftMsg::Blocks { blocks } => {
                 out.charge(self.cpu.verify);
@@ -1116,6 +1152,7 @@ impl Replica for PbftReplica {
             PbftMsg::NewView { batches, .. } => 120 + 72 * 3 + b(batches.iter().map(|x| x.bytes + 48).sum()),
             PbftMsg::Fetch { .. } => 100,
             PbftMsg::Blocks { blocks } => 100 + b(blocks.iter().map(|x| x.bytes + 48 + 72 * 3).sum()),
+            PbftMsg::Snapshot(l) => 100 + 72 * 3 + b(8 * l.balances().len() as u64),
         }
     }
 
@@ -1129,7 +1166,7 @@ impl Replica for PbftReplica {
             PbftMsg::ViewChange { .. } => 5,
             PbftMsg::NewView { .. } => 6,
             PbftMsg::Reforward(_) => 7,
-            PbftMsg::Fetch { .. } | PbftMsg::Blocks { .. } => 8,
+            PbftMsg::Fetch { .. } | PbftMsg::Blocks { .. } | PbftMsg::Snapshot(_) => 8,
         }
     }
 
