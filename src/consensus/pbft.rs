@@ -473,7 +473,7 @@ impl PbftReplica {
         }
         let seq = batch.seq;
         self.archive.push_back(batch);
-        if seq % self.interval == 0 {
+        if seq.is_multiple_of(self.interval) {
             out.charge(self.cpu.sign);
             self.checkpoints.entry(seq).or_default().push((self.id, digest));
             out.push(Action::Broadcast {
@@ -1275,4 +1275,214 @@ pub fn max_faulty(n: usize) -> usize {
 /// two quorums intersecting in f + 1 replicas for other n.
 pub fn quorum(n: usize) -> usize {
     (n + max_faulty(n) + 2) / 2
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::consensus::Action;
+
+    fn cluster(interval: u64) -> Vec<PbftReplica> {
+        let text = format!(
+            r#"
+name = "u"
+seed = 1
+duration = "1s"
+[topology]
+regions = ["r"]
+[[topology.group]]
+role = "province"
+count = 4
+region = "r"
+[network]
+intra_region_rtt = "1ms"
+[[workload.flow]]
+name = "f"
+from = "province"
+to = "province"
+arrival = {{ process = "constant", rate = 1.0 }}
+size_bytes = 100
+amount = {{ dist = "constant", value = 1.0 }}
+[[system]]
+name = "c"
+consensus = "centralized"
+baseline = true
+operator = "province-1"
+[[system]]
+name = "p"
+consensus = "pbft"
+settlement = "on-ledger"
+batch_max_tx = 1
+batch_timeout = "0"
+checkpoint_interval = {interval}
+"#
+        );
+        let sc = Scenario::from_toml_str(&text, "u").unwrap();
+        let crate::scenario::SystemKind::Pbft(spec) = &sc.systems[1].kind else {
+            panic!()
+        };
+        deploy(&sc, spec).replicas.into_iter().map(|(_, r)| r).collect()
+    }
+
+    fn tx(id: u64) -> TxEntry {
+        TxEntry {
+            id,
+            submitted_at: 0,
+            amount_minor: 1,
+            from: 1,
+            to: 2,
+            submitter: 1,
+            size: 100,
+            flow: 0,
+        }
+    }
+
+    /// Deliver every message (FIFO) among `reps` except to/from `down`; timers are dropped.
+    /// Returns the committed heights per replica.
+    fn run(reps: &mut [PbftReplica], mut queue: VecDeque<(NodeId, NodeId, PbftMsg)>, down: &[NodeId]) -> Vec<u64> {
+        let mut heights = vec![0; reps.len()];
+        while let Some((from, to, msg)) = queue.pop_front() {
+            if down.contains(&to) || down.contains(&from) {
+                continue;
+            }
+            let mut out = Outbox::default();
+            reps[to as usize].on_message(0, from, msg, &mut out);
+            for a in out.actions {
+                match a {
+                    Action::Broadcast { msg } => {
+                        for j in 0..reps.len() as NodeId {
+                            if j != to {
+                                queue.push_back((to, j, msg.clone()));
+                            }
+                        }
+                    }
+                    Action::Send { to: j, msg } => queue.push_back((to, j, msg)),
+                    Action::Committed { height, .. } => heights[to as usize] = height,
+                    _ => {}
+                }
+            }
+        }
+        heights
+    }
+
+    fn request(reps: &mut [PbftReplica], at: usize, id: u64) -> VecDeque<(NodeId, NodeId, PbftMsg)> {
+        let mut out = Outbox::default();
+        reps[at].on_request(0, tx(id), &mut out);
+        let mut q = VecDeque::new();
+        for a in out.actions {
+            match a {
+                Action::Broadcast { msg } => {
+                    for j in 0..reps.len() as NodeId {
+                        if j != at as NodeId {
+                            q.push_back((at as NodeId, j, msg.clone()));
+                        }
+                    }
+                }
+                Action::Send { to, msg } => q.push_back((at as NodeId, to, msg)),
+                _ => {}
+            }
+        }
+        q
+    }
+
+    #[test]
+    fn checkpoints_bound_the_log() {
+        let mut reps = cluster(8);
+        for id in 1..=500 {
+            let q = request(&mut reps, 0, id);
+            run(&mut reps, q, &[]);
+            for r in &reps {
+                assert!(r.log_len() <= 2 * 8, "log {} at request {id}", r.log_len());
+            }
+        }
+        for r in &reps {
+            assert_eq!(r.ledger.height(), 500);
+            assert_eq!(r.stable_checkpoint(), 496);
+            assert!(r.archive.len() <= 4 * 8);
+        }
+    }
+
+    #[test]
+    fn a_view_change_moves_to_the_next_primary_and_keeps_prepared_requests() {
+        let mut reps = cluster(128);
+        // Instance 1 commits normally.
+        let q = request(&mut reps, 0, 1);
+        assert_eq!(run(&mut reps, q, &[]), vec![1, 1, 1, 1]);
+        // A request reaches backups 1 and 2 (forwarded to the primary, which is down).
+        for at in [1, 2] {
+            let q = request(&mut reps, at, 2);
+            assert!(matches!(q[0].2, PbftMsg::Forward(_)));
+            run(&mut reps, q, &[0]);
+            assert!(reps[at].has_work() && reps[at].vt_on, "the backup's view timer runs");
+        }
+        assert!(!reps[3].has_work(), "backup 3 knows of nothing pending");
+        // Backups 1 and 2 time out; backup 3 joins on f + 1 view changes.
+        let mut q = VecDeque::new();
+        for (i, r) in reps.iter_mut().enumerate().take(3).skip(1) {
+            let mut out = Outbox::default();
+            let token = VIEW_TIMER | (r.vt_gen << 2);
+            r.last_progress = 0;
+            r.on_timer(10_000_000_000, token, &mut out);
+            assert_eq!((r.view, r.active), (1, false), "replica {i} asks for view 1");
+            for a in out.actions {
+                if let Action::Broadcast { msg } = a {
+                    assert!(matches!(msg, PbftMsg::ViewChange { view: 1, .. }));
+                    for j in 0..4 {
+                        if j != i as NodeId {
+                            q.push_back((i as NodeId, j, msg.clone()));
+                        }
+                    }
+                }
+            }
+        }
+        let h = run(&mut reps, q, &[0]);
+        for r in &reps[1..] {
+            assert_eq!((r.view(), r.active, r.counters().view_changes), (1, true, 1));
+        }
+        // The tracked request was re-forwarded to the new primary and committed once, at 2.
+        assert_eq!(&h[1..], &[2, 2, 2], "{h:?}");
+        assert!(reps[2].tracked.is_empty());
+    }
+
+    #[test]
+    fn equivocation_twins_conflict_and_votes_name_the_other_digest() {
+        let mut reps = cluster(128);
+        let mut out = Outbox::default();
+        reps[0].on_request(0, tx(7), &mut out);
+        let mut out2 = Outbox::default();
+        reps[0].on_request(0, tx(8), &mut out2);
+        let pp = out
+            .actions
+            .iter()
+            .chain(out2.actions.iter())
+            .find_map(|a| match a {
+                Action::Broadcast {
+                    msg: m @ PbftMsg::PrePrepare { .. },
+                } => Some(m.clone()),
+                _ => None,
+            })
+            .unwrap();
+        let PbftMsg::PrePrepare { view, batch } = &pp else {
+            panic!()
+        };
+        let Some(PbftMsg::PrePrepare { view: v2, batch: b2 }) = reps[0].equivocate(&pp) else {
+            panic!("a twin")
+        };
+        assert_eq!((*view, batch.seq), (v2, b2.seq));
+        assert_ne!(batch.digest, b2.digest);
+        assert_eq!(twin_digest(batch), Some(b2.digest));
+        // The primary's own commit vote: the twin votes for the twin's digest.
+        let vote = PbftMsg::Commit {
+            view: 0,
+            seq: batch.seq,
+            digest: batch.digest,
+        };
+        match reps[0].equivocate(&vote) {
+            Some(PbftMsg::Commit { digest, .. }) => assert_eq!(digest, b2.digest),
+            other => panic!("{other:?}"),
+        }
+        assert!(reps[0].equivocate(&PbftMsg::Fetch { from: 1 }).is_none());
+        assert_eq!(PbftReplica::equivocation_split(4), 3);
+        assert_eq!((quorum(4), quorum(5), quorum(7), quorum(64)), (3, 4, 5, 43));
+    }
 }
