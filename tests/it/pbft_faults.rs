@@ -297,10 +297,11 @@ fn runs_with_faults_are_identical_across_thread_counts() {
         fault("byzantine", "province-3", "1s", "", "behaviour = \"equivocate\"")
     );
     let sc = scenario(4, 80.0, "5s", &faults);
+    let r = run_system(&sc, 1, 0);
+    assert!(r.view_changes >= 1, "the faults are active");
     let a = run_experiment(&sc, 1, &|| {}).unwrap();
     let b = run_experiment(&sc, 2, &|| {}).unwrap();
     let ja = ledgersim::report::summary_json(&sc, &a).unwrap();
     let jb = ledgersim::report::summary_json(&sc, &b).unwrap();
     assert_eq!(ja, jb);
-    assert!(String::from_utf8_lossy(&ja).contains("view_changes") || !ja.is_empty());
 }
