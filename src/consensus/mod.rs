@@ -207,6 +207,13 @@ pub trait Replica {
         None
     }
 
+    /// For the equivocation fault: how many of the `members` (in member order) receive the
+    /// original of an equivocated broadcast; the others receive the alternative. Default:
+    /// the first half.
+    fn equivocation_split(members: usize) -> usize {
+        members / 2
+    }
+
     /// The client transaction a message carries, if any (for the censoring fault).
     fn carried_tx(_msg: &Self::Msg) -> Option<&TxEntry> {
         None

@@ -541,7 +541,7 @@ impl<'a, R: Replica> World<'a, R> {
                         }
                         _ => None,
                     };
-                    let half = self.dep.members.len() / 2;
+                    let half = R::equivocation_split(self.dep.members.len());
                     for i in 0..self.dep.members.len() {
                         let to = self.dep.members[i];
                         if to != node {

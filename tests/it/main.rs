@@ -8,6 +8,7 @@ mod cli;
 mod faults;
 mod hotstuff;
 mod malformed;
+mod pbft_faults;
 mod raft;
 mod reproduce;
 mod sweep;
