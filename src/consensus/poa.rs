@@ -731,6 +731,67 @@ impl Replica for PoaReplica {
     }
 }
 
+/// What every replica of one deployment shares.
+struct Params {
+    authorities: Rc<[NodeId]>,
+    period: SimTime,
+    slot_timeout: SimTime,
+    cpu: CpuCosts,
+    max_tx: usize,
+    max_bytes: u64,
+    accounts: usize,
+    opening: i64,
+}
+
+impl PoaReplica {
+    fn new(id: NodeId, p: &Params, rng: SimRng) -> PoaReplica {
+        let n = p.authorities.len();
+        let period = p.period.max(1);
+        let slot_timeout = p.slot_timeout.max(1);
+        let max_rank = if n > 1 {
+            ((period - 1) / slot_timeout).clamp(1, n as u64 - 1)
+        } else {
+            0
+        };
+        let blocks_for = |t: SimTime, min: u64| t.div_ceil(period).max(min) as usize;
+        let dedupe = blocks_for(DEDUPE_TIME, 16);
+        let retain = blocks_for(RETAIN_TIME, 64).max(dedupe + 1);
+        let genesis = Rc::new(Block::genesis());
+        PoaReplica {
+            id,
+            me: p.authorities.binary_search(&id).ok(),
+            authorities: p.authorities.clone(),
+            quorum: quorum(n),
+            period,
+            slot_timeout,
+            max_rank,
+            cpu: p.cpu,
+            max_tx: p.max_tx.max(1),
+            max_bytes: p.max_bytes,
+            retain,
+            dedupe,
+            final_block: genesis.clone(),
+            head: genesis,
+            tree: BTreeMap::new(),
+            history: VecDeque::new(),
+            pool: BTreeMap::new(),
+            pool_bytes: 0,
+            chain_ids: BTreeSet::new(),
+            epoch: 0,
+            armed: false,
+            sync_pending: false,
+            sync_attempts: 0,
+            sync_gen: 0,
+            sync_peer: 0,
+            seen: vec![false; n],
+            forks: 0,
+            out_of_turn: 0,
+            rng,
+            ledger: Ledger::new(p.accounts, p.opening),
+        }
+    }
+}
+
 /// Majority of `n` authorities: distinct sealers that make a block final, and matching
 /// replies a client needs.
 pub fn quorum(n: usize) -> usize {
@@ -745,54 +806,20 @@ pub fn deploy(scenario: &Scenario, spec: &PoaSpec, replication: u32) -> Deployme
     let authorities: Rc<[NodeId]> = spec.authorities.clone().into();
     let n = authorities.len();
     let q = quorum(n);
-    let period = spec.period.max(1);
-    let slot_timeout = spec.slot_timeout.max(1);
-    let max_rank = if n > 1 {
-        ((period - 1) / slot_timeout).clamp(1, n as u64 - 1)
-    } else {
-        0
+    let params = Params {
+        authorities: authorities.clone(),
+        period: spec.period,
+        slot_timeout: spec.slot_timeout,
+        cpu: scenario.cpu,
+        max_tx: spec.batch.max_tx as usize,
+        max_bytes: spec.batch.max_bytes,
+        accounts: nodes,
+        opening: scenario.initial_balance_minor,
     };
-    let blocks_for = |t: SimTime, min: u64| t.div_ceil(period).max(min) as usize;
-    let dedupe = blocks_for(DEDUPE_TIME, 16);
-    let retain = blocks_for(RETAIN_TIME, 64).max(dedupe + 1);
-    let genesis = Rc::new(Block::genesis());
     let replicas = (0..nodes as NodeId)
         .map(|id| {
-            (
-                id,
-                PoaReplica {
-                    id,
-                    me: authorities.binary_search(&id).ok(),
-                    authorities: authorities.clone(),
-                    quorum: q,
-                    period,
-                    slot_timeout,
-                    max_rank,
-                    cpu: scenario.cpu,
-                    max_tx: spec.batch.max_tx as usize,
-                    max_bytes: spec.batch.max_bytes,
-                    retain,
-                    dedupe,
-                    final_block: genesis.clone(),
-                    head: genesis.clone(),
-                    tree: BTreeMap::new(),
-                    history: VecDeque::new(),
-                    pool: BTreeMap::new(),
-                    pool_bytes: 0,
-                    chain_ids: BTreeSet::new(),
-                    epoch: 0,
-                    armed: false,
-                    sync_pending: false,
-                    sync_attempts: 0,
-                    sync_gen: 0,
-                    sync_peer: 0,
-                    seen: vec![false; n],
-                    forks: 0,
-                    out_of_turn: 0,
-                    rng: stream_rng(scenario.seed, replication, StreamLabel("poa"), id),
-                    ledger: Ledger::new(nodes, scenario.initial_balance_minor),
-                },
-            )
+            let rng = stream_rng(scenario.seed, replication, StreamLabel("poa"), id);
+            (id, PoaReplica::new(id, &params, rng))
         })
         .collect();
     Deployment {
@@ -806,5 +833,300 @@ pub fn deploy(scenario: &Scenario, spec: &PoaSpec, replication: u32) -> Deployme
                 Err(_) => authorities[i as usize % n],
             })
             .collect(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::NS_PER_MS;
+
+    const P: SimTime = 100 * NS_PER_MS;
+
+    /// Authorities 0..5, full node 5, clients 6 and 7.
+    fn params() -> Params {
+        Params {
+            authorities: (0..5).collect::<Vec<NodeId>>().into(),
+            period: P,
+            slot_timeout: P / 2,
+            cpu: CpuCosts::ZERO,
+            max_tx: 100,
+            max_bytes: 1 << 20,
+            accounts: 8,
+            opening: 1_000,
+        }
+    }
+
+    fn replica(id: NodeId) -> PoaReplica {
+        PoaReplica::new(id, &params(), stream_rng(1, 0, StreamLabel("poa-test"), id))
+    }
+
+    fn tx(id: u64) -> TxEntry {
+        TxEntry {
+            id,
+            submitted_at: 0,
+            amount_minor: 5,
+            from: 6,
+            to: 7,
+            submitter: 6,
+            size: 100,
+            flow: 0,
+        }
+    }
+
+    /// A block sealed by `sealer` for `slot` on `parent`.
+    fn block(parent: &Block, slot: u64, sealer: NodeId, txs: Vec<TxEntry>) -> Rc<Block> {
+        let in_turn = slot % 5 == u64::from(sealer);
+        let height = parent.height + 1;
+        let batch = Rc::new(Batch::new(height, txs));
+        Rc::new(Block {
+            height,
+            slot,
+            sealer,
+            in_turn,
+            parent: parent.hash,
+            hash: Block::compute_hash(parent.hash, height, slot, sealer, in_turn, 0, batch.digest),
+            td: parent.td + Block::difficulty(in_turn),
+            nonce: 0,
+            batch,
+        })
+    }
+
+    fn commits(out: &Outbox<PoaMsg>) -> Vec<u64> {
+        out.actions
+            .iter()
+            .filter_map(|a| match a {
+                Action::Committed { height, .. } => Some(*height),
+                _ => None,
+            })
+            .collect()
+    }
+
+    fn deliver(r: &mut PoaReplica, from: NodeId, b: &Rc<Block>, out: &mut Outbox<PoaMsg>) {
+        let now = b.slot * P + P / 2;
+        r.on_message(now, from, PoaMsg::Block(b.clone()), out);
+    }
+
+    #[test]
+    fn a_block_is_final_after_a_majority_of_distinct_sealers() {
+        let mut full = replica(5);
+        let mut out = Outbox::default();
+        let g = Block::genesis();
+        let b1 = block(&g, 1, 1, vec![tx(1)]);
+        let b2 = block(&b1, 2, 2, vec![]);
+        let b3 = block(&b2, 3, 3, vec![]);
+        deliver(&mut full, 1, &b1, &mut out);
+        deliver(&mut full, 2, &b2, &mut out);
+        assert!(commits(&out).is_empty(), "two distinct sealers of five are not a majority");
+        deliver(&mut full, 3, &b3, &mut out);
+        assert_eq!(commits(&out), vec![1], "three distinct sealers finalize b1 only");
+        assert_eq!(full.ledger().height(), 1);
+        assert!(
+            !out.actions.iter().any(|a| matches!(a, Action::Reply { .. })),
+            "a full node does not reply"
+        );
+    }
+
+    #[test]
+    fn a_minority_of_sealers_never_finalizes() {
+        let mut full = replica(5);
+        let mut out = Outbox::default();
+        // Authorities 3 and 4 alone (a partitioned minority) seal in turn and out of turn.
+        let mut tip = Rc::new(Block::genesis());
+        for slot in 1..40u64 {
+            let sealer = if slot % 5 == 4 { 4 } else { 3 };
+            if slot % 5 == 0 {
+                continue;
+            }
+            let b = block(&tip, slot, sealer, vec![tx(slot)]);
+            deliver(&mut full, sealer, &b, &mut out);
+            tip = b;
+        }
+        assert_eq!(full.head.hash, tip.hash, "the minority chain is followed");
+        assert!(commits(&out).is_empty(), "but nothing is final");
+        assert_eq!(full.counters().view_changes, 16, "out-of-turn blocks (slots 1 and 2 mod 5) are counted");
+    }
+
+    #[test]
+    fn an_offline_in_turn_authority_is_replaced_after_the_slot_timeout() {
+        // Authority 2 is rank-1 backup of slot 1 and in turn in slot 2.
+        let mut a2 = replica(2);
+        let mut out = Outbox::default();
+        a2.on_request(10, tx(1), &mut out);
+        let gossips = out
+            .actions
+            .iter()
+            .filter(|a| matches!(a, Action::Send { msg: PoaMsg::Gossip(_), .. }))
+            .count();
+        assert_eq!(gossips, 4, "the request is gossiped to the four other authorities");
+        let Some(Action::SetTimer { after, token }) = out.actions.last().cloned() else {
+            panic!("{:?}", out.actions)
+        };
+        assert_eq!(after + 10, P + P / 2, "backup duty of slot 1 at P + slot_timeout");
+        out.clear();
+        a2.on_timer(P + P / 2, token, &mut out);
+        let Some(Action::Broadcast {
+            msg: PoaMsg::Block(b),
+        }) = out.actions.first()
+        else {
+            panic!("{:?}", out.actions)
+        };
+        assert_eq!((b.slot, b.sealer, b.in_turn, b.batch.txs.len()), (1, 2, false, 1));
+        assert_eq!(a2.counters().view_changes, 1);
+        // Its next duty is its own slot 2, at 2P.
+        let Some(Action::SetTimer { after, .. }) = out.actions.last() else {
+            panic!()
+        };
+        assert_eq!(*after, P / 2);
+    }
+
+    #[test]
+    fn ties_prefer_the_in_turn_block_and_reorgs_are_counted() {
+        let g = Block::genesis();
+        let late_in_turn = block(&g, 1, 1, vec![tx(1)]);
+        let backup = block(&g, 1, 2, vec![tx(2)]);
+        assert!(!backup.in_turn);
+        for order in [[&backup, &late_in_turn], [&late_in_turn, &backup]] {
+            let mut r = replica(4);
+            let mut out = Outbox::default();
+            for b in order {
+                deliver(&mut r, b.sealer, b, &mut out);
+            }
+            assert_eq!(r.head.hash, late_in_turn.hash, "difficulty 2 beats 1 at equal height");
+            let reorged = u64::from(std::ptr::eq(order[0], &backup));
+            assert_eq!(r.counters().forks, reorged);
+            // The transaction of the orphaned block went back to the pool.
+            assert!(r.pool.contains_key(&2) || reorged == 0);
+            assert!(!r.pool.contains_key(&1) || reorged == 0);
+        }
+    }
+
+    #[test]
+    fn a_final_block_is_never_reorganised_away() {
+        let mut r = replica(5);
+        let mut out = Outbox::default();
+        let g = Block::genesis();
+        let b1 = block(&g, 1, 1, vec![tx(1)]);
+        let b2 = block(&b1, 2, 2, vec![]);
+        let b3 = block(&b2, 3, 3, vec![]);
+        for b in [&b1, &b2, &b3] {
+            deliver(&mut r, b.sealer, b, &mut out);
+        }
+        assert_eq!(r.final_block.hash, b1.hash);
+        // A longer competing chain from genesis that skips b1: its first block is at the final
+        // height (ignored), the others cannot link to anything above the final block.
+        let mut tip = Rc::new(Block::genesis());
+        for slot in 4..12u64 {
+            let b = block(&tip, slot, (slot % 5) as NodeId, vec![]);
+            let linked = r.receive_block(slot * P, b.clone(), &mut out);
+            assert_eq!(linked, slot == 4, "slot {slot}");
+            tip = b;
+        }
+        assert_eq!(r.head.hash, b3.hash);
+        assert_eq!(r.ledger().height(), 1);
+    }
+
+    #[test]
+    fn equivocation_gives_a_conflicting_block_of_the_same_slot() {
+        let mut a1 = replica(1);
+        let mut out = Outbox::default();
+        a1.on_request(0, tx(1), &mut out);
+        out.clear();
+        a1.on_timer(P, 1, &mut out);
+        let Some(Action::Broadcast { msg }) = out.actions.first().cloned() else {
+            panic!("{:?}", out.actions)
+        };
+        let Some(PoaMsg::Block(alt)) = a1.equivocate(&msg) else {
+            panic!()
+        };
+        let PoaMsg::Block(orig) = msg else { unreachable!() };
+        assert_eq!((alt.slot, alt.height, alt.parent), (orig.slot, orig.height, orig.parent));
+        assert_ne!(alt.hash, orig.hash);
+        // Both versions validate at a full node; the one seen first stays (same difficulty,
+        // lower hash wins only when it arrives as the better tie).
+        let mut r = replica(5);
+        let mut out = Outbox::default();
+        deliver(&mut r, 1, &orig, &mut out);
+        deliver(&mut r, 1, &alt, &mut out);
+        let lower = orig.hash.min(alt.hash);
+        assert_eq!(r.head.hash, lower);
+        assert!(a1.equivocate(&PoaMsg::Fetch { from: 1 }).is_none());
+    }
+
+    #[test]
+    fn a_recovered_replica_fetches_missing_blocks_and_catches_up() {
+        let g = Block::genesis();
+        let mut peer = replica(1);
+        let mut out = Outbox::default();
+        let mut tip = Rc::new(g);
+        let mut chain = Vec::new();
+        for slot in 1..=8u64 {
+            let b = block(&tip, slot, (slot % 5) as NodeId, vec![tx(slot)]);
+            if b.sealer != 1 {
+                deliver(&mut peer, b.sealer, &b, &mut out);
+            } else {
+                peer.tree.insert(b.hash, b.clone());
+                peer.set_head(slot * P, b.clone(), &mut out);
+            }
+            chain.push(b.clone());
+            tip = b;
+        }
+        assert_eq!(peer.ledger().height(), 6, "8 blocks, the last two not yet final");
+        let mut r = replica(3);
+        out.clear();
+        r.on_recover(9 * P, &mut out);
+        let Some((to, from)) = out.actions.iter().find_map(|a| match a {
+            Action::Send {
+                to,
+                msg: PoaMsg::Fetch { from },
+            } => Some((*to, *from)),
+            _ => None,
+        }) else {
+            panic!("{:?}", out.actions)
+        };
+        assert_ne!(to, 3);
+        assert_eq!(from, 1);
+        out.clear();
+        peer.on_message(9 * P, 3, PoaMsg::Fetch { from }, &mut out);
+        let Some(Action::Send {
+            msg: PoaMsg::Blocks(bs),
+            ..
+        }) = out.actions.first().cloned()
+        else {
+            panic!()
+        };
+        assert_eq!(bs.len(), 8);
+        out.clear();
+        r.on_message(9 * P, 1, PoaMsg::Blocks(bs), &mut out);
+        assert_eq!(commits(&out), (1..=6).collect::<Vec<_>>());
+        assert_eq!(r.ledger().chain_digest(), peer.ledger().chain_digest());
+        assert_eq!(r.head.hash, tip.hash);
+        assert!(r.pool.is_empty(), "nothing pending: every tx is on the chain");
+        // An orphan block (unknown parent) triggers a fetch from its sender.
+        let mut lagging = replica(4);
+        out.clear();
+        lagging.on_message(9 * P, 2, PoaMsg::Block(chain[7].clone()), &mut out);
+        assert!(matches!(
+            out.actions[..],
+            [Action::Send { to: 2, msg: PoaMsg::Fetch { from: 1 } }, Action::SetTimer { .. }]
+        ));
+    }
+
+    #[test]
+    fn sealing_respects_batch_limits_and_dedupes_by_id() {
+        let mut p = params();
+        p.max_tx = 2;
+        let mut a1 = PoaReplica::new(1, &p, stream_rng(1, 0, StreamLabel("t"), 1));
+        let mut out = Outbox::default();
+        for i in 0..3 {
+            a1.on_message(0, 0, PoaMsg::Gossip(tx(i)), &mut out);
+        }
+        a1.on_message(0, 0, PoaMsg::Gossip(tx(0)), &mut out);
+        assert_eq!(a1.pool.len(), 3);
+        out.clear();
+        a1.on_timer(P, 1, &mut out);
+        assert_eq!(a1.head.batch.txs.len(), 2, "max_tx = 2");
+        a1.on_message(P, 0, PoaMsg::Gossip(tx(0)), &mut out);
+        assert_eq!(a1.pool.len(), 1, "a late gossip of a sealed tx is dropped");
     }
 }
