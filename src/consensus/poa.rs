@@ -111,7 +111,15 @@ pub struct Block {
 }
 
 impl Block {
-    fn compute_hash(parent: u64, height: u64, slot: u64, sealer: NodeId, in_turn: bool, nonce: u64, digest: u64) -> u64 {
+    fn compute_hash(
+        parent: u64,
+        height: u64,
+        slot: u64,
+        sealer: NodeId,
+        in_turn: bool,
+        nonce: u64,
+        digest: u64,
+    ) -> u64 {
         let mut h = splitmix64(parent ^ 0x504f_4120_626c_6f63);
         h = splitmix64(h ^ height);
         h = splitmix64(h ^ slot);
@@ -188,6 +196,9 @@ pub struct PoaReplica {
     // Timers and catch-up.
     epoch: u64,
     armed: bool,
+    /// When this authority last went from idle to having work (backups stand in only for
+    /// slots that started after it).
+    busy_since: SimTime,
     sync_pending: bool,
     sync_attempts: usize,
     sync_gen: u64,
@@ -225,14 +236,15 @@ impl PoaReplica {
         (r <= self.max_rank).then(|| slot * self.period + r * self.slot_timeout)
     }
 
-    /// This authority's first duty strictly after `now`: (time, slot).
+    /// This authority's first duty in a slot that starts after `now`: (time, slot). Only
+    /// later slots: an authority with nothing to do at a slot start does not stand in for
+    /// that slot's in-turn authority, who had nothing to do either.
     fn next_duty(&self, now: SimTime) -> Option<(SimTime, u64)> {
         let i = self.me?;
         let cur = now / self.period;
         let mut best: Option<(SimTime, u64)> = None;
-        for s in cur.saturating_sub(self.max_rank + 1)..=cur + self.n() + 1 {
+        for s in cur + 1..=cur + self.n() + 1 {
             if let Some(t) = self.duty_time(i, s)
-                && t > now
                 && best.is_none_or(|b| t < b.0)
             {
                 best = Some((t, s));
@@ -408,7 +420,9 @@ impl PoaReplica {
         let mut blocks: Vec<Rc<Block>> = std::mem::take(&mut self.tree).into_values().collect();
         blocks.sort_by_key(|b| (b.height, b.hash));
         for b in blocks {
-            if b.height > self.final_block.height && (b.parent == self.final_block.hash || self.tree.contains_key(&b.parent)) {
+            if b.height > self.final_block.height
+                && (b.parent == self.final_block.hash || self.tree.contains_key(&b.parent))
+            {
                 self.tree.insert(b.hash, b);
             }
         }
@@ -560,10 +574,15 @@ impl PoaReplica {
     }
 }
 
-impl Replica for PoaReplica {
-    type Msg = PoaMsg;
+impl PoaReplica {
+    /// Record the instant this authority went from idle to having work.
+    fn note_busy(&mut self, now: SimTime, was_idle: bool) {
+        if was_idle && self.me.is_some() && !self.idle() {
+            self.busy_since = now;
+        }
+    }
 
-    fn on_request(&mut self, now: SimTime, tx: TxEntry, out: &mut Outbox<PoaMsg>) {
+    fn handle_request(&mut self, now: SimTime, tx: TxEntry, out: &mut Outbox<PoaMsg>) {
         out.charge(self.cpu.verify);
         if self.me.is_some() {
             self.add_to_pool(tx);
@@ -579,7 +598,7 @@ impl Replica for PoaReplica {
         self.ensure_armed(now, out);
     }
 
-    fn on_message(&mut self, now: SimTime, from: NodeId, msg: PoaMsg, out: &mut Outbox<PoaMsg>) {
+    fn handle_message(&mut self, now: SimTime, from: NodeId, msg: PoaMsg, out: &mut Outbox<PoaMsg>) {
         match msg {
             PoaMsg::Gossip(tx) => {
                 out.charge(self.cpu.verify);
@@ -620,7 +639,7 @@ impl Replica for PoaReplica {
         }
     }
 
-    fn on_timer(&mut self, now: SimTime, token: u64, out: &mut Outbox<PoaMsg>) {
+    fn handle_timer(&mut self, now: SimTime, token: u64, out: &mut Outbox<PoaMsg>) {
         if (token & !SYNC_FLAG) >> EPOCH_SHIFT != self.epoch {
             return; // armed before a crash
         }
@@ -643,11 +662,36 @@ impl Replica for PoaReplica {
         self.armed = false;
         let slot = token & LOW_MASK;
         let Some(i) = self.me else { return };
-        if !self.sync_pending && !self.idle() && self.head.slot < slot {
-            let in_turn = self.rank(i, slot) == 0;
+        let in_turn = self.rank(i, slot) == 0;
+        // A backup stands in only if it already had work when the slot started (else the
+        // in-turn authority had none either and rightly sealed nothing).
+        let had_work = in_turn || self.busy_since <= slot * self.period;
+        if !self.sync_pending && had_work && !self.idle() && self.head.slot < slot {
             self.seal(now, slot, in_turn, out);
         }
         self.ensure_armed(now, out);
+    }
+}
+
+impl Replica for PoaReplica {
+    type Msg = PoaMsg;
+
+    fn on_request(&mut self, now: SimTime, tx: TxEntry, out: &mut Outbox<PoaMsg>) {
+        let was_idle = self.idle();
+        self.handle_request(now, tx, out);
+        self.note_busy(now, was_idle);
+    }
+
+    fn on_message(&mut self, now: SimTime, from: NodeId, msg: PoaMsg, out: &mut Outbox<PoaMsg>) {
+        let was_idle = self.idle();
+        self.handle_message(now, from, msg, out);
+        self.note_busy(now, was_idle);
+    }
+
+    fn on_timer(&mut self, now: SimTime, token: u64, out: &mut Outbox<PoaMsg>) {
+        let was_idle = self.idle();
+        self.handle_timer(now, token, out);
+        self.note_busy(now, was_idle);
     }
 
     fn on_recover(&mut self, now: SimTime, out: &mut Outbox<PoaMsg>) {
@@ -779,6 +823,7 @@ impl PoaReplica {
             chain_ids: BTreeSet::new(),
             epoch: 0,
             armed: false,
+            busy_since: 0,
             sync_pending: false,
             sync_attempts: 0,
             sync_gen: 0,
@@ -917,7 +962,10 @@ mod tests {
         let b3 = block(&b2, 3, 3, vec![]);
         deliver(&mut full, 1, &b1, &mut out);
         deliver(&mut full, 2, &b2, &mut out);
-        assert!(commits(&out).is_empty(), "two distinct sealers of five are not a majority");
+        assert!(
+            commits(&out).is_empty(),
+            "two distinct sealers of five are not a majority"
+        );
         deliver(&mut full, 3, &b3, &mut out);
         assert_eq!(commits(&out), vec![1], "three distinct sealers finalize b1 only");
         assert_eq!(full.ledger().height(), 1);
@@ -944,7 +992,11 @@ mod tests {
         }
         assert_eq!(full.head.hash, tip.hash, "the minority chain is followed");
         assert!(commits(&out).is_empty(), "but nothing is final");
-        assert_eq!(full.counters().view_changes, 16, "out-of-turn blocks (slots 1 and 2 mod 5) are counted");
+        assert_eq!(
+            full.counters().view_changes,
+            16,
+            "out-of-turn blocks (slots 1 and 2 mod 5) are counted"
+        );
     }
 
     #[test]
@@ -956,7 +1008,15 @@ mod tests {
         let gossips = out
             .actions
             .iter()
-            .filter(|a| matches!(a, Action::Send { msg: PoaMsg::Gossip(_), .. }))
+            .filter(|a| {
+                matches!(
+                    a,
+                    Action::Send {
+                        msg: PoaMsg::Gossip(_),
+                        ..
+                    }
+                )
+            })
             .count();
         assert_eq!(gossips, 4, "the request is gossiped to the four other authorities");
         let Some(Action::SetTimer { after, token }) = out.actions.last().cloned() else {
@@ -965,10 +1025,7 @@ mod tests {
         assert_eq!(after + 10, P + P / 2, "backup duty of slot 1 at P + slot_timeout");
         out.clear();
         a2.on_timer(P + P / 2, token, &mut out);
-        let Some(Action::Broadcast {
-            msg: PoaMsg::Block(b),
-        }) = out.actions.first()
-        else {
+        let Some(Action::Broadcast { msg: PoaMsg::Block(b) }) = out.actions.first() else {
             panic!("{:?}", out.actions)
         };
         assert_eq!((b.slot, b.sealer, b.in_turn, b.batch.txs.len()), (1, 2, false, 1));
@@ -1040,7 +1097,10 @@ mod tests {
             panic!()
         };
         let PoaMsg::Block(orig) = msg else { unreachable!() };
-        assert_eq!((alt.slot, alt.height, alt.parent), (orig.slot, orig.height, orig.parent));
+        assert_eq!(
+            (alt.slot, alt.height, alt.parent),
+            (orig.slot, orig.height, orig.parent)
+        );
         assert_ne!(alt.hash, orig.hash);
         // Both versions validate at a full node; the one seen first stays (same difficulty,
         // lower hash wins only when it arrives as the better tie).
@@ -1108,7 +1168,13 @@ mod tests {
         lagging.on_message(9 * P, 2, PoaMsg::Block(chain[7].clone()), &mut out);
         assert!(matches!(
             out.actions[..],
-            [Action::Send { to: 2, msg: PoaMsg::Fetch { from: 1 } }, Action::SetTimer { .. }]
+            [
+                Action::Send {
+                    to: 2,
+                    msg: PoaMsg::Fetch { from: 1 }
+                },
+                Action::SetTimer { .. }
+            ]
         ));
     }
 
