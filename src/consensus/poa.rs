@@ -135,7 +135,7 @@ impl Block {
             sealer: NodeId::MAX,
             in_turn: true,
             parent: 0,
-            hash: splitmix64(0x6765_6e65_7369_73),
+            hash: splitmix64(0x0067_656e_6573_6973),
             td: 0,
             nonce: 0,
             batch: Rc::new(Batch::new(0, Vec::new())),
@@ -191,7 +191,6 @@ pub struct PoaReplica {
     // Authorities only: pending transactions by id, and ids on the head chain (non-final part
     // plus the last `dedupe` final blocks).
     pool: BTreeMap<u64, TxEntry>,
-    pool_bytes: u64,
     chain_ids: BTreeSet<u64>,
     // Timers and catch-up.
     epoch: u64,
@@ -322,15 +321,11 @@ impl PoaReplica {
         if self.chain_ids.contains(&tx.id) {
             return;
         }
-        if self.pool.insert(tx.id, tx).is_none() {
-            self.pool_bytes += u64::from(tx.size);
-        }
+        self.pool.insert(tx.id, tx);
     }
 
     fn take_from_pool(&mut self, id: u64) {
-        if let Some(tx) = self.pool.remove(&id) {
-            self.pool_bytes -= u64::from(tx.size);
-        }
+        self.pool.remove(&id);
     }
 
     /// Make `tip` the head: move transactions between the pool and the chain, count blocks
@@ -440,7 +435,6 @@ impl PoaReplica {
             bytes += size;
             txs.push(entry.remove());
         }
-        self.pool_bytes -= bytes;
         let parent = self.head.clone();
         let height = parent.height + 1;
         let batch = Rc::new(Batch::new(height, txs));
@@ -819,7 +813,6 @@ impl PoaReplica {
             tree: BTreeMap::new(),
             history: VecDeque::new(),
             pool: BTreeMap::new(),
-            pool_bytes: 0,
             chain_ids: BTreeSet::new(),
             epoch: 0,
             armed: false,
