@@ -9,6 +9,7 @@ mod faults;
 mod hotstuff;
 mod malformed;
 mod pbft_faults;
+mod poa;
 mod raft;
 mod reproduce;
 mod sweep;
