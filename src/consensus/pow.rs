@@ -476,6 +476,9 @@ impl PowReplica {
                 break;
             }
             on_chain.insert(b.id);
+            if b.height == 0 {
+                break; // genesis is its own parent
+            }
             cur = self.blocks.get(&b.parent).cloned();
         }
         self.blocks.retain(|id, b| {
@@ -734,5 +737,255 @@ pub fn deploy(scenario: &Scenario, spec: &PowSpec, replication: u32) -> Deployme
         core_overrides: vec![],
         replies_needed: 1,
         entry: (0..n as NodeId).collect(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Four nodes, all miners, full mesh, k = 1, zero CPU.
+    fn setup(k: u32, compact: f64, failure: f64) -> (Scenario, PowSpec) {
+        let text = format!(
+            r#"
+name = "u"
+seed = 3
+duration = "10s"
+replications = 1
+[topology]
+regions = ["r"]
+[[topology.group]]
+role = "node"
+count = 4
+region = "r"
+[network]
+intra_region_rtt = "2ms"
+[cpu]
+sign = "0"
+verify = "0"
+hash_per_kb = "0"
+execute_tx = "0"
+db_commit = "0"
+[workload]
+[[workload.flow]]
+name = "f"
+from = "node"
+to = "node"
+arrival = {{ process = "poisson", rate = 1.0 }}
+size_bytes = 100
+amount = {{ dist = "constant", value = 1.0 }}
+[[system]]
+name = "pow"
+consensus = "pow"
+baseline = true
+peers = 3
+confirmations = {k}
+block_interval = "1s"
+block_processing = "2ms"
+compact_block_share = {compact}
+compact_failure = {failure}
+"#
+        );
+        let sc = Scenario::from_toml_str(&text, "unit").expect("valid");
+        let spec = match &sc.systems[0].kind {
+            crate::scenario::SystemKind::Pow(p) => p.clone(),
+            _ => unreachable!(),
+        };
+        (sc, spec)
+    }
+
+    fn replicas(k: u32) -> Vec<PowReplica> {
+        let (sc, spec) = setup(k, 0.0, 0.0);
+        deploy(&sc, &spec, 0).replicas.into_iter().map(|(_, r)| r).collect()
+    }
+
+    fn tx(id: u64, submitter: NodeId) -> TxEntry {
+        TxEntry {
+            id,
+            submitted_at: 0,
+            amount_minor: 100,
+            from: 0,
+            to: 1,
+            submitter,
+            size: 100,
+            flow: 0,
+        }
+    }
+
+    fn block(id: u64, parent: u64, height: u64, txs: Vec<TxEntry>) -> Rc<Block> {
+        Rc::new(Block {
+            id,
+            parent,
+            height,
+            miner: 3,
+            mined_at: 0,
+            bytes: 1000,
+            batch: Rc::new(Batch::new(height, txs)),
+        })
+    }
+
+    fn sends(out: &Outbox<PowMsg>) -> Vec<(NodeId, usize)> {
+        out.actions
+            .iter()
+            .filter_map(|a| match a {
+                Action::Send { to, msg } => Some((*to, PowReplica::msg_kind(msg))),
+                _ => None,
+            })
+            .collect()
+    }
+
+    #[test]
+    fn full_mesh_and_equal_shares() {
+        let rs = replicas(1);
+        for (i, r) in rs.iter().enumerate() {
+            assert_eq!(r.neighbours().len(), 3, "node {i}");
+            assert!((r.share() - 0.25).abs() < 1e-12);
+        }
+    }
+
+    #[test]
+    fn inv_is_requested_once_and_block_is_relayed_to_the_others() {
+        let mut r = replicas(1).remove(0);
+        let mut out = Outbox::default();
+        r.on_message(0, 1, PowMsg::Inv { id: 7, height: 1 }, &mut out);
+        assert_eq!(sends(&out), vec![(1, 2)], "GETDATA to the announcer");
+        out.clear();
+        r.on_message(1, 2, PowMsg::Inv { id: 7, height: 1 }, &mut out);
+        assert!(out.actions.is_empty(), "already requested");
+        r.on_message(2, 1, PowMsg::Block(block(7, 0, 1, vec![])), &mut out);
+        assert_eq!(out.cpu, 2_000_000, "block_processing charged");
+        assert_eq!(
+            sends(&out),
+            vec![(2, 1), (3, 1)],
+            "INV to every neighbour but the source"
+        );
+        assert!(
+            matches!(out.actions.last(), Some(Action::SetTimer { token: 1, .. })),
+            "mining starts on the new head"
+        );
+        assert_eq!(r.tip_height(), 1);
+        // A peer asking for it gets the full block (no compact relay here).
+        out.clear();
+        r.on_message(3, 2, PowMsg::GetData { id: 7 }, &mut out);
+        assert_eq!(sends(&out), vec![(2, 3)]);
+    }
+
+    #[test]
+    fn stale_mining_timers_are_ignored() {
+        let mut r = replicas(1).remove(0);
+        let mut out = Outbox::default();
+        r.on_start(0, &mut out);
+        assert!(matches!(out.actions[..], [Action::SetTimer { token: 1, .. }]));
+        out.clear();
+        r.on_message(1, 1, PowMsg::Block(block(7, 0, 1, vec![])), &mut out);
+        out.clear();
+        r.on_timer(5, 1, &mut out);
+        assert!(out.actions.is_empty(), "timer of the previous head is stale");
+        r.on_timer(5, 2, &mut out);
+        assert_eq!(r.tip_height(), 2, "mined on the new head");
+        assert_eq!(sends(&out).len(), 3, "announced to all three neighbours");
+    }
+
+    #[test]
+    fn longest_chain_ties_first_seen_reorg_returns_txs_and_k_finality() {
+        let mut r = replicas(1).remove(0);
+        let mut out = Outbox::default();
+        let (a, b) = (tx(1, 0), tx(2, 0));
+        r.on_request(0, a, &mut out);
+        r.on_request(0, b, &mut out);
+        assert_eq!(r.mempool_len(), 2);
+        // Block X (height 1) carries a; the rival Y (height 1) carries b and arrives later.
+        r.on_message(1, 1, PowMsg::Block(block(10, 0, 1, vec![a])), &mut out);
+        assert_eq!(r.mempool_len(), 1);
+        r.on_message(2, 2, PowMsg::Block(block(20, 0, 1, vec![b])), &mut out);
+        assert_eq!(r.tip_height(), 1);
+        assert_eq!(r.mempool_len(), 1, "tie: the first seen stays the head");
+        // Y's child makes Y's branch longer: reorg; a returns to the mempool, b leaves it;
+        // with k = 1, Y (height 1) is now final.
+        out.clear();
+        r.on_message(3, 2, PowMsg::Block(block(21, 20, 2, vec![])), &mut out);
+        assert_eq!(r.tip_height(), 2);
+        assert_eq!(r.final_height(), 1);
+        assert_eq!(r.mempool_len(), 1);
+        assert!(r.pending.contains_key(&1) && !r.pending.contains_key(&2));
+        let committed: Vec<u64> = out
+            .actions
+            .iter()
+            .filter_map(|a| match a {
+                Action::Committed { height, .. } => Some(*height),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(committed, vec![1]);
+        let replies = out
+            .actions
+            .iter()
+            .filter(|a| matches!(a, Action::Reply { client: 0, .. }))
+            .count();
+        assert_eq!(replies, 1, "the submitter's own node replies for b");
+        assert_eq!(r.counters().forks, 1, "X is stale once Y is final");
+        // A block conflicting with the final one is never adopted.
+        r.on_message(4, 1, PowMsg::Block(block(11, 10, 2, vec![])), &mut out);
+        r.on_message(4, 1, PowMsg::Block(block(12, 11, 3, vec![])), &mut out);
+        assert_eq!(r.final_height(), 1);
+        assert_eq!(r.tip_height(), 2, "fork below the final block ignored");
+    }
+
+    #[test]
+    fn orphan_waits_for_its_parent() {
+        let mut r = replicas(3).remove(0);
+        let mut out = Outbox::default();
+        r.on_message(0, 2, PowMsg::Block(block(31, 30, 2, vec![])), &mut out);
+        assert_eq!(sends(&out), vec![(2, 2)], "GETDATA for the missing parent");
+        assert_eq!(r.tip_height(), 0);
+        r.on_message(1, 2, PowMsg::Block(block(30, 0, 1, vec![])), &mut out);
+        assert_eq!(r.tip_height(), 2, "parent and child connected");
+    }
+
+    #[test]
+    fn compact_failure_requests_the_full_block() {
+        let (sc, spec) = setup(1, 1.0, 1.0);
+        let mut rs: Vec<PowReplica> = deploy(&sc, &spec, 0).replicas.into_iter().map(|(_, r)| r).collect();
+        let mut out = Outbox::default();
+        let b = block(40, 0, 1, vec![]);
+        rs[1].on_message(0, 3, PowMsg::Block(b.clone()), &mut out);
+        out.clear();
+        rs[1].on_message(1, 0, PowMsg::GetData { id: 40 }, &mut out);
+        let Some(Action::Send {
+            msg: msg @ PowMsg::Cmpct { .. },
+            ..
+        }) = out.actions.first().cloned()
+        else {
+            panic!("compact block expected: {:?}", out.actions);
+        };
+        assert_eq!(PowReplica::msg_bytes(&msg), 18_000);
+        out.clear();
+        rs[0].on_message(2, 1, msg, &mut out);
+        assert_eq!(sends(&out), vec![(1, 5)], "failure ⇒ GETBLOCKTXN");
+        out.clear();
+        rs[1].on_message(3, 0, PowMsg::GetBlockTxn { id: 40 }, &mut out);
+        assert_eq!(sends(&out), vec![(0, 3)], "the full block follows");
+    }
+
+    #[test]
+    fn tracker_medians_and_stale_rate() {
+        let mut t = Tracker {
+            nodes: 4,
+            ..Tracker::default()
+        };
+        let b1 = block(1, 0, 1, vec![]);
+        t.mined(&b1);
+        t.received(1, 10);
+        t.received(1, 30);
+        t.received(1, 50);
+        let b2 = block(2, 0, 1, vec![]);
+        t.mined(&b2);
+        t.max_final = 1;
+        let m = t.metrics();
+        assert_eq!(m.blocks, 2);
+        assert_eq!(m.propagated, 1);
+        assert_eq!(m.propagation_p50_ms, 10.0 / 1e6, "2 of 4 nodes at t = 10 ns");
+        assert_eq!(m.propagation_p90_ms, 50.0 / 1e6, "4 of 4 (≥ 3.6) at t = 50 ns");
+        assert_eq!((m.stale, m.stale_rate), (1, 0.5));
     }
 }

@@ -6,3 +6,4 @@ mod common;
 mod analytic;
 mod cli;
 mod malformed;
+mod pow;
