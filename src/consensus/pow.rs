@@ -218,7 +218,7 @@ pub struct PowReplica {
     blocks: BTreeMap<u64, Rc<Block>>,
     /// Blocks received whose parent is unknown: (sender, block).
     orphans: Vec<(NodeId, Rc<Block>)>,
-    /// Outstanding requests: id → (when, height).
+    /// Outstanding block requests: id → when requested.
     requested: BTreeMap<u64, SimTime>,
     /// Best chain above the final block: `chain[0]` is the final block.
     chain: VecDeque<u64>,
@@ -332,8 +332,8 @@ impl PowReplica {
         out.charge(self.processing + self.cpu.hash(block.bytes) + self.cpu.verify * block.batch.txs.len() as u64);
         self.tracker.borrow_mut().received(block.id, now + self.processing);
         if !self.blocks.contains_key(&block.parent) {
-            if !self.requested.contains_key(&block.parent) {
-                self.requested.insert(block.parent, now);
+            if let std::collections::btree_map::Entry::Vacant(e) = self.requested.entry(block.parent) {
+                e.insert(now);
                 out.push(Action::Send {
                     to: from,
                     msg: PowMsg::GetData { id: block.parent },
@@ -778,6 +778,7 @@ amount = {{ dist = "constant", value = 1.0 }}
 name = "pow"
 consensus = "pow"
 baseline = true
+settlement = "on-ledger"
 peers = 3
 confirmations = {k}
 block_interval = "1s"
