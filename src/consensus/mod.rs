@@ -218,6 +218,29 @@ pub trait Replica {
     fn carried_tx(_msg: &Self::Msg) -> Option<&TxEntry> {
         None
     }
+
+    /// Chain-wide block statistics (proof-of-work: propagation and stale rate), if the
+    /// protocol keeps them; `None` for the others.
+    fn chain_metrics(&self) -> Option<ChainMetrics> {
+        None
+    }
+}
+
+/// Block propagation and stale-block statistics of a blockchain run (whole run, drain included).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ChainMetrics {
+    /// Blocks mined.
+    pub blocks: u64,
+    /// Blocks that reached 90 % of the nodes (the propagation sample).
+    pub propagated: u64,
+    /// Median over blocks of the time for 50 % of the nodes to receive a block, ms.
+    pub propagation_p50_ms: f64,
+    /// Median over blocks of the time for 90 % of the nodes to receive a block, ms.
+    pub propagation_p90_ms: f64,
+    /// Stale blocks / blocks mined, over heights up to the highest final height.
+    pub stale_rate: f64,
+    /// Stale blocks counted in `stale_rate`.
+    pub stale: u64,
 }
 
 /// Counters a replica keeps about protocol events.

@@ -1,35 +1,992 @@
-//! PLACEHOLDER — being implemented on a branch; replaced before this lands.
+//! Proof-of-work (Nakamoto consensus), the public-chain contrast: every node keeps a block
+//! tree and follows the longest chain (ties: the block seen first); miners find blocks as
+//! independent Poisson processes whose rates are their shares of the hash power; blocks
+//! flood over a random peer graph; a block — and its transactions — is final once `k`
+//! (`confirmations`) blocks are on top of it on the node's best chain.
+//!
+//! **Mining.** Miner `i` with share `s_i` finds its next block after an exponential time of
+//! mean `block_interval / s_i`, re-drawn whenever its head changes (memoryless, so re-drawing
+//! is exact). Each draw is a timer with a fresh token; a timer whose token is not the current
+//! attempt is stale and ignored.
+//!
+//! **Relay** (Bitcoin Core / SimBlock style). A node that connects a new block announces
+//! `INV` to every neighbour except the one it got the block from; a neighbour without the
+//! block asks the first announcer with `GETDATA`; the holder answers with the full `BLOCK`, or,
+//! when both ends use compact relay, a `CMPCT` block (`compact_block_bytes`). The receiver
+//! fails to reconstruct a compact block with probability `compact_failure` and then asks
+//! `GETBLOCKTXN`, answered by the full `BLOCK`. Every node charges `block_processing` (plus
+//! `hash(bytes)` and one `verify` per transaction) before relaying. A block whose parent is
+//! unknown waits in an orphan pool while the parent is requested from the sender. Stale blocks
+//! flood too (Bitcoin Core would announce only new tips; the extra cost is the stale rate).
+//!
+//! **Message delays.** With one-way delay δ, no bandwidth limit and zero CPU, a block reaches
+//! a neighbour of its holder after 3δ (INV, GETDATA, BLOCK), so a node `h` hops from the
+//! miner has it after 3hδ; on a full mesh every node has it after 3δ. A transaction
+//! submitted at time t is final at its node after: the wait for the next block found after it
+//! reaches the miners (mean T, memoryless) + k further blocks (mean kT) + the propagation of
+//! the k-th block: mean ≈ (k + 1)·T + 3hδ.
+//!
+//! **Messages per block** (no forks, no compact failures): Σ deg − (n − 1) = 2E − (n − 1)
+//! INVs over a graph of E links, n − 1 GETDATAs and n − 1 BLOCK/CMPCT (plus, per compact
+//! failure, one GETBLOCKTXN and one BLOCK). Transactions are pushed to every neighbour once
+//! (2E − (n − 1) per transaction).
+//!
+//! **Metrics.** Block propagation (time for 50 % / 90 % of the nodes to receive each block,
+//! median over blocks) and the stale rate are kept in a tracker shared by the replicas of one
+//! run (a write-only metrics side channel: it never influences a replica's behaviour), and
+//! reported through [`Replica::chain_metrics`].
+//!
+//! Not implemented: difficulty adjustment (the interval is the configured mean), transaction
+//! fees and priorities (blocks take pending transactions in id order), selfish mining, and
+//! initial block download for a node more than [`RETAIN`] blocks behind after a crash.
 
-use super::{Deployment, Outbox, Replica};
-use crate::engine::SimTime;
+use super::{Action, Batch, ChainMetrics, Deployment, Outbox, ProtocolCounters, Replica, Reply};
+use crate::engine::{NS_PER_S, SimRng, SimTime, StreamLabel, stream_rng};
 use crate::ledger::{Ledger, TxEntry};
-use crate::scenario::{NodeId, PowSpec, Scenario};
+use crate::scenario::{BatchSpec, CpuCosts, HashPowerDist, NodeId, PowSpec, Scenario};
+use rand::RngExt;
+use std::cell::RefCell;
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
+use std::rc::Rc;
 
-/// Placeholder replica.
+/// Header bytes of a block (Bitcoin: 80).
+pub const HEADER_BYTES: u64 = 80;
+/// Bytes of an INV / GETDATA / GETBLOCKTXN message (type + 32-byte hash).
+pub const ANNOUNCE_BYTES: u32 = 36;
+/// Final blocks kept (to serve peers that lag) below the final height.
+pub const RETAIN: u64 = 16;
+/// A block requested this long ago without an answer may be requested from another announcer.
+pub const REREQUEST_AFTER: SimTime = 60 * NS_PER_S;
+
+/// A mined block, shared by reference among all nodes.
+#[derive(Debug)]
+pub struct Block {
+    /// Unique id: `(miner + 1) << 32 | miner's sequence`; 0 is genesis.
+    pub id: u64,
+    /// Parent's id.
+    pub parent: u64,
+    /// Height (genesis 0).
+    pub height: u64,
+    /// Miner.
+    pub miner: NodeId,
+    /// When it was found.
+    pub mined_at: SimTime,
+    /// Full wire size in bytes.
+    pub bytes: u64,
+    /// The transactions.
+    pub batch: Rc<Batch>,
+}
+
+/// Proof-of-work messages.
+#[derive(Debug, Clone)]
+pub enum PowMsg {
+    /// A transaction pushed to a neighbour.
+    Tx(TxEntry),
+    /// "I have block `id` at `height`."
+    Inv {
+        /// Block id.
+        id: u64,
+        /// Its height.
+        height: u64,
+    },
+    /// "Send me block `id`."
+    GetData {
+        /// Block id.
+        id: u64,
+    },
+    /// A full block.
+    Block(Rc<Block>),
+    /// A compact block of `bytes` bytes.
+    Cmpct {
+        /// The block (reconstructed from the mempool unless it fails).
+        block: Rc<Block>,
+        /// Wire size.
+        bytes: u32,
+    },
+    /// Compact reconstruction failed: "send me the full block `id`".
+    GetBlockTxn {
+        /// Block id.
+        id: u64,
+    },
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Prop {
+    mined_at: SimTime,
+    received: u32,
+    t50: Option<SimTime>,
+    t90: Option<SimTime>,
+}
+
+/// Run-wide block statistics, shared by the replicas of one run (metrics only).
+#[derive(Debug, Default)]
+pub struct Tracker {
+    nodes: u32,
+    props: BTreeMap<u64, Prop>,
+    mined_per_height: Vec<u32>,
+    max_final: u64,
+}
+
+impl Tracker {
+    fn mined(&mut self, b: &Block) {
+        let h = b.height as usize;
+        if self.mined_per_height.len() <= h {
+            self.mined_per_height.resize(h + 1, 0);
+        }
+        self.mined_per_height[h] += 1;
+        self.props.insert(
+            b.id,
+            Prop {
+                mined_at: b.mined_at,
+                received: 0,
+                t50: None,
+                t90: None,
+            },
+        );
+        self.received(b.id, b.mined_at);
+    }
+
+    fn received(&mut self, id: u64, at: SimTime) {
+        let n = self.nodes;
+        if let Some(p) = self.props.get_mut(&id) {
+            p.received += 1;
+            if p.t50.is_none() && u64::from(p.received) * 2 >= u64::from(n) {
+                p.t50 = Some(at - p.mined_at);
+            }
+            if p.t90.is_none() && u64::from(p.received) * 10 >= u64::from(n) * 9 {
+                p.t90 = Some(at - p.mined_at);
+            }
+        }
+    }
+
+    /// The statistics so far.
+    pub fn metrics(&self) -> ChainMetrics {
+        let median = |mut v: Vec<SimTime>| -> f64 {
+            if v.is_empty() {
+                return f64::NAN;
+            }
+            v.sort_unstable();
+            let m = v.len();
+            let x = if m % 2 == 1 {
+                v[m / 2] as f64
+            } else {
+                (v[m / 2 - 1] as f64 + v[m / 2] as f64) / 2.0
+            };
+            x / 1e6
+        };
+        let t50: Vec<SimTime> = self
+            .props
+            .values()
+            .filter(|p| p.t90.is_some())
+            .filter_map(|p| p.t50)
+            .collect();
+        let t90: Vec<SimTime> = self.props.values().filter_map(|p| p.t90).collect();
+        let h = (self.max_final as usize + 1).min(self.mined_per_height.len());
+        let mined: u64 = self.mined_per_height[..h].iter().skip(1).map(|&c| u64::from(c)).sum();
+        let stale = mined.saturating_sub(h.saturating_sub(1) as u64);
+        ChainMetrics {
+            blocks: self.props.len() as u64,
+            propagated: t90.len() as u64,
+            propagation_p50_ms: median(t50),
+            propagation_p90_ms: median(t90),
+            stale_rate: if mined > 0 {
+                stale as f64 / mined as f64
+            } else {
+                f64::NAN
+            },
+            stale,
+        }
+    }
+}
+
+/// One proof-of-work node (relay; a miner when its share is positive).
 pub struct PowReplica {
+    id: NodeId,
+    cpu: CpuCosts,
+    interval: SimTime,
+    k: u64,
+    compact: Rc<Vec<bool>>,
+    compact_bytes: u32,
+    compact_failure: f64,
+    block_bytes: Option<u64>,
+    batch: BatchSpec,
+    processing: SimTime,
+    share: f64,
+    rng: SimRng,
+    neighbours: Vec<NodeId>,
+    /// Connected blocks at heights ≥ final − RETAIN (final ones kept to serve peers).
+    blocks: BTreeMap<u64, Rc<Block>>,
+    /// Blocks received whose parent is unknown: (sender, block).
+    orphans: Vec<(NodeId, Rc<Block>)>,
+    /// Outstanding block requests: id → when requested.
+    requested: BTreeMap<u64, SimTime>,
+    /// Best chain above the final block: `chain[0]` is the final block.
+    chain: VecDeque<u64>,
+    tip: Rc<Block>,
+    final_height: u64,
+    pending: BTreeMap<u64, TxEntry>,
+    in_chain: BTreeSet<u64>,
+    attempt: u64,
+    mined: u32,
+    forks: u64,
     ledger: Ledger,
+    tracker: Rc<RefCell<Tracker>>,
+}
+
+impl PowReplica {
+    /// This node's neighbours in the peer graph, sorted.
+    pub fn neighbours(&self) -> &[NodeId] {
+        &self.neighbours
+    }
+
+    /// Share of the total hash power (0 for a relay-only node).
+    pub fn share(&self) -> f64 {
+        self.share
+    }
+
+    /// Height of the best chain.
+    pub fn tip_height(&self) -> u64 {
+        self.tip.height
+    }
+
+    /// Height of the last final (applied) block.
+    pub fn final_height(&self) -> u64 {
+        self.final_height
+    }
+
+    /// Transactions waiting in the mempool.
+    pub fn mempool_len(&self) -> usize {
+        self.pending.len()
+    }
+
+    /// Draw the next block time for the current head (a new attempt token).
+    fn restart_mining(&mut self, out: &mut Outbox<PowMsg>) {
+        if self.share <= 0.0 {
+            return;
+        }
+        self.attempt += 1;
+        let mean = self.interval as f64 / self.share;
+        let after = crate::workload::sample_exp(&mut self.rng, mean).round().max(1.0) as SimTime;
+        out.push(Action::SetTimer {
+            after,
+            token: self.attempt,
+        });
+    }
+
+    fn add_tx(&mut self, tx: TxEntry, from: Option<NodeId>, out: &mut Outbox<PowMsg>) {
+        if self.pending.contains_key(&tx.id) || self.in_chain.contains(&tx.id) {
+            return;
+        }
+        self.pending.insert(tx.id, tx);
+        for &nb in &self.neighbours {
+            if Some(nb) != from {
+                out.push(Action::Send {
+                    to: nb,
+                    msg: PowMsg::Tx(tx),
+                });
+            }
+        }
+    }
+
+    fn mine(&mut self, now: SimTime, out: &mut Outbox<PowMsg>) {
+        let mut txs = Vec::new();
+        let mut bytes = 0u64;
+        for tx in self.pending.values() {
+            if txs.len() >= self.batch.max_tx as usize
+                || (!txs.is_empty() && bytes + u64::from(tx.size) > self.batch.max_bytes)
+            {
+                break;
+            }
+            bytes += u64::from(tx.size);
+            txs.push(*tx);
+        }
+        self.mined += 1;
+        let height = self.tip.height + 1;
+        let block = Rc::new(Block {
+            id: (u64::from(self.id) + 1) << 32 | u64::from(self.mined),
+            parent: self.tip.id,
+            height,
+            miner: self.id,
+            mined_at: now,
+            bytes: self.block_bytes.unwrap_or(HEADER_BYTES + bytes),
+            batch: Rc::new(Batch::new(height, txs)),
+        });
+        out.charge(self.cpu.hash(block.bytes));
+        self.tracker.borrow_mut().mined(&block);
+        self.connect(now, None, block, out);
+    }
+
+    /// A full block arrived (or was reconstructed) from `from`.
+    fn receive_block(&mut self, now: SimTime, from: NodeId, block: Rc<Block>, out: &mut Outbox<PowMsg>) {
+        if self.blocks.contains_key(&block.id) || self.orphans.iter().any(|(_, b)| b.id == block.id) {
+            return;
+        }
+        self.requested.remove(&block.id);
+        if block.height <= self.final_height {
+            // Conflicts with a final block (a final one would still be in `blocks`).
+            if block.height + RETAIN > self.final_height {
+                self.forks += 1;
+            }
+            return;
+        }
+        out.charge(self.processing + self.cpu.hash(block.bytes) + self.cpu.verify * block.batch.txs.len() as u64);
+        self.tracker.borrow_mut().received(block.id, now + self.processing);
+        if !self.blocks.contains_key(&block.parent) {
+            if let std::collections::btree_map::Entry::Vacant(e) = self.requested.entry(block.parent) {
+                e.insert(now);
+                out.push(Action::Send {
+                    to: from,
+                    msg: PowMsg::GetData { id: block.parent },
+                });
+            }
+            self.orphans.push((from, block));
+            return;
+        }
+        self.connect(now, Some(from), block, out);
+    }
+
+    /// Store a block whose parent is known, relay it, connect waiting orphans, then run
+    /// fork choice.
+    fn connect(&mut self, now: SimTime, from: Option<NodeId>, block: Rc<Block>, out: &mut Outbox<PowMsg>) {
+        let mut work = vec![(from, block)];
+        let mut best: Option<Rc<Block>> = None;
+        while let Some((src, b)) = work.pop() {
+            self.blocks.insert(b.id, b.clone());
+            for &nb in &self.neighbours {
+                if Some(nb) != src {
+                    out.push(Action::Send {
+                        to: nb,
+                        msg: PowMsg::Inv {
+                            id: b.id,
+                            height: b.height,
+                        },
+                    });
+                }
+            }
+            let mut i = 0;
+            while i < self.orphans.len() {
+                if self.orphans[i].1.parent == b.id {
+                    let (s, o) = self.orphans.remove(i);
+                    work.push((Some(s), o));
+                } else {
+                    i += 1;
+                }
+            }
+            if b.height > best.as_ref().map_or(self.tip.height, |x| x.height) {
+                best = Some(b);
+            }
+        }
+        if let Some(b) = best {
+            self.switch_to(now, b, out);
+        }
+    }
+
+    /// Make `new_tip` (longer than the current tip) the head, if it descends from the final
+    /// block; move transactions between mempool and chain; finalize; restart mining.
+    fn switch_to(&mut self, now: SimTime, new_tip: Rc<Block>, out: &mut Outbox<PowMsg>) {
+        // Walk back to the current chain.
+        let mut branch: Vec<Rc<Block>> = Vec::new();
+        let mut cur = new_tip.clone();
+        loop {
+            if cur.height < self.final_height {
+                return;
+            }
+            let off = (cur.height - self.final_height) as usize;
+            if self.chain.get(off) == Some(&cur.id) {
+                break;
+            }
+            if cur.height == self.final_height {
+                return; // forks at or below the final block are never adopted
+            }
+            branch.push(cur.clone());
+            match self.blocks.get(&cur.parent) {
+                Some(p) => cur = p.clone(),
+                None => return,
+            }
+        }
+        let fork_height = cur.height;
+        // Undo the old branch above the fork point.
+        while self.chain.len() as u64 > fork_height - self.final_height + 1 {
+            let id = self.chain.pop_back().expect("above the fork");
+            if let Some(b) = self.blocks.get(&id) {
+                for tx in &b.batch.txs {
+                    self.in_chain.remove(&tx.id);
+                    self.pending.insert(tx.id, *tx);
+                }
+            }
+        }
+        for b in branch.iter().rev() {
+            for tx in &b.batch.txs {
+                self.pending.remove(&tx.id);
+                self.in_chain.insert(tx.id);
+            }
+            self.chain.push_back(b.id);
+        }
+        self.tip = new_tip;
+        self.finalize(now, out);
+        self.restart_mining(out);
+    }
+
+    /// Apply every block with at least k blocks on top of it.
+    fn finalize(&mut self, now: SimTime, out: &mut Outbox<PowMsg>) {
+        let mut advanced = false;
+        while self.final_height + self.k < self.tip.height && self.chain.len() > 1 {
+            self.chain.pop_front();
+            let id = *self.chain.front().expect("next final block");
+            let b = self.blocks.get(&id).expect("chain blocks are stored").clone();
+            out.charge(self.cpu.execute_tx * b.batch.txs.len() as u64 + self.cpu.db_commit);
+            let digest = self.ledger.apply_block(&b.batch.txs);
+            self.final_height = b.height;
+            out.push(Action::Committed {
+                height: self.ledger.height(),
+                digest,
+            });
+            for tx in &b.batch.txs {
+                self.in_chain.remove(&tx.id);
+            }
+            for (i, &(client, _, _)) in b.batch.by_client.iter().enumerate() {
+                if client == self.id {
+                    out.push(Action::Reply {
+                        client,
+                        reply: Reply::Batch {
+                            batch: b.batch.clone(),
+                            range: i as u32,
+                        },
+                    });
+                }
+            }
+            advanced = true;
+        }
+        if !advanced {
+            return;
+        }
+        {
+            let mut t = self.tracker.borrow_mut();
+            t.max_final = t.max_final.max(self.final_height);
+        }
+        // Prune: stale blocks at or below the final height, final blocks beyond RETAIN.
+        let fh = self.final_height;
+        let final_id = self.chain[0];
+        let mut stale = 0;
+        let mut on_chain = BTreeSet::new();
+        // The retained final chain: walk parents from the final block.
+        let mut cur = self.blocks.get(&final_id).cloned();
+        while let Some(b) = cur {
+            if b.height + RETAIN < fh {
+                break;
+            }
+            on_chain.insert(b.id);
+            if b.height == 0 {
+                break; // genesis is its own parent
+            }
+            cur = self.blocks.get(&b.parent).cloned();
+        }
+        self.blocks.retain(|id, b| {
+            if b.height > fh || on_chain.contains(id) {
+                true
+            } else {
+                if b.height + RETAIN >= fh {
+                    // Off the final chain (final blocks below the window are not stale).
+                    stale += 1;
+                }
+                false
+            }
+        });
+        self.forks += stale;
+        self.orphans.retain(|(_, b)| b.height > fh);
+        self.requested.retain(|_, t| *t + REREQUEST_AFTER > now);
+    }
+
+    fn serve(&mut self, to: NodeId, id: u64, allow_compact: bool, out: &mut Outbox<PowMsg>) {
+        let Some(b) = self.blocks.get(&id).cloned() else {
+            return;
+        };
+        let msg = if allow_compact && self.compact[self.id as usize] && self.compact[to as usize] {
+            PowMsg::Cmpct {
+                block: b,
+                bytes: self.compact_bytes,
+            }
+        } else {
+            PowMsg::Block(b)
+        };
+        out.push(Action::Send { to, msg });
+    }
 }
 
 impl Replica for PowReplica {
-    type Msg = ();
-    fn on_request(&mut self, _now: SimTime, _tx: TxEntry, _out: &mut Outbox<()>) {}
-    fn on_message(&mut self, _now: SimTime, _from: NodeId, _msg: (), _out: &mut Outbox<()>) {}
-    fn on_timer(&mut self, _now: SimTime, _token: u64, _out: &mut Outbox<()>) {}
-    fn msg_bytes(_msg: &()) -> u32 {
-        0
+    type Msg = PowMsg;
+
+    fn on_request(&mut self, _now: SimTime, tx: TxEntry, out: &mut Outbox<PowMsg>) {
+        out.charge(self.cpu.verify);
+        self.add_tx(tx, None, out);
     }
-    fn msg_kind(_msg: &()) -> usize {
-        0
+
+    fn on_message(&mut self, now: SimTime, from: NodeId, msg: PowMsg, out: &mut Outbox<PowMsg>) {
+        match msg {
+            PowMsg::Tx(tx) => {
+                out.charge(self.cpu.verify);
+                self.add_tx(tx, Some(from), out);
+            }
+            PowMsg::Inv { id, height } => {
+                if self.blocks.contains_key(&id) || height <= self.final_height {
+                    return;
+                }
+                if let Some(&t) = self.requested.get(&id)
+                    && now < t + REREQUEST_AFTER
+                {
+                    return;
+                }
+                self.requested.insert(id, now);
+                out.push(Action::Send {
+                    to: from,
+                    msg: PowMsg::GetData { id },
+                });
+            }
+            PowMsg::GetData { id } => self.serve(from, id, true, out),
+            PowMsg::GetBlockTxn { id } => self.serve(from, id, false, out),
+            PowMsg::Block(b) => self.receive_block(now, from, b, out),
+            PowMsg::Cmpct { block, .. } => {
+                if self.blocks.contains_key(&block.id) {
+                    return;
+                }
+                if self.compact_failure > 0.0 && self.rng.random::<f64>() < self.compact_failure {
+                    out.push(Action::Send {
+                        to: from,
+                        msg: PowMsg::GetBlockTxn { id: block.id },
+                    });
+                } else {
+                    self.receive_block(now, from, block, out);
+                }
+            }
+        }
     }
+
+    fn on_timer(&mut self, now: SimTime, token: u64, out: &mut Outbox<PowMsg>) {
+        if token == self.attempt && self.share > 0.0 {
+            self.mine(now, out);
+        }
+    }
+
+    fn on_start(&mut self, _now: SimTime, out: &mut Outbox<PowMsg>) {
+        self.restart_mining(out);
+    }
+
+    fn on_recover(&mut self, _now: SimTime, out: &mut Outbox<PowMsg>) {
+        self.requested.clear();
+        self.restart_mining(out);
+    }
+
+    fn msg_bytes(msg: &PowMsg) -> u32 {
+        match msg {
+            PowMsg::Tx(tx) => tx.size,
+            PowMsg::Inv { .. } | PowMsg::GetData { .. } | PowMsg::GetBlockTxn { .. } => ANNOUNCE_BYTES,
+            PowMsg::Block(b) => b.bytes.min(u64::from(u32::MAX / 2)) as u32,
+            PowMsg::Cmpct { bytes, .. } => *bytes,
+        }
+    }
+
+    fn msg_kind(msg: &PowMsg) -> usize {
+        match msg {
+            PowMsg::Tx(_) => 0,
+            PowMsg::Inv { .. } => 1,
+            PowMsg::GetData { .. } => 2,
+            PowMsg::Block(_) => 3,
+            PowMsg::Cmpct { .. } => 4,
+            PowMsg::GetBlockTxn { .. } => 5,
+        }
+    }
+
     fn msg_kind_names() -> &'static [&'static str] {
-        &["none"]
+        &["tx", "inv", "getdata", "block", "cmpct", "getblocktxn"]
     }
+
     fn ledger(&self) -> &Ledger {
         &self.ledger
     }
+
+    fn counters(&self) -> ProtocolCounters {
+        ProtocolCounters {
+            forks: self.forks,
+            ..ProtocolCounters::default()
+        }
+    }
+
+    fn carried_tx(msg: &PowMsg) -> Option<&TxEntry> {
+        match msg {
+            PowMsg::Tx(tx) => Some(tx),
+            _ => None,
+        }
+    }
+
+    fn chain_metrics(&self) -> Option<ChainMetrics> {
+        Some(self.tracker.borrow().metrics())
+    }
 }
 
-/// Deploy (placeholder).
-pub fn deploy(_scenario: &Scenario, _spec: &PowSpec, _replication: u32) -> Deployment<PowReplica> {
-    unimplemented!("pow is being implemented")
+/// Draw an outbound-connection count from `cdf` over 1, 2, ….
+fn draw_peers(rng: &mut SimRng, cdf: &[f64]) -> usize {
+    let u: f64 = rng.random();
+    cdf.iter().position(|&c| u < c).unwrap_or(cdf.len() - 1) + 1
+}
+
+/// Build the undirected peer graph: node i (in id order, from its own stream) draws its
+/// outbound count from `cdf` and links to that many random distinct nodes it is not yet
+/// linked with. Returns sorted adjacency lists.
+pub fn peer_graph(n: usize, cdf: &[f64], rngs: &mut [SimRng]) -> Vec<Vec<NodeId>> {
+    let mut adj: Vec<Vec<NodeId>> = vec![Vec::new(); n];
+    if n < 2 {
+        return adj;
+    }
+    for i in 0..n {
+        let want = draw_peers(&mut rngs[i], cdf).min(n - 1);
+        let mut made = 0;
+        let mut tries = 0;
+        while made < want && adj[i].len() < n - 1 && tries < 64 * n {
+            tries += 1;
+            let j = rngs[i].random_range(0..n);
+            if j == i || adj[i].contains(&(j as NodeId)) {
+                continue;
+            }
+            adj[i].push(j as NodeId);
+            adj[j].push(i as NodeId);
+            made += 1;
+        }
+    }
+    for a in &mut adj {
+        a.sort_unstable();
+    }
+    adj
+}
+
+/// Deploy proof-of-work on every node of the scenario; `spec.miners` mine.
+pub fn deploy(scenario: &Scenario, spec: &PowSpec, replication: u32) -> Deployment<PowReplica> {
+    let n = scenario.topology.nodes.len();
+    let mut rngs: Vec<SimRng> = (0..n)
+        .map(|i| stream_rng(scenario.seed, replication, StreamLabel("pow"), i as u32))
+        .collect();
+    let adj = peer_graph(n, &spec.peers_cdf, &mut rngs);
+    let compact: Rc<Vec<bool>> = Rc::new(
+        rngs.iter_mut()
+            .map(|r| spec.compact_block_share > 0.0 && r.random::<f64>() < spec.compact_block_share)
+            .collect(),
+    );
+    let mut power = vec![0.0f64; n];
+    for &m in &spec.miners {
+        power[m as usize] = match spec.hash_power {
+            HashPowerDist::Uniform => 1.0,
+            HashPowerDist::Normal(mean, sd) => {
+                let z = crate::workload::sample_std_normal(&mut rngs[m as usize]);
+                (mean + sd * z).max(0.01 * mean)
+            }
+        };
+    }
+    let total: f64 = power.iter().sum();
+    let tracker = Rc::new(RefCell::new(Tracker {
+        nodes: n as u32,
+        ..Tracker::default()
+    }));
+    let genesis = Rc::new(Block {
+        id: 0,
+        parent: 0,
+        height: 0,
+        miner: 0,
+        mined_at: 0,
+        bytes: HEADER_BYTES,
+        batch: Rc::new(Batch::new(0, Vec::new())),
+    });
+    let accounts = n;
+    let mut replicas = Vec::with_capacity(n);
+    for (i, (rng, neighbours)) in rngs.into_iter().zip(adj).enumerate() {
+        let mut blocks = BTreeMap::new();
+        blocks.insert(0, genesis.clone());
+        replicas.push((
+            i as NodeId,
+            PowReplica {
+                id: i as NodeId,
+                cpu: scenario.cpu,
+                interval: spec.block_interval,
+                k: u64::from(spec.confirmations),
+                compact: compact.clone(),
+                compact_bytes: spec.compact_block_bytes,
+                compact_failure: spec.compact_failure,
+                block_bytes: spec.block_bytes,
+                batch: spec.batch,
+                processing: spec.block_processing,
+                share: if total > 0.0 { power[i] / total } else { 0.0 },
+                rng,
+                neighbours,
+                blocks,
+                orphans: Vec::new(),
+                requested: BTreeMap::new(),
+                chain: VecDeque::from([0]),
+                tip: genesis.clone(),
+                final_height: 0,
+                pending: BTreeMap::new(),
+                in_chain: BTreeSet::new(),
+                attempt: 0,
+                mined: 0,
+                forks: 0,
+                ledger: Ledger::new(accounts, scenario.initial_balance_minor),
+                tracker: tracker.clone(),
+            },
+        ));
+    }
+    Deployment {
+        replicas,
+        members: (0..n as NodeId).collect(),
+        core_overrides: vec![],
+        replies_needed: 1,
+        entry: (0..n as NodeId).collect(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Four nodes, all miners, full mesh, k = 1, zero CPU.
+    fn setup(k: u32, compact: f64, failure: f64) -> (Scenario, PowSpec) {
+        let text = format!(
+            r#"
+name = "u"
+seed = 3
+duration = "10s"
+replications = 1
+[topology]
+regions = ["r"]
+[[topology.group]]
+role = "node"
+count = 4
+region = "r"
+[network]
+intra_region_rtt = "2ms"
+[cpu]
+sign = "0"
+verify = "0"
+hash_per_kb = "0"
+execute_tx = "0"
+db_commit = "0"
+[workload]
+[[workload.flow]]
+name = "f"
+from = "node"
+to = "node"
+arrival = {{ process = "poisson", rate = 1.0 }}
+size_bytes = 100
+amount = {{ dist = "constant", value = 1.0 }}
+[[system]]
+name = "pow"
+consensus = "pow"
+baseline = true
+settlement = "on-ledger"
+peers = 3
+confirmations = {k}
+block_interval = "1s"
+block_processing = "2ms"
+compact_block_share = {compact}
+compact_failure = {failure}
+"#
+        );
+        let sc = Scenario::from_toml_str(&text, "unit").expect("valid");
+        let spec = match &sc.systems[0].kind {
+            crate::scenario::SystemKind::Pow(p) => p.clone(),
+            _ => unreachable!(),
+        };
+        (sc, spec)
+    }
+
+    fn replicas(k: u32) -> Vec<PowReplica> {
+        let (sc, spec) = setup(k, 0.0, 0.0);
+        deploy(&sc, &spec, 0).replicas.into_iter().map(|(_, r)| r).collect()
+    }
+
+    fn tx(id: u64, submitter: NodeId) -> TxEntry {
+        TxEntry {
+            id,
+            submitted_at: 0,
+            amount_minor: 100,
+            from: 0,
+            to: 1,
+            submitter,
+            size: 100,
+            flow: 0,
+        }
+    }
+
+    fn block(id: u64, parent: u64, height: u64, txs: Vec<TxEntry>) -> Rc<Block> {
+        Rc::new(Block {
+            id,
+            parent,
+            height,
+            miner: 3,
+            mined_at: 0,
+            bytes: 1000,
+            batch: Rc::new(Batch::new(height, txs)),
+        })
+    }
+
+    fn sends(out: &Outbox<PowMsg>) -> Vec<(NodeId, usize)> {
+        out.actions
+            .iter()
+            .filter_map(|a| match a {
+                Action::Send { to, msg } => Some((*to, PowReplica::msg_kind(msg))),
+                _ => None,
+            })
+            .collect()
+    }
+
+    #[test]
+    fn full_mesh_and_equal_shares() {
+        let rs = replicas(1);
+        for (i, r) in rs.iter().enumerate() {
+            assert_eq!(r.neighbours().len(), 3, "node {i}");
+            assert!((r.share() - 0.25).abs() < 1e-12);
+        }
+    }
+
+    #[test]
+    fn inv_is_requested_once_and_block_is_relayed_to_the_others() {
+        let mut r = replicas(1).remove(0);
+        let mut out = Outbox::default();
+        r.on_message(0, 1, PowMsg::Inv { id: 7, height: 1 }, &mut out);
+        assert_eq!(sends(&out), vec![(1, 2)], "GETDATA to the announcer");
+        out.clear();
+        r.on_message(1, 2, PowMsg::Inv { id: 7, height: 1 }, &mut out);
+        assert!(out.actions.is_empty(), "already requested");
+        r.on_message(2, 1, PowMsg::Block(block(7, 0, 1, vec![])), &mut out);
+        assert_eq!(out.cpu, 2_000_000, "block_processing charged");
+        assert_eq!(
+            sends(&out),
+            vec![(2, 1), (3, 1)],
+            "INV to every neighbour but the source"
+        );
+        assert!(
+            matches!(out.actions.last(), Some(Action::SetTimer { token: 1, .. })),
+            "mining starts on the new head"
+        );
+        assert_eq!(r.tip_height(), 1);
+        // A peer asking for it gets the full block (no compact relay here).
+        out.clear();
+        r.on_message(3, 2, PowMsg::GetData { id: 7 }, &mut out);
+        assert_eq!(sends(&out), vec![(2, 3)]);
+    }
+
+    #[test]
+    fn stale_mining_timers_are_ignored() {
+        let mut r = replicas(1).remove(0);
+        let mut out = Outbox::default();
+        r.on_start(0, &mut out);
+        assert!(matches!(out.actions[..], [Action::SetTimer { token: 1, .. }]));
+        out.clear();
+        r.on_message(1, 1, PowMsg::Block(block(7, 0, 1, vec![])), &mut out);
+        out.clear();
+        r.on_timer(5, 1, &mut out);
+        assert!(out.actions.is_empty(), "timer of the previous head is stale");
+        r.on_timer(5, 2, &mut out);
+        assert_eq!(r.tip_height(), 2, "mined on the new head");
+        assert_eq!(sends(&out).len(), 3, "announced to all three neighbours");
+    }
+
+    #[test]
+    fn longest_chain_ties_first_seen_reorg_returns_txs_and_k_finality() {
+        let mut r = replicas(1).remove(0);
+        let mut out = Outbox::default();
+        let (a, b) = (tx(1, 0), tx(2, 0));
+        r.on_request(0, a, &mut out);
+        r.on_request(0, b, &mut out);
+        assert_eq!(r.mempool_len(), 2);
+        // Block X (height 1) carries a; the rival Y (height 1) carries b and arrives later.
+        r.on_message(1, 1, PowMsg::Block(block(10, 0, 1, vec![a])), &mut out);
+        assert_eq!(r.mempool_len(), 1);
+        r.on_message(2, 2, PowMsg::Block(block(20, 0, 1, vec![b])), &mut out);
+        assert_eq!(r.tip_height(), 1);
+        assert_eq!(r.mempool_len(), 1, "tie: the first seen stays the head");
+        // Y's child makes Y's branch longer: reorg; a returns to the mempool, b leaves it;
+        // with k = 1, Y (height 1) is now final.
+        out.clear();
+        r.on_message(3, 2, PowMsg::Block(block(21, 20, 2, vec![])), &mut out);
+        assert_eq!(r.tip_height(), 2);
+        assert_eq!(r.final_height(), 1);
+        assert_eq!(r.mempool_len(), 1);
+        assert!(r.pending.contains_key(&1) && !r.pending.contains_key(&2));
+        let committed: Vec<u64> = out
+            .actions
+            .iter()
+            .filter_map(|a| match a {
+                Action::Committed { height, .. } => Some(*height),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(committed, vec![1]);
+        let replies = out
+            .actions
+            .iter()
+            .filter(|a| matches!(a, Action::Reply { client: 0, .. }))
+            .count();
+        assert_eq!(replies, 1, "the submitter's own node replies for b");
+        assert_eq!(r.counters().forks, 1, "X is stale once Y is final");
+        // A block conflicting with the final one is never adopted.
+        r.on_message(4, 1, PowMsg::Block(block(11, 10, 2, vec![])), &mut out);
+        r.on_message(4, 1, PowMsg::Block(block(12, 11, 3, vec![])), &mut out);
+        assert_eq!(r.final_height(), 1);
+        assert_eq!(r.tip_height(), 2, "fork below the final block ignored");
+    }
+
+    #[test]
+    fn orphan_waits_for_its_parent() {
+        let mut r = replicas(3).remove(0);
+        let mut out = Outbox::default();
+        r.on_message(0, 2, PowMsg::Block(block(31, 30, 2, vec![])), &mut out);
+        assert_eq!(sends(&out), vec![(2, 2)], "GETDATA for the missing parent");
+        assert_eq!(r.tip_height(), 0);
+        r.on_message(1, 2, PowMsg::Block(block(30, 0, 1, vec![])), &mut out);
+        assert_eq!(r.tip_height(), 2, "parent and child connected");
+    }
+
+    #[test]
+    fn compact_failure_requests_the_full_block() {
+        let (sc, spec) = setup(1, 1.0, 1.0);
+        let mut rs: Vec<PowReplica> = deploy(&sc, &spec, 0).replicas.into_iter().map(|(_, r)| r).collect();
+        let mut out = Outbox::default();
+        let b = block(40, 0, 1, vec![]);
+        rs[1].on_message(0, 3, PowMsg::Block(b.clone()), &mut out);
+        out.clear();
+        rs[1].on_message(1, 0, PowMsg::GetData { id: 40 }, &mut out);
+        let Some(Action::Send {
+            msg: msg @ PowMsg::Cmpct { .. },
+            ..
+        }) = out.actions.first().cloned()
+        else {
+            panic!("compact block expected: {:?}", out.actions);
+        };
+        assert_eq!(PowReplica::msg_bytes(&msg), 18_000);
+        out.clear();
+        rs[0].on_message(2, 1, msg, &mut out);
+        assert_eq!(sends(&out), vec![(1, 5)], "failure ⇒ GETBLOCKTXN");
+        out.clear();
+        rs[1].on_message(3, 0, PowMsg::GetBlockTxn { id: 40 }, &mut out);
+        assert_eq!(sends(&out), vec![(0, 3)], "the full block follows");
+    }
+
+    #[test]
+    fn tracker_medians_and_stale_rate() {
+        let mut t = Tracker {
+            nodes: 4,
+            ..Tracker::default()
+        };
+        let b1 = block(1, 0, 1, vec![]);
+        t.mined(&b1);
+        t.received(1, 10);
+        t.received(1, 30);
+        t.received(1, 50);
+        let b2 = block(2, 0, 1, vec![]);
+        t.mined(&b2);
+        t.max_final = 1;
+        let m = t.metrics();
+        assert_eq!(m.blocks, 2);
+        assert_eq!(m.propagated, 1);
+        assert_eq!(m.propagation_p50_ms, 10.0 / 1e6, "2 of 4 nodes at t = 10 ns");
+        assert_eq!(m.propagation_p90_ms, 50.0 / 1e6, "4 of 4 (≥ 3.6) at t = 50 ns");
+        assert_eq!((m.stale, m.stale_rate), (1, 0.5));
+    }
 }

@@ -78,23 +78,36 @@ pub struct CostBreakdown {
     pub reconciliation: f64,
     /// Float of money waiting to settle.
     pub float: f64,
+    /// Electricity of proof-of-work mining: hash rate × joules per hash × window / 3.6e6 kWh ×
+    /// price per kWh (0 for every other system).
+    pub energy: f64,
 }
 
+/// Number of cost categories.
+pub const N_CATEGORIES: usize = 7;
+
 /// Category names in report order.
-pub const CATEGORIES: [&str; 6] = [
+pub const CATEGORIES: [&str; N_CATEGORIES] = [
     "infrastructure",
     "network",
     "storage",
     "fees",
     "reconciliation",
     "float",
+    "energy",
 ];
+
+/// Energy in kWh drawn by `hash_rate` H/s at `joules_per_hash` J/H over `window`.
+pub fn mining_energy_kwh(hash_rate: f64, joules_per_hash: f64, window: SimTime) -> f64 {
+    hash_rate * joules_per_hash * (window as f64 / NS_PER_S as f64) / 3.6e6
+}
 
 impl CostBreakdown {
     /// Compute the run's costs.
     ///
     /// `window` is the measurement window, `billed_nodes` the nodes the system runs on,
-    /// `replicas` the copies of each record kept, `bytes_sent` the network bytes in the window.
+    /// `replicas` the copies of each record kept, `bytes_sent` the network bytes in the window,
+    /// `energy_kwh` the mining electricity in the window (0 except proof-of-work).
     pub fn compute(
         prices: &CostPrices,
         acc: &CostAccumulator,
@@ -102,6 +115,7 @@ impl CostBreakdown {
         billed_nodes: usize,
         replicas: usize,
         bytes_sent: u64,
+        energy_kwh: f64,
     ) -> Self {
         let hours = window as f64 / NS_PER_S as f64 / 3600.0;
         let n = acc.transactions as f64;
@@ -112,6 +126,7 @@ impl CostBreakdown {
             fees: acc.fees,
             reconciliation: n * (prices.reconciliation_per_tx + prices.exception_rate * prices.exception_cost),
             float: acc.float,
+            energy: energy_kwh * prices.electricity_per_kwh,
         }
     }
 
@@ -121,7 +136,7 @@ impl CostBreakdown {
     }
 
     /// Values in [`CATEGORIES`] order.
-    pub fn values(&self) -> [f64; 6] {
+    pub fn values(&self) -> [f64; N_CATEGORIES] {
         [
             self.infrastructure,
             self.network,
@@ -129,11 +144,12 @@ impl CostBreakdown {
             self.fees,
             self.reconciliation,
             self.float,
+            self.energy,
         ]
     }
 
     /// Every category divided by `n` transactions.
-    pub fn per_tx(&self, n: u64) -> [f64; 6] {
+    pub fn per_tx(&self, n: u64) -> [f64; N_CATEGORIES] {
         let d = n.max(1) as f64;
         self.values().map(|v| v / d)
     }
@@ -195,12 +211,19 @@ mod tests {
             1_000,
         );
         assert!((acc.float - 20_000.0).abs() < 1e-6);
-        let c = CostBreakdown::compute(&p, &acc, 3600 * NS_PER_S, 3, 2, 2_000_000_000);
+        let c = CostBreakdown::compute(&p, &acc, 3600 * NS_PER_S, 3, 2, 2_000_000_000, 0.0);
+        assert_eq!(c.energy, 0.0);
         assert_eq!(c.infrastructure, 12.0);
         assert_eq!(c.network, 1.0);
         assert!((c.storage - 1_000.0 * 2.0 / GB * 10.0).abs() < 1e-12);
         assert!((c.reconciliation - (0.06 + 4.5)).abs() < 1e-12);
         assert_eq!(c.fees, 0.3);
+        // 1 TH/s at 1e-10 J/H for one hour = 100 W × 1 h = 0.1 kWh.
+        let kwh = mining_energy_kwh(1.0e12, 1.0e-10, 3600 * NS_PER_S);
+        assert!((kwh - 0.1).abs() < 1e-12, "{kwh}");
+        let e = CostBreakdown::compute(&p, &acc, 3600 * NS_PER_S, 3, 2, 0, kwh);
+        assert!((e.energy - 0.063).abs() < 1e-12);
+        assert!((e.total() - c.total() - 0.063 + c.network).abs() < 1e-9);
         let mut on = CostAccumulator::default();
         on.record(&p, SettlementMode::OnLedger, FeeClass::Tiered, 5_000.0, 0, 10);
         assert_eq!((on.fees, on.float), (0.0, 0.0));

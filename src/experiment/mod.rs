@@ -53,6 +53,15 @@ pub struct FaultRecovery {
     pub recovery_ms: Stat,
 }
 
+/// Block propagation statistics over replications (proof-of-work).
+#[derive(Debug, Clone, Serialize)]
+pub struct PropagationStats {
+    /// Median over blocks of the time for 50 % of the nodes to receive a block, ms.
+    pub p50_of_median: Stat,
+    /// Median over blocks of the time for 90 % of the nodes to receive a block, ms.
+    pub p90: Stat,
+}
+
 /// One system's results over all replications.
 #[derive(Debug, Clone, Serialize)]
 pub struct SystemSummary {
@@ -108,6 +117,12 @@ pub struct SystemSummary {
     pub replicas_consistent: bool,
     /// All replications conserved money on every replica.
     pub money_conserved: bool,
+    /// Block propagation (proof-of-work only; absent otherwise).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub block_propagation_ms: Option<PropagationStats>,
+    /// Stale blocks / blocks mined (proof-of-work only; absent otherwise).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub stale_rate: Option<Stat>,
 }
 
 /// The systems' results at one sweep point.
@@ -295,6 +310,14 @@ pub fn summarize(scenario: &Scenario, runs: &[RunResult]) -> Vec<SystemSummary> 
                     .collect(),
                 replicas_consistent: rs.iter().all(|r| r.replicas_consistent),
                 money_conserved: rs.iter().all(|r| r.money_conserved),
+                block_propagation_ms: rs.iter().any(|r| r.chain.is_some()).then(|| PropagationStats {
+                    p50_of_median: stat_of(rs, |r| r.chain.map(|c| c.propagation_p50_ms).unwrap_or(f64::NAN)),
+                    p90: stat_of(rs, |r| r.chain.map(|c| c.propagation_p90_ms).unwrap_or(f64::NAN)),
+                }),
+                stale_rate: rs
+                    .iter()
+                    .any(|r| r.chain.is_some())
+                    .then(|| stat_of(rs, |r| r.chain.map(|c| c.stale_rate).unwrap_or(f64::NAN))),
             }
         })
         .collect()

@@ -1,5 +1,7 @@
 //! The network model: one-way delay = region-pair base + jitter + serialization
 //! (size / bandwidth) behind a per-node egress FIFO; losses are retransmitted after a timeout.
+//! The serialization rate is the sender's egress bandwidth, or min(sender's egress, receiver's
+//! download) when the receiver has a download bandwidth (SimBlock's rule).
 //!
 //! Message delivery order between a pair of nodes is not forced to be FIFO: with jitter a
 //! later message may overtake an earlier one, as on separate connections.
@@ -26,6 +28,7 @@ pub struct Network {
     regions: usize,
     node_region: Vec<u16>,
     bandwidth: Vec<Option<u64>>,
+    download: Vec<Option<u64>>,
     egress_free_at: Vec<SimTime>,
     jitter: Jitter,
     loss: f64,
@@ -45,6 +48,7 @@ impl Network {
             regions: spec.regions,
             node_region: topology.nodes.iter().map(|n| n.region).collect(),
             bandwidth: topology.nodes.iter().map(|n| n.bandwidth_bps).collect(),
+            download: topology.nodes.iter().map(|n| n.download_bps).collect(),
             egress_free_at: vec![0; topology.nodes.len()],
             jitter: spec.jitter,
             loss: spec.loss,
@@ -81,6 +85,16 @@ impl Network {
             Jitter::Exponential(mean) => {
                 base + crate::workload::sample_exp(&mut self.rng, mean as f64).round() as SimTime
             }
+            Jitter::Pareto { shape_per_ms, shift } => {
+                let alpha = shape_per_ms * base as f64 / 1e6;
+                if base <= shift || alpha <= 1.0 {
+                    return base;
+                }
+                let scale = (base - shift) as f64;
+                // Inverse CDF with U in (0, 1].
+                let u = 1.0 - self.rng.random::<f64>();
+                (scale / u.powf(1.0 / alpha)).round() as SimTime
+            }
         }
     }
 
@@ -99,7 +113,12 @@ impl Network {
             return depart;
         }
         let bytes = u64::from(payload_bytes) + u64::from(self.header);
-        let ser = match self.bandwidth[from as usize] {
+        let rate = match (self.bandwidth[from as usize], self.download[to as usize]) {
+            (Some(up), Some(down)) => Some(up.min(down)),
+            (up, None) => up,
+            (None, down) => down,
+        };
+        let ser = match rate {
             Some(bps) => (bytes * 8 * NS_PER_S).div_ceil(bps),
             None => 0,
         };
@@ -144,6 +163,7 @@ mod tests {
                     region: (i % 2) as u16,
                     cores: 1,
                     bandwidth_bps: bw,
+                    download_bps: None,
                 })
                 .collect(),
         }
@@ -171,6 +191,41 @@ mod tests {
         assert_eq!(st.messages, 2);
         assert_eq!(st.bytes, 2000);
         assert_eq!(net.transmit(5, 1, 1, 1000, Some(&mut st)), 5, "local delivery is free");
+    }
+
+    #[test]
+    fn download_bandwidth_caps_the_rate() {
+        // Node 1 downloads at 4 Mb/s: 1,000 bytes from node 0 (8 Mb/s up) take 2 ms.
+        let mut t = topo(Some(8_000_000));
+        t.nodes[1].download_bps = Some(4_000_000);
+        t.nodes[2].download_bps = Some(16_000_000);
+        let mut net = Network::new(&t, &spec(), stream_rng(1, 0, StreamLabel("net"), 0));
+        assert_eq!(net.transmit(0, 0, 1, 1000, None), 2 * NS_PER_MS + 10 * NS_PER_MS);
+        // A faster download does not speed up the sender's 8 Mb/s.
+        assert_eq!(net.transmit(2 * NS_PER_MS, 0, 2, 1000, None), 3 * NS_PER_MS + NS_PER_MS);
+    }
+
+    #[test]
+    fn pareto_jitter_has_simblock_mean() {
+        let mut s = spec();
+        s.jitter = Jitter::Pareto {
+            shape_per_ms: 0.2,
+            shift: 5 * NS_PER_MS,
+        };
+        s.one_way = vec![32 * NS_PER_MS; 4];
+        let mut net = Network::new(&topo(None), &s, stream_rng(3, 0, StreamLabel("net"), 0));
+        let n = 20_000;
+        let mut sum = 0.0;
+        let mut min = SimTime::MAX;
+        for _ in 0..n {
+            let d = net.transmit(0, 0, 1, 10, None);
+            min = min.min(d);
+            sum += d as f64;
+        }
+        let mean_ms = sum / n as f64 / 1e6;
+        // α = 6.4, x_m = 27 ms: mean 32 ms, sd ≈ 5.9 ms ⇒ standard error ≈ 0.04 ms.
+        assert!((mean_ms - 32.0).abs() < 0.3, "{mean_ms}");
+        assert!(min >= 27 * NS_PER_MS, "{min}");
     }
 
     #[test]

@@ -130,6 +130,9 @@ pub struct NodeSpec {
     pub cores: u32,
     /// Egress bandwidth in bits/s (`None`: unlimited).
     pub bandwidth_bps: Option<u64>,
+    /// Download bandwidth in bits/s (`None`: unlimited); a transfer uses
+    /// min(sender's egress, receiver's download).
+    pub download_bps: Option<u64>,
 }
 
 /// Jitter on one-way delays.
@@ -145,6 +148,14 @@ pub enum Jitter {
     Lognormal(f64),
     /// Additive exponential with this mean.
     Exponential(SimTime),
+    /// The delay is Pareto with scale base − `shift` and shape `shape_per_ms` × base in ms
+    /// (SimBlock: 0.2 and 5 ms), i.e. mean exactly the base.
+    Pareto {
+        /// α per millisecond of base delay.
+        shape_per_ms: f64,
+        /// x_m = base − shift.
+        shift: SimTime,
+    },
 }
 
 /// Network parameters after validation.

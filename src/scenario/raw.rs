@@ -132,6 +132,10 @@ pub struct RawGroup {
     /// Egress bandwidth per node (default: `network.bandwidth`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub bandwidth: Option<String>,
+    /// Download (ingress) bandwidth per node; a transfer is serialized at
+    /// min(sender's `bandwidth`, receiver's `download_bandwidth`). Default: unlimited.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub download_bandwidth: Option<String>,
 }
 
 fn default_cores() -> u32 {
@@ -153,6 +157,10 @@ pub struct RawNetwork {
     /// Whether `rtt_matrix_ms` must be symmetric (default true).
     #[serde(default = "default_true")]
     pub symmetric: bool,
+    /// Use the diagonal of `rtt_matrix_ms` as each region's intra-region round trip instead of
+    /// `intra_region_rtt` (default false).
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub rtt_matrix_diagonal: bool,
     /// Default egress bandwidth per node, e.g. `"100Mbps"`; `"unlimited"` disables serialization delay.
     #[serde(default = "default_bandwidth")]
     pub bandwidth: String,
@@ -172,6 +180,9 @@ pub struct RawNetwork {
 
 fn default_true() -> bool {
     true
+}
+fn is_false(b: &bool) -> bool {
+    !*b
 }
 fn default_bandwidth() -> String {
     "100Mbps".into()
@@ -219,6 +230,16 @@ pub enum RawJitter {
     Exponential {
         /// Mean extra delay, e.g. `"2ms"`.
         mean: String,
+    },
+    /// The whole delay is Pareto-distributed with scale x_m = base − `shift` and shape
+    /// α = `shape_per_ms` × base (in ms); SimBlock's rule is `shape_per_ms = 0.2`,
+    /// `shift = "5ms"`, whose mean is exactly the base. Falls back to the base delay when
+    /// x_m ≤ 0 or α ≤ 1 (infinite mean).
+    Pareto {
+        /// Shape per millisecond of base delay (α = shape_per_ms × base_ms).
+        shape_per_ms: f64,
+        /// Scale x_m = base − shift, e.g. `"5ms"`.
+        shift: String,
     },
 }
 

@@ -553,6 +553,14 @@ pub fn validate(raw: RawScenario, origin: &str) -> Result<Scenario, ScenarioErro
                 None
             }),
         };
+        let download = match &g.download_bandwidth {
+            None => None,
+            Some(s) if s.trim() == "unlimited" => None,
+            Some(s) => parse_bandwidth(s).map(Some).unwrap_or_else(|m| {
+                c.err(format!("{p}.download_bandwidth"), m);
+                None
+            }),
+        };
         let node_regions: Vec<Option<RegionId>> = match (&g.region, &g.regions) {
             (Some(_), Some(_)) => {
                 c.err(p.clone(), "give either `region` or `regions`, not both");
@@ -607,6 +615,7 @@ pub fn validate(raw: RawScenario, origin: &str) -> Result<Scenario, ScenarioErro
                 region: node_regions.get(i).copied().flatten().unwrap_or(0),
                 cores: g.cores.max(1),
                 bandwidth_bps: bw,
+                download_bps: download,
             });
         }
     }
@@ -655,7 +664,7 @@ pub fn validate(raw: RawScenario, origin: &str) -> Result<Scenario, ScenarioErro
                                 ),
                             );
                         }
-                    } else if i != j {
+                    } else if i != j || n.rtt_matrix_diagonal {
                         rtt[i * nr + j] = Some((v * 1e6).round() as SimTime);
                     }
                 }
@@ -718,7 +727,14 @@ pub fn validate(raw: RawScenario, origin: &str) -> Result<Scenario, ScenarioErro
         RawJitter::Normal { pct } => Jitter::Normal(c.non_negative("network.jitter.pct", *pct) / 100.0),
         RawJitter::Lognormal { sigma } => Jitter::Lognormal(c.non_negative("network.jitter.sigma", *sigma)),
         RawJitter::Exponential { mean } => Jitter::Exponential(c.duration("network.jitter.mean", mean)),
+        RawJitter::Pareto { shape_per_ms, shift } => Jitter::Pareto {
+            shape_per_ms: c.positive("network.jitter.shape_per_ms", *shape_per_ms),
+            shift: c.duration("network.jitter.shift", shift),
+        },
     };
+    if n.rtt_matrix_diagonal && n.rtt_matrix_ms.is_none() {
+        c.err("network.rtt_matrix_diagonal", "needs `rtt_matrix_ms`");
+    }
     let loss = c.probability("network.loss", n.loss, false);
     let rto = c.duration("network.retransmit_timeout", &n.retransmit_timeout);
     if loss > 0.0 && rto == 0 {

@@ -195,7 +195,7 @@ pub struct RunResult {
     /// Cost totals over the window.
     pub cost: CostBreakdown,
     /// Cost per committed transaction, by category (see [`crate::cost::CATEGORIES`]).
-    pub cost_per_tx: [f64; 6],
+    pub cost_per_tx: [f64; crate::cost::N_CATEGORIES],
     /// Sum of `cost_per_tx`.
     pub cost_per_tx_total: f64,
     /// Network messages sent in the window (replies and requests included).
@@ -238,6 +238,8 @@ pub struct RunResult {
     pub state_digest: String,
     /// Time series of commits.
     pub timeseries: TimeSeries,
+    /// Block propagation and stale rate (proof-of-work only).
+    pub chain: Option<consensus::ChainMetrics>,
 }
 
 /// The fault schedule's effect on the world at the current instant.
@@ -831,11 +833,14 @@ fn run_world<R: Replica>(scenario: &Scenario, system: usize, replication: u32, d
             queue.schedule_at(t, Event::Arrival { flow: f as u16 });
         }
     }
+    // Replicas arm their initial timers (a no-op for protocols that need none).
     for &id in &replica_nodes {
         if let Some(r) = world.replicas[id as usize].as_mut() {
             world.outbox.clear();
             r.on_start(0, &mut world.outbox);
-            world.flush(0, id, &mut queue);
+            if !world.outbox.actions.is_empty() {
+                world.flush(0, id, &mut queue);
+            }
         }
     }
     let main = run_until(&mut world, &mut queue, scenario.duration);
@@ -861,6 +866,7 @@ fn run_world<R: Replica>(scenario: &Scenario, system: usize, replication: u32, d
         .unwrap_or(0);
     let elections = correct_reps.iter().map(|r| r.counters().elections).sum();
     let forks = correct_reps.iter().map(|r| r.counters().forks).max().unwrap_or(0);
+    let chain = correct_reps.iter().find_map(|r| r.chain_metrics());
     let max_gap = world.faults.max_gap.max(scenario.duration - world.faults.last_commit);
     let recovery_ms: Vec<f64> = world
         .faults
@@ -888,6 +894,10 @@ fn run_world<R: Replica>(scenario: &Scenario, system: usize, replication: u32, d
         .zip(world.kind_counts.iter().copied())
         .collect();
     message_kinds.push(("client (requests + replies)", replies));
+    let energy_kwh = match &spec.kind {
+        SystemKind::Pow(p) => crate::cost::mining_energy_kwh(p.hash_rate, p.joules_per_hash, window),
+        _ => 0.0,
+    };
     let cost = CostBreakdown::compute(
         &spec.cost,
         &world.acc,
@@ -895,6 +905,7 @@ fn run_world<R: Replica>(scenario: &Scenario, system: usize, replication: u32, d
         replica_nodes.len(),
         replica_nodes.len(),
         world.net_stats.bytes,
+        energy_kwh,
     );
     let per_tx = cost.per_tx(world.committed);
     let node_utilization: Vec<f64> = world
@@ -945,6 +956,7 @@ fn run_world<R: Replica>(scenario: &Scenario, system: usize, replication: u32, d
         money_conserved,
         state_digest,
         timeseries: world.series,
+        chain,
     }
 }
 

@@ -10,6 +10,7 @@ mod hotstuff;
 mod malformed;
 mod pbft_faults;
 mod poa;
+mod pow;
 mod raft;
 mod reproduce;
 mod sweep;

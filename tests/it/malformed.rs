@@ -392,8 +392,8 @@ fn cases() -> Vec<Case> {
         ),
         case(
             "unknown jitter distribution",
-            vec![Set("network.jitter={dist=\"pareto\", pct=10}")],
-            vec![Says("unknown variant `pareto`"), Says("jitter")],
+            vec![Set("network.jitter={dist=\"weibull\", pct=10}")],
+            vec![Says("unknown variant `weibull`"), Says("jitter")],
         ),
         case(
             "bad bandwidth string",
