@@ -31,16 +31,13 @@ pub enum CentralMsg {
 
 /// Timer: the operator resends records the standby has not acknowledged.
 const RESEND: u64 = 1;
-/// Timer: the standby applies its next buffered record (one per CPU job, in order).
-const APPLY_NEXT: u64 = 2;
 
 /// Operator or standby.
 ///
 /// Synchronous log shipping: the operator commits, ships record `seq` and answers the client
 /// only when the standby acknowledges it. Records unacknowledged after `resend_after` are
 /// shipped again (a crashed or cut-off standby catches up when it is back); the standby
-/// applies records strictly in order, one database commit per CPU job (single-threaded
-/// replay), and re-acknowledges duplicates.
+/// applies records strictly in order and re-acknowledges duplicates.
 pub struct CentralReplica {
     is_operator: bool,
     peer: Option<NodeId>,
@@ -53,7 +50,7 @@ pub struct CentralReplica {
     pending: BTreeMap<u64, (SimTime, TxEntry)>,
     /// Operator: resend period. Standby: unused.
     resend_after: SimTime,
-    /// A timer (resend at the operator, apply-next at the standby) is armed.
+    /// Operator: the resend timer is armed.
     timer_armed: bool,
 }
 
@@ -67,9 +64,10 @@ impl CentralReplica {
         });
     }
 
-    /// Standby: apply the next record if it is buffered, and schedule the one after.
-    fn apply_next(&mut self, out: &mut Outbox<CentralMsg>) {
-        if let Some((_, tx)) = self.pending.remove(&self.next_seq) {
+    /// Standby: apply every buffered record that is next in order (one CPU job replays the
+    /// backlog a lost record held up; the acknowledgements leave when it is done).
+    fn apply_ready(&mut self, out: &mut Outbox<CentralMsg>) {
+        while let Some((_, tx)) = self.pending.remove(&self.next_seq) {
             let seq = self.next_seq;
             self.commit(&tx, out);
             self.next_seq += 1;
@@ -79,14 +77,6 @@ impl CentralReplica {
                     msg: CentralMsg::Ack { seq, tx },
                 });
             }
-        }
-        if self.pending.contains_key(&self.next_seq) && !self.timer_armed {
-            // The next record runs as its own job once this one's CPU time has passed.
-            self.timer_armed = true;
-            out.push(Action::SetTimer {
-                after: 0,
-                token: APPLY_NEXT,
-            });
         }
     }
 
@@ -141,9 +131,7 @@ impl Replica for CentralReplica {
                     return;
                 }
                 self.pending.entry(seq).or_insert((now, tx));
-                if seq == self.next_seq && !self.timer_armed {
-                    self.apply_next(out);
-                }
+                self.apply_ready(out);
             }
             CentralMsg::Ack { seq, tx } if self.is_operator && self.pending.remove(&seq).is_some() => {
                 out.push(Action::Reply {
@@ -158,7 +146,6 @@ impl Replica for CentralReplica {
     fn on_timer(&mut self, now: SimTime, token: u64, out: &mut Outbox<CentralMsg>) {
         self.timer_armed = false;
         match token {
-            APPLY_NEXT if !self.is_operator => self.apply_next(out),
             RESEND if self.is_operator => {
                 if let Some(standby) = self.peer {
                     for (&seq, (sent, tx)) in self.pending.iter_mut() {
@@ -180,11 +167,7 @@ impl Replica for CentralReplica {
     fn on_recover(&mut self, _now: SimTime, out: &mut Outbox<CentralMsg>) {
         // Timers died with the node; the log (ledger, pending records) survived.
         self.timer_armed = false;
-        if self.is_operator {
-            self.arm_resend(out);
-        } else {
-            self.apply_next(out);
-        }
+        self.arm_resend(out);
     }
 
     fn msg_bytes(msg: &CentralMsg) -> u32 {
@@ -310,15 +293,6 @@ mod tests {
         sb.on_message(0, 0, CentralMsg::Replicate { seq: 1, tx: tx(2) }, &mut out);
         assert!(out.actions.is_empty(), "seq 1 waits for seq 0");
         sb.on_message(0, 0, CentralMsg::Replicate { seq: 0, tx: tx(1) }, &mut out);
-        assert_eq!(sb.ledger().applied(), 1, "one record per CPU job");
-        assert!(matches!(
-            out.actions.last(),
-            Some(Action::SetTimer {
-                after: 0,
-                token: APPLY_NEXT
-            })
-        ));
-        sb.on_timer(0, APPLY_NEXT, &mut out);
         assert_eq!(sb.ledger().applied(), 2);
         let mut reference = Ledger::new(4, 0);
         reference.apply_block(&[tx(1)]);

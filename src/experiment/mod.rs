@@ -73,6 +73,9 @@ pub struct SystemSummary {
     pub settlement: &'static str,
     /// Nodes the system runs on (validators, or operator + standby).
     pub nodes: usize,
+    /// Consensus members: validators, orderers, authorities, miners (operator + standby for
+    /// the centralized system).
+    pub members: usize,
     /// Byzantine faults tolerated (PBFT) or 0.
     pub faults_tolerated: usize,
     /// Committed transactions in the window.
@@ -255,13 +258,14 @@ pub fn summarize(scenario: &Scenario, runs: &[RunResult]) -> Vec<SystemSummary> 
                     )
                 })
                 .collect();
-            let nodes = spec.replica_nodes().len();
+            let members = spec.replica_nodes().len();
             SystemSummary {
                 name: spec.name.clone(),
                 consensus: spec.kind.label(),
                 settlement: spec.settlement.label(),
-                nodes,
-                faults_tolerated: spec.kind.faults_tolerated(nodes),
+                nodes: rs.first().map(|r| r.replica_nodes).unwrap_or(members),
+                members,
+                faults_tolerated: spec.kind.faults_tolerated(members),
                 committed: per(|r| r.committed as f64),
                 submitted: per(|r| r.submitted as f64),
                 throughput_tps: per(|r| r.throughput_tps),

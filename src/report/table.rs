@@ -80,10 +80,10 @@ fn render_point(scenario: &Scenario, systems: &[SystemSummary]) -> String {
     for s in systems {
         rows.push(vec![
             s.name.clone(),
-            if s.consensus == "pbft" {
-                format!("pbft n={} f={}", s.nodes, s.faults_tolerated)
-            } else {
-                s.consensus.to_string()
+            match s.consensus {
+                "centralized" => s.consensus.to_string(),
+                "pow" => format!("pow miners={}", s.members),
+                c => format!("{c} n={} f={}", s.members, s.faults_tolerated),
             },
             s.settlement.to_string(),
             pm(&s.committed, 0),

@@ -178,6 +178,8 @@ impl LatencySummary {
 pub struct RunResult {
     /// Sweep point index (0 without a sweep).
     pub point: usize,
+    /// Nodes running a replica of the system (billed as infrastructure, holding the ledger).
+    pub replica_nodes: usize,
     /// System index in the scenario.
     pub system: usize,
     /// Replication index.
@@ -923,6 +925,7 @@ fn run_world<R: Replica>(scenario: &Scenario, system: usize, replication: u32, d
     }
     RunResult {
         point: 0,
+        replica_nodes: replica_nodes.len(),
         system,
         replication,
         submitted: world.submitted,
