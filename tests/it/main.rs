@@ -5,6 +5,7 @@ mod common;
 
 mod analytic;
 mod cli;
+mod fault_scenarios;
 mod faults;
 mod hotstuff;
 mod malformed;
