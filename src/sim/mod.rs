@@ -763,14 +763,8 @@ fn run_world<R: Replica>(scenario: &Scenario, system: usize, replication: u32, d
     for (id, r) in reps {
         replicas[id as usize] = Some(r);
     }
-    let correct_replicas = replica_nodes.iter().filter(|&&id| {
-        !scenario.faults.iter().any(|f| {
-            f.systems.contains(&system)
-                && matches!(f.kind, crate::scenario::FaultKind::Byzantine(_))
-                && f.target.contains(&id)
-        })
-    });
-    let checker_replicas = correct_replicas.count() as u32;
+    let faults = FaultState::new(scenario, system, replication);
+    let checker_replicas = replica_nodes.iter().filter(|&&id| faults.correct[id as usize]).count() as u32;
     let mut world = World {
         scenario,
         system: spec,
@@ -800,7 +794,7 @@ fn run_world<R: Replica>(scenario: &Scenario, system: usize, replication: u32, d
             last_height: vec![0; n],
             ..Default::default()
         },
-        faults: FaultState::new(scenario, system, replication),
+        faults,
         latency: Histogram::new(),
         settle: Histogram::new(),
         series: TimeSeries::new(scenario.duration, scenario.timeseries_window),
