@@ -43,6 +43,21 @@ pub struct NodeUtilization {
     pub utilization: Stat,
 }
 
+/// Paired differences to the baseline: the CI of the per-replication difference, which is
+/// much tighter than comparing two separate CIs because both systems saw the same
+/// transactions.
+#[derive(Debug, Clone, Serialize)]
+pub struct PairedDifferences {
+    /// Cost per transaction, currency units.
+    pub cost_per_tx: Stat,
+    /// Mean latency (submit → recorded), ms.
+    pub latency_mean_ms: Stat,
+    /// 99th-percentile latency, ms.
+    pub latency_p99_ms: Stat,
+    /// Mean settlement latency, ms.
+    pub settlement_mean_ms: Stat,
+}
+
 /// Recovery after one fault.
 #[derive(Debug, Clone, Serialize)]
 pub struct FaultRecovery {
@@ -92,6 +107,8 @@ pub struct SystemSummary {
     pub cost_per_tx: CostStats,
     /// Paired saving against the baseline, per replication, in percent of the baseline's cost.
     pub savings_vs_baseline_pct: Stat,
+    /// Per-replication differences to the baseline (system − baseline), with their CIs.
+    pub paired_vs_baseline: PairedDifferences,
     /// Messages per committed transaction.
     pub messages_per_tx: Stat,
     /// Bytes per committed transaction.
@@ -237,17 +254,25 @@ pub fn summarize(scenario: &Scenario, runs: &[RunResult]) -> Vec<SystemSummary> 
         .map(|(s, spec)| {
             let rs = &by_system[s];
             let per = |f: fn(&RunResult) -> f64| stat_of(rs, f);
-            let savings: Vec<f64> = rs
-                .iter()
-                .map(|r| {
-                    let b = base
-                        .iter()
-                        .find(|b| b.replication == r.replication)
-                        .map(|b| b.cost_per_tx_total)
-                        .unwrap_or(f64::NAN);
-                    (b - r.cost_per_tx_total) / b * 100.0
-                })
-                .collect();
+            // Paired differences: each replication against the baseline's run of the same
+            // replication, which saw the very same transactions (common random numbers).
+            let paired = |f: fn(&RunResult, &RunResult) -> f64| -> Stat {
+                let v: Vec<f64> = rs
+                    .iter()
+                    .map(|r| match base.iter().find(|b| b.replication == r.replication) {
+                        Some(b) => f(r, b),
+                        None => f64::NAN,
+                    })
+                    .collect();
+                Stat::from_values(&v)
+            };
+            let savings = paired(|r, b| (b.cost_per_tx_total - r.cost_per_tx_total) / b.cost_per_tx_total * 100.0);
+            let paired_vs_baseline = PairedDifferences {
+                cost_per_tx: paired(|r, b| r.cost_per_tx_total - b.cost_per_tx_total),
+                latency_mean_ms: paired(|r, b| r.latency.mean - b.latency.mean),
+                latency_p99_ms: paired(|r, b| r.latency.p99 - b.latency.p99),
+                settlement_mean_ms: paired(|r, b| r.settlement.mean - b.settlement.mean),
+            };
             let breakdown = CATEGORIES
                 .iter()
                 .enumerate()
@@ -275,7 +300,8 @@ pub fn summarize(scenario: &Scenario, runs: &[RunResult]) -> Vec<SystemSummary> 
                     total: per(|r| r.cost_per_tx_total),
                     breakdown,
                 },
-                savings_vs_baseline_pct: Stat::from_values(&savings),
+                savings_vs_baseline_pct: savings,
+                paired_vs_baseline,
                 messages_per_tx: per(|r| r.messages as f64 / r.committed as f64),
                 bytes_per_tx: per(|r| r.bytes as f64 / r.committed as f64),
                 cpu_utilization_max: per(|r| r.cpu_util_max),

@@ -9,6 +9,7 @@ mod fault_scenarios;
 mod faults;
 mod hotstuff;
 mod malformed;
+mod paired;
 mod pbft_faults;
 mod poa;
 mod pow;
