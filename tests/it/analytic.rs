@@ -22,24 +22,12 @@ start_time = "00:00"
 [topology]
 regions = ["r"]
 {groups}
-[network]
-intra_region_rtt = "{rtt}ms"
-bandwidth = "unlimited"
-jitter = {{ dist = "none" }}
-loss = 0.0
-
-[cpu]
-sign = "0"
-verify = "0"
-hash_per_kb = "0"
-execute_tx = "0"
-db_commit = "0"
-
+{net}
 [workload]
 {flows}
 {systems}
 "#,
-        rtt = 2.0 * DELTA_MS
+        net = crate::common::ideal_network(2.0 * DELTA_MS, crate::common::NO_JITTER)
     )
 }
 

@@ -144,3 +144,27 @@ pub fn sha256_hex(bytes: &[u8]) -> String {
     use sha2::{Digest, Sha256};
     Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect()
 }
+
+/// The `[network]` and `[cpu]` sections of the analytic setups: one region with round-trip
+/// `rtt_ms` (so one-way δ = rtt/2), unlimited bandwidth, no loss, the given jitter (a TOML
+/// inline table such as `{ dist = "none" }`) and zero CPU cost for every step.
+pub fn ideal_network(rtt_ms: impl std::fmt::Display, jitter: &str) -> String {
+    format!(
+        r#"[network]
+intra_region_rtt = "{rtt_ms}ms"
+bandwidth = "unlimited"
+jitter = {jitter}
+loss = 0.0
+
+[cpu]
+sign = "0"
+verify = "0"
+hash_per_kb = "0"
+execute_tx = "0"
+db_commit = "0"
+"#
+    )
+}
+
+/// No jitter, for [`ideal_network`].
+pub const NO_JITTER: &str = r#"{ dist = "none" }"#;

@@ -29,19 +29,7 @@ role = "bank"
 count = 2
 region = "r"
 
-[network]
-intra_region_rtt = "{rtt}ms"
-bandwidth = "unlimited"
-jitter = {{ dist = "none" }}
-loss = 0.0
-
-[cpu]
-sign = "0"
-verify = "0"
-hash_per_kb = "0"
-execute_tx = "0"
-db_commit = "0"
-
+{net}
 [workload]
 {flows}
 
@@ -62,7 +50,7 @@ batch_timeout = "0"
 {system_extra}
 {faults}
 "#,
-        rtt = 2.0 * delta_ms
+        net = crate::common::ideal_network(2.0 * delta_ms, crate::common::NO_JITTER)
     )
 }
 

@@ -224,6 +224,7 @@ fn checkpoints_are_taken_in_a_long_run() {
 #[test]
 fn prepare_and_commit_counts_grow_as_n_squared() {
     for n in [16usize, 64] {
+        let net = crate::common::ideal_network(2, crate::common::NO_JITTER);
         let text = format!(
             r#"
 name = "n2"
@@ -242,18 +243,7 @@ region = "r"
 role = "bank"
 count = 2
 region = "r"
-[network]
-intra_region_rtt = "2ms"
-bandwidth = "unlimited"
-jitter = {{ dist = "none" }}
-loss = 0.0
-[cpu]
-sign = "0"
-verify = "0"
-hash_per_kb = "0"
-execute_tx = "0"
-db_commit = "0"
-[[workload.flow]]
+{net}[[workload.flow]]
 name = "f"
 from = "bank"
 to = "province"

@@ -11,6 +11,7 @@ const DELTA_MS: f64 = 10.0;
 /// `n` authorities (provinces, nodes 0..n) and two banks (full nodes, clients); one region
 /// with RTT `rtt_ms`, unlimited bandwidth, zero CPU; PoA with `period_ms`.
 fn scenario(n: usize, period_ms: u64, rtt_ms: f64, jitter: &str, flows: &str, extra: &str) -> Scenario {
+    let net = crate::common::ideal_network(rtt_ms, jitter);
     let text = format!(
         r#"
 name = "poa"
@@ -31,19 +32,7 @@ role = "bank"
 count = 2
 region = "r"
 
-[network]
-intra_region_rtt = "{rtt_ms}ms"
-bandwidth = "unlimited"
-jitter = {jitter}
-loss = 0.0
-
-[cpu]
-sign = "0"
-verify = "0"
-hash_per_kb = "0"
-execute_tx = "0"
-db_commit = "0"
-
+{net}
 [workload]
 {flows}
 

@@ -28,19 +28,7 @@ role = "node"
 count = {n}
 region = "r"
 
-[network]
-intra_region_rtt = "{rtt}ms"
-bandwidth = "unlimited"
-jitter = {{ dist = "none" }}
-loss = 0.0
-
-[cpu]
-sign = "0"
-verify = "0"
-hash_per_kb = "0"
-execute_tx = "0"
-db_commit = "0"
-
+{net}
 [workload]
 [[workload.flow]]
 name = "pay"
@@ -58,7 +46,7 @@ settlement = "on-ledger"
 block_processing = "0"
 {system}
 "#,
-        rtt = 2.0 * delta_ms
+        net = crate::common::ideal_network(2.0 * delta_ms, crate::common::NO_JITTER)
     )
 }
 

@@ -37,19 +37,7 @@ role = "bank"
 count = 2
 region = "r"
 
-[network]
-intra_region_rtt = "{rtt}ms"
-bandwidth = "unlimited"
-jitter = {{ dist = "none" }}
-loss = 0.0
-
-[cpu]
-sign = "0"
-verify = "0"
-hash_per_kb = "0"
-execute_tx = "0"
-db_commit = "0"
-
+{net}
 [workload]
 {flows}
 
@@ -70,7 +58,7 @@ heartbeat = "50ms"
 {extra}
 {faults}
 "#,
-        rtt = 2.0 * DELTA_MS
+        net = crate::common::ideal_network(2.0 * DELTA_MS, crate::common::NO_JITTER)
     );
     Scenario::from_toml_str(&text, "raft-test").unwrap_or_else(|e| panic!("{e}\n{text}"))
 }
