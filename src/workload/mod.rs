@@ -132,17 +132,20 @@ impl<'a> Workload<'a> {
         };
         let from = pick(&mut st.rng, &mut st.rr_from, &spec.from);
         let mut to = if spec.endpoints == EndpointChoice::SameRegion {
+            // Pick uniformly among receivers in the payer's region without allocating: count
+            // them, draw an index, walk to it (same draws as collecting them first).
             let region = topo.nodes[from as usize].region;
-            let local: Vec<NodeId> = spec
-                .to
-                .iter()
-                .copied()
-                .filter(|&n| topo.nodes[n as usize].region == region && n != from)
-                .collect();
-            if local.is_empty() {
+            let local = |n: &&NodeId| topo.nodes[**n as usize].region == region && **n != from;
+            let count = spec.to.iter().filter(local).count();
+            if count == 0 {
                 spec.to[st.rng.random_range(0..spec.to.len())]
             } else {
-                local[st.rng.random_range(0..local.len())]
+                *spec
+                    .to
+                    .iter()
+                    .filter(local)
+                    .nth(st.rng.random_range(0..count))
+                    .expect("index < count")
             }
         } else {
             pick(&mut st.rng, &mut st.rr_to, &spec.to)
@@ -179,3 +182,59 @@ impl<'a> Workload<'a> {
 
 /// Reexport for callers that only need the stream label.
 pub const WORKLOAD_STREAM: StreamLabel = StreamLabel("workload");
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn same_region_endpoints_stay_in_the_payers_region_when_possible() {
+        let text = r#"
+name = "w"
+seed = 3
+duration = "10s"
+[topology]
+regions = ["a", "b", "c"]
+[[topology.group]]
+role = "province"
+names = ["pa", "pb", "pc"]
+regions = ["a", "b", "c"]
+[[topology.group]]
+role = "bank"
+names = ["ba1", "ba2", "bb"]
+regions = ["a", "a", "b"]
+[network]
+intra_region_rtt = "1ms"
+rtt_matrix_ms = [[0, 1, 1], [1, 0, 1], [1, 1, 0]]
+[[workload.flow]]
+name = "f"
+from = "province"
+to = "bank"
+endpoints = "same_region"
+arrival = { process = "poisson", rate = 100.0 }
+size_bytes = 100
+amount = { dist = "constant", value = 1.0 }
+[[system]]
+name = "c"
+consensus = "centralized"
+baseline = true
+operator = "pa"
+"#;
+        let sc = Scenario::from_toml_str(text, "w").unwrap();
+        let mut w = Workload::new(&sc, 0);
+        let region = |n: NodeId| sc.topology.nodes[n as usize].region;
+        let (mut to_ba1, mut from_c) = (0, 0);
+        for i in 0..2_000 {
+            let tx = w.make_tx(0, i);
+            if region(tx.from) == 2 {
+                from_c += 1; // no bank in region c: any bank
+            } else {
+                assert_eq!(region(tx.to), region(tx.from), "{tx:?}");
+            }
+            to_ba1 += usize::from(tx.to == 3);
+        }
+        assert!(from_c > 500, "{from_c}");
+        // Region a has two banks: both get picked.
+        assert!(to_ba1 > 200, "{to_ba1}");
+    }
+}
