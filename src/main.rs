@@ -313,7 +313,7 @@ fn reproduce(dir: &Path, threads: Option<usize>) -> Result<(), Failure> {
     let raw: ledgersim::scenario::raw::RawScenario = serde_json::from_value(raw)
         .with_context(|| format!("{}: `resolved_scenario` is not a scenario", path.display()))
         .map_err(invalid)?;
-    let scenario = validate::validate(raw, &path.display().to_string())?;
+    let scenario = validate::validate_resolved(raw, &path.display().to_string())?;
     let recorded = manifest
         .get("ledgersim_version")
         .and_then(|v| v.as_str())

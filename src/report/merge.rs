@@ -215,7 +215,7 @@ pub fn merge_shards(dirs: &[PathBuf]) -> Result<Merged, MergeError> {
             || fail(format!("{}: no `resolved_scenario`", manifest_path.display())),
             Ok,
         )?;
-    let scenario = validate::validate(raw, &manifest_path.display().to_string())
+    let scenario = validate::validate_resolved(raw, &manifest_path.display().to_string())
         .or_else(|e| fail(format!("the shards' resolved scenario is invalid: {e}")))?;
 
     let mut runs = Vec::new();

@@ -15,4 +15,5 @@ mod poa;
 mod pow;
 mod raft;
 mod reproduce;
+mod shard;
 mod sweep;
