@@ -164,7 +164,8 @@ pub fn merge_shards(dirs: &[PathBuf]) -> Result<Merged, MergeError> {
     }
     let this_version = env!("CARGO_PKG_VERSION");
     let made_by = field(first, "ledgersim_version");
-    if made_by.as_str() != Some(this_version) {
+    let made_by = made_by.as_str().unwrap_or("(unknown)");
+    if made_by != this_version {
         return fail(format!(
             "the shards were made by ledgersim {made_by}, this is {this_version}: merge them \
              with the version that ran them (the summary records the version)"

@@ -260,7 +260,7 @@ fn merge_refuses_what_is_not_one_experiment() {
     m["ledgersim_version"] = serde_json::json!("0.0.0-other");
     std::fs::write(&path, serde_json::to_vec_pretty(&m).unwrap()).unwrap();
     assert_refused(&tmp, &[&a0, copy], &["different ledgersim versions", "0.0.0-other"]);
-    assert_refused(&tmp, &[copy], &["made by ledgersim \"0.0.0-other\""]);
+    assert_refused(&tmp, &[copy], &["made by ledgersim 0.0.0-other, this is"]);
 
     // A data file changed after it was written.
     let data = Path::new(&a1).join("shard-runs.jsonl");
