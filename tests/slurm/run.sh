@@ -46,14 +46,22 @@ chmod 0755 "$WORK"
 # ---- teardown: cancel our jobs, then stop the daemons by their PID files -----------------
 jobs_submitted=()
 stop_slurm() {
-    local f pid
+    # SIGTERM to all three at once (each takes a second or two to shut down), then wait for
+    # each PID, SIGKILL after 10 s.
+    local f pid pids=()
     for f in /run/slurmd.pid /run/slurmctld.pid /run/munge/munged.pid; do
         [ -s "$f" ] || continue
         pid=$(cat "$f")
         kill "$pid" 2>/dev/null || true
+        pids+=("$pid:$f")
+    done
+    for p in "${pids[@]}"; do
+        pid=${p%%:*}
+        f=${p#*:}
         for _ in $(seq 40); do kill -0 "$pid" 2>/dev/null || break; sleep 0.25; done
         kill -9 "$pid" 2>/dev/null || true
         rm -f "$f"
+        ts "stopped $(basename "$f" .pid) (PID $pid)"
     done
 }
 cleanup() {
