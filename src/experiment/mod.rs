@@ -3,6 +3,11 @@
 //! Every `(system, replication)` run is independent and deterministic; runs are executed on
 //! a pool of `threads` workers, collected in index order and reduced sequentially, so the
 //! results do not depend on the thread count.
+//!
+//! A scenario with `[capacity]` also runs its capacity search ([`capacity`]) after the
+//! ordinary runs, on the same pool.
+
+pub mod capacity;
 
 use crate::cost::CATEGORIES;
 use crate::metrics::Stat;
@@ -165,8 +170,10 @@ pub struct ExperimentResult {
     pub systems: Vec<SystemSummary>,
     /// Per-point summaries when the scenario has a `[sweep]` (empty otherwise).
     pub points: Vec<PointSummary>,
-    /// Total events over all runs.
+    /// Total events over all runs (capacity probes included).
     pub events: u64,
+    /// Capacity search results when the scenario has a `[capacity]` section.
+    pub capacity: Option<capacity::CapacityResult>,
 }
 
 /// Run every (sweep point ×) system × replication of `scenario` on `threads` worker threads.
@@ -210,12 +217,17 @@ pub fn run_experiment(
     if scenario.points.is_empty() {
         summaries.clear();
     }
-    let events = runs.iter().map(|r| r.events).sum();
+    let mut events = runs.iter().map(|r| r.events).sum();
+    let capacity = capacity::search(scenario, &pool, on_done).map(|(c, probe_events)| {
+        events += probe_events;
+        c
+    });
     Ok(ExperimentResult {
         runs,
         systems,
         points: summaries,
         events,
+        capacity,
     })
 }
 

@@ -60,6 +60,8 @@ pub struct Scenario {
     pub faults: Vec<FaultSpec>,
     /// Sweep points (empty without a `[sweep]`): each a fully validated scenario.
     pub points: Vec<SweepPoint>,
+    /// Capacity search (`[capacity]`), if requested.
+    pub capacity: Option<CapacitySpec>,
     /// The raw scenario this was validated from (for the manifest).
     pub raw: raw::RawScenario,
 }
@@ -73,7 +75,75 @@ pub struct SweepPoint {
     pub scenario: Scenario,
 }
 
+/// How a capacity probe's replications decide pass or fail.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CapacityCriterion {
+    /// The mean over replications of the p99 latency and of the throughput ratio must pass.
+    Mean,
+    /// Every replication must pass on its own.
+    Every,
+}
+
+impl CapacityCriterion {
+    /// Label used in outputs.
+    pub fn label(&self) -> &'static str {
+        match self {
+            CapacityCriterion::Mean => "mean",
+            CapacityCriterion::Every => "every",
+        }
+    }
+}
+
+/// A validated `[capacity]` section: bisection over the offered load (every flow's arrival
+/// rate scaled by one factor) between two bounds.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CapacitySpec {
+    /// The p99 latency (submit → recorded) objective, ms.
+    pub slo_p99_ms: f64,
+    /// Committed / submitted in the window must reach this ratio.
+    pub min_throughput_ratio: f64,
+    /// Lowest offered load probed, tx/s.
+    pub min_tps: f64,
+    /// Highest offered load probed, tx/s.
+    pub max_tps: f64,
+    /// Bisection steps after the two bounds.
+    pub iterations: u32,
+    /// Pass criterion over replications.
+    pub criterion: CapacityCriterion,
+    /// Indices of the systems searched, in scenario order.
+    pub systems: Vec<usize>,
+    /// Offered load of the scenario as written (mean over the measurement window), tx/s.
+    pub nominal_tps: f64,
+}
+
 impl Scenario {
+    /// Mean offered load over the measurement window `[warmup, duration)`, tx/s: the sum over
+    /// flows of their arrival rates (a profile's rate averaged over the window's times of day).
+    pub fn offered_tps(&self) -> f64 {
+        self.flows
+            .iter()
+            .map(|f| match &f.arrival {
+                Arrival::Poisson(r) | Arrival::Constant(r) => *r,
+                Arrival::Profile(points) => profile_mean_rate(points, self.start_of_day, self.warmup, self.duration),
+            })
+            .sum()
+    }
+
+    /// This scenario with every flow's arrival rate multiplied by `factor` (profiles keep
+    /// their shape). Nothing else changes: same seed, topology and systems.
+    pub fn with_load_scaled(&self, factor: f64) -> Scenario {
+        let mut sc = self.clone();
+        sc.points.clear();
+        sc.capacity = None;
+        for f in &mut sc.flows {
+            match &mut f.arrival {
+                Arrival::Poisson(r) | Arrival::Constant(r) => *r *= factor,
+                Arrival::Profile(points) => points.iter_mut().for_each(|p| p.1 *= factor),
+            }
+        }
+        sc
+    }
+
     /// The points to run: the sweep's points, or the scenario itself as the only point.
     pub fn run_points(&self) -> Vec<(Vec<(String, String)>, &Scenario)> {
         if self.points.is_empty() {
@@ -82,6 +152,28 @@ impl Scenario {
             self.points.iter().map(|p| (p.values.clone(), &p.scenario)).collect()
         }
     }
+}
+
+/// Time-weighted mean of a piecewise-constant rate profile over run times `[from, to)`, given
+/// the time of day at run start (`points` sorted by time of day; before the first point the
+/// last point's rate applies, as in the workload).
+fn profile_mean_rate(points: &[(SimTime, f64)], start_of_day: SimTime, from: SimTime, to: SimTime) -> f64 {
+    const DAY: SimTime = 86_400 * crate::engine::NS_PER_S;
+    if points.is_empty() || to <= from {
+        return 0.0;
+    }
+    let mut area = 0.0;
+    let mut t = from;
+    while t < to {
+        let tod = (start_of_day + t) % DAY;
+        let idx = points.iter().rposition(|&(p, _)| p <= tod).unwrap_or(points.len() - 1);
+        let next = points.get(idx + 1).map(|p| p.0).unwrap_or(DAY + points[0].0);
+        let next = if next <= tod { next + DAY } else { next };
+        let end = (t + (next - tod)).min(to);
+        area += points[idx].1 * (end - t) as f64;
+        t = end;
+    }
+    area / (to - from) as f64
 }
 
 /// Regions, roles and nodes.
