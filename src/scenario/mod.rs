@@ -167,8 +167,11 @@ fn profile_mean_rate(points: &[(SimTime, f64)], start_of_day: SimTime, from: Sim
     while t < to {
         let tod = (start_of_day + t) % DAY;
         let idx = points.iter().rposition(|&(p, _)| p <= tod).unwrap_or(points.len() - 1);
-        let next = points.get(idx + 1).map(|p| p.0).unwrap_or(DAY + points[0].0);
-        let next = if next <= tod { next + DAY } else { next };
+        let next = points
+            .iter()
+            .map(|p| p.0)
+            .find(|&p| p > tod)
+            .unwrap_or(DAY + points[0].0);
         let end = (t + (next - tod)).min(to);
         area += points[idx].1 * (end - t) as f64;
         t = end;
@@ -747,5 +750,23 @@ mod tests {
         let e = SettlementSchedule::Every(4 * h);
         assert_eq!(e.next_cutoff(9 * h, 0), 3 * h);
         assert_eq!(e.next_cutoff(0, 4 * h), 4 * h);
+    }
+
+    #[test]
+    fn profile_mean_rate_weights_each_piece_by_its_time_in_the_window() {
+        let h = 3600 * NS_PER_S;
+        // 10/s from 09:00 to 17:00, 2/s from 17:00 to 09:00 the next day (before the first
+        // point the last point's rate applies, as in the workload).
+        let points = vec![(9 * h, 10.0), (17 * h, 2.0)];
+        // Start at 08:00, window [1h, 3h) = 09:00–11:00: all at 10/s.
+        assert_eq!(profile_mean_rate(&points, 8 * h, h, 3 * h), 10.0);
+        // Window 08:00–10:00: one hour at 2/s (wrapped), one at 10/s.
+        assert_eq!(profile_mean_rate(&points, 8 * h, 0, 2 * h), 6.0);
+        // A whole day: 8 h at 10/s and 16 h at 2/s.
+        let day = profile_mean_rate(&points, 0, 0, 24 * h);
+        assert!((day - (8.0 * 10.0 + 16.0 * 2.0) / 24.0).abs() < 1e-12, "{day}");
+        // Across midnight into the next day: 16:00–10:00 (18 h): 1 h at 10, 16 h at 2, 1 h at 10.
+        let v = profile_mean_rate(&points, 16 * h, 0, 18 * h);
+        assert!((v - (2.0 * 10.0 + 16.0 * 2.0) / 18.0).abs() < 1e-12, "{v}");
     }
 }

@@ -87,11 +87,13 @@ fn bisection_finds_the_mm1_capacity_under_a_p99_slo() {
     );
     let spec = sc.capacity.as_ref().unwrap();
     assert_eq!(spec.nominal_tps, 100.0);
+    assert_eq!(sc.with_load_scaled(7.5).offered_tps(), 750.0);
     let c = search(&sc, 2);
     assert_eq!(c.systems.len(), 1);
     let s = &c.systems[0];
     assert_eq!(s.probes.len(), 10, "two bounds and eight bisection steps: {s:?}");
     let cap = s.capacity_tps.expect("300 tx/s is well within the SLO");
+    println!("M/M/1, p99 ≤ 30 ms: bisection {cap:.2} tx/s, analytic {analytic:.2} tx/s");
     assert!(
         (cap - analytic).abs() <= 0.03 * analytic,
         "bisection {cap:.1} tx/s vs analytic {analytic:.1} tx/s; probes {:#?}",
@@ -120,6 +122,7 @@ fn bisection_finds_the_mm1_capacity_under_a_p99_slo() {
     let e = search(&every, 2);
     assert_eq!(e.criterion, "every");
     let cap_every = e.systems[0].capacity_tps.unwrap();
+    println!("M/M/1, p99 ≤ 30 ms, every replication: bisection {cap_every:.2} tx/s");
     assert!(cap_every <= cap, "every {cap_every} > mean {cap}");
     assert!(
         (cap_every - analytic).abs() <= 0.05 * analytic,
@@ -138,6 +141,7 @@ fn bisection_finds_the_throughput_limit_when_the_slo_is_loose() {
     let analytic = MU / 0.9;
     let c = search(&sc, 2);
     let cap = c.systems[0].capacity_tps.unwrap();
+    println!("M/M/1, ratio ≥ 0.9: bisection {cap:.2} tx/s, analytic {analytic:.2} tx/s");
     assert!(
         (cap - analytic).abs() <= 0.03 * analytic,
         "bisection {cap:.1} tx/s vs μ/0.9 = {analytic:.1} tx/s; probes {:#?}",
@@ -280,4 +284,36 @@ fn the_bundled_experiment_scenarios_parse() {
         let (code, stdout, stderr) = common::run([OsString::from("check"), dir.join(f).into()]);
         assert_eq!(code, 0, "check {f}: {stdout}\n{stderr}");
     }
+}
+
+#[test]
+fn offered_load_of_a_profile_matches_the_generated_arrivals() {
+    // A profile whose first point is after midnight, starting at 08:00: 2/s (the last point,
+    // wrapped from the evening before) until 09:00, then 10/s. Over 08:00–10:00 the mean is
+    // 6/s, and that is what the workload generates (and what the capacity search scales).
+    let flows = flow(
+        "bank",
+        "fund",
+        r#"{ process = "profile", points = [["09:00", 10.0], ["17:00", 2.0]] }"#,
+    );
+    let system = r#"
+[[system]]
+name = "central"
+consensus = "centralized"
+baseline = true
+operator = "NSSF"
+"#;
+    let text = uniform_net(system, CENTRAL_GROUPS, &flows, "")
+        .replace("duration = \"20s\"", "duration = \"2h\"")
+        .replace("start_time = \"00:00\"", "start_time = \"08:00\"");
+    let sc = load(&text);
+    assert!((sc.offered_tps() - 6.0).abs() < 1e-12, "{}", sc.offered_tps());
+    let r = ledgersim::sim::run_system(&sc, 0, 0);
+    let expected = 6.0 * 7200.0;
+    // Poisson: sd ≈ √43,200 ≈ 208; allow 5 sd.
+    assert!(
+        (r.submitted as f64 - expected).abs() < 1040.0,
+        "submitted {} vs {expected}",
+        r.submitted
+    );
 }
