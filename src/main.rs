@@ -192,6 +192,21 @@ fn check(path: &Path, set: Vec<String>) -> Result<(), Failure> {
             ledgersim::experiment::run_count(&sc)
         );
     }
+    if let Some(c) = &sc.capacity {
+        let names: Vec<&str> = c.systems.iter().map(|&i| sc.systems[i].name.as_str()).collect();
+        println!(
+            "  capacity: p99 ≤ {} ms, committed/submitted ≥ {} ({} over replications), offered load {}–{} tx/s \
+             (nominal {:.2}) in {} bisection step(s), for {}",
+            c.slo_p99_ms,
+            c.min_throughput_ratio,
+            c.criterion.label(),
+            c.min_tps,
+            c.max_tps,
+            c.nominal_tps,
+            c.iterations,
+            names.join(", ")
+        );
+    }
     println!("  systems:");
     for (i, s) in sc.systems.iter().enumerate() {
         let base = if i == sc.baseline { " (baseline)" } else { "" };
@@ -218,7 +233,7 @@ fn run(args: RunArgs) -> Result<(), Failure> {
         .map(|s| s.parse().map_err(|e: String| invalid(anyhow::anyhow!("--shard {e}"))))
         .transpose()?;
     let (scenario, overrides) = load(&args.scenario, args.set, args.seed, args.replications)?;
-    if shard.is_some() && serde_json::to_value(&scenario.raw).is_ok_and(|v| !v["capacity"].is_null()) {
+    if shard.is_some() && scenario.capacity.is_some() {
         return Err(invalid(anyhow::anyhow!(
             "{}: --shard cannot split a [capacity] search (a sequential bisection); run it without --shard",
             args.scenario.display()

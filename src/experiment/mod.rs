@@ -3,6 +3,11 @@
 //! Every `(system, replication)` run is independent and deterministic; runs are executed on
 //! a pool of `threads` workers, collected in index order and reduced sequentially, so the
 //! results do not depend on the thread count.
+//!
+//! A scenario with `[capacity]` also runs its capacity search ([`capacity`]) after the
+//! ordinary runs, on the same pool.
+
+pub mod capacity;
 
 use crate::cost::CATEGORIES;
 use crate::metrics::Stat;
@@ -167,8 +172,10 @@ pub struct ExperimentResult {
     pub systems: Vec<SystemSummary>,
     /// Per-point summaries when the scenario has a `[sweep]` (empty otherwise).
     pub points: Vec<PointSummary>,
-    /// Total events over all runs.
+    /// Total events over all runs (capacity probes included).
     pub events: u64,
+    /// Capacity search results when the scenario has a `[capacity]` section.
+    pub capacity: Option<capacity::CapacityResult>,
 }
 
 /// Run every (sweep point ×) system × replication of `scenario` on `threads` worker threads.
@@ -204,7 +211,16 @@ pub fn run_experiment_shard(
             })
             .collect()
     });
-    Ok(assemble(scenario, runs))
+    let mut result = assemble(scenario, runs);
+    // Capacity probes are a sequential bisection over the whole scenario; sharded runs refuse
+    // `[capacity]` before they start, so only whole runs search.
+    if shard.is_none() {
+        result.capacity = capacity::search(scenario, &pool, on_done).map(|(c, probe_events)| {
+            result.events += probe_events;
+            c
+        });
+    }
+    Ok(result)
 }
 
 /// Reduce runs, ordered by (point, system, replication), into an experiment result: the
@@ -234,6 +250,7 @@ pub fn assemble(scenario: &Scenario, runs: Vec<RunResult>) -> ExperimentResult {
         systems,
         points: summaries,
         events,
+        capacity: None,
     }
 }
 

@@ -111,6 +111,8 @@ struct Summary<'a> {
     settlement_schedule: String,
     systems: &'a [SystemSummary],
     sweep: Option<SweepSummary<'a>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    capacity: Option<&'a crate::experiment::capacity::CapacityResult>,
 }
 
 fn schedule_label(s: &SettlementSchedule) -> String {
@@ -158,6 +160,7 @@ pub fn summary_json(scenario: &Scenario, result: &ExperimentResult) -> Result<Ve
             parameters: scenario.raw.sweep.keys().map(|k| k.as_str()).collect(),
             points: &result.points,
         }),
+        capacity: result.capacity.as_ref(),
     };
     let mut v = serde_json::to_vec_pretty(&s).map_err(|e| ReportError::Serialize {
         what: "summary.json",

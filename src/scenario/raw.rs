@@ -59,6 +59,43 @@ pub struct RawScenario {
     /// Parameter sweep: field path → values (Cartesian product over paths, in path order).
     #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
     pub sweep: std::collections::BTreeMap<String, RawSweepAxis>,
+    /// Capacity search: the largest offered load each system sustains within an SLO.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub capacity: Option<RawCapacity>,
+}
+
+/// The `[capacity]` section: a deterministic bisection over the offered load.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawCapacity {
+    /// Latency objective: the 99th percentile of submit → recorded must not exceed it, e.g. `"500ms"`.
+    pub slo_p99: String,
+    /// Committed / submitted in the window must be at least this (default 0.99).
+    #[serde(default = "default_throughput_ratio")]
+    pub min_throughput_ratio: f64,
+    /// Lowest offered load probed, tx/s (the whole workload, all flows together).
+    pub min_tps: f64,
+    /// Highest offered load probed, tx/s.
+    pub max_tps: f64,
+    /// Bisection steps after probing both bounds (default 8).
+    #[serde(default = "default_capacity_iterations")]
+    pub iterations: u32,
+    /// `"mean"` (default): the means over replications pass; `"every"`: every replication passes.
+    #[serde(default = "default_capacity_criterion")]
+    pub criterion: String,
+    /// Names of the systems to search (default: every system).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub systems: Option<Vec<String>>,
+}
+
+fn default_throughput_ratio() -> f64 {
+    0.99
+}
+fn default_capacity_iterations() -> u32 {
+    8
+}
+fn default_capacity_criterion() -> String {
+    "mean".into()
 }
 
 /// The values one swept parameter takes.

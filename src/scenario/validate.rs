@@ -1588,13 +1588,15 @@ pub fn validate(raw: RawScenario, origin: &str) -> Result<Scenario, ScenarioErro
         });
     }
 
+    let capacity = raw.capacity.as_ref().map(|cap| validate_capacity(&mut c, &raw, cap));
+
     if !c.issues.is_empty() {
         return Err(ScenarioError::Invalid {
             origin: origin.into(),
             issues: c.issues,
         });
     }
-    Ok(Scenario {
+    let mut scenario = Scenario {
         name: raw.name.clone(),
         description: raw.description.clone(),
         seed: raw.seed,
@@ -1615,8 +1617,114 @@ pub fn validate(raw: RawScenario, origin: &str) -> Result<Scenario, ScenarioErro
         systems,
         faults,
         points: Vec::new(),
+        capacity: None,
         raw,
-    })
+    };
+    if let Some(mut cap) = capacity {
+        cap.nominal_tps = scenario.offered_tps();
+        if !(cap.nominal_tps.is_finite() && cap.nominal_tps > 0.0) {
+            return Err(ScenarioError::Invalid {
+                origin: origin.into(),
+                issues: vec![ValidationIssue {
+                    path: "capacity".into(),
+                    message: "the workload offers no load in the measurement window, so there is nothing to scale; \
+                              give some flow a positive rate"
+                        .into(),
+                }],
+            });
+        }
+        scenario.capacity = Some(cap);
+    }
+    Ok(scenario)
+}
+
+/// Most bisection steps `[capacity]` accepts (resolution (max − min) / 2^iterations).
+pub const MAX_CAPACITY_ITERATIONS: u32 = 20;
+
+/// Check `[capacity]`; the returned spec's `nominal_tps` is filled in by the caller.
+fn validate_capacity(c: &mut Checker, raw: &RawScenario, cap: &RawCapacity) -> CapacitySpec {
+    let slo = c.positive_duration("capacity.slo_p99", &cap.slo_p99);
+    let ratio = cap.min_throughput_ratio;
+    if !(ratio.is_finite() && ratio > 0.0 && ratio <= 1.0) {
+        c.err(
+            "capacity.min_throughput_ratio",
+            format!("must be in (0, 1] (got {ratio}); e.g. 0.99 = throughput within 1 % of the offer"),
+        );
+    }
+    let min = c.positive("capacity.min_tps", cap.min_tps);
+    let max = c.positive("capacity.max_tps", cap.max_tps);
+    if min.is_finite() && max.is_finite() && min > 0.0 && max <= min {
+        c.err(
+            "capacity.max_tps",
+            format!("must be greater than capacity.min_tps (got {max} ≤ {min})"),
+        );
+    }
+    if !(1..=MAX_CAPACITY_ITERATIONS).contains(&cap.iterations) {
+        c.err(
+            "capacity.iterations",
+            format!(
+                "must be between 1 and {MAX_CAPACITY_ITERATIONS} (got {})",
+                cap.iterations
+            ),
+        );
+    }
+    let criterion = match cap.criterion.as_str() {
+        "mean" => CapacityCriterion::Mean,
+        "every" => CapacityCriterion::Every,
+        other => {
+            c.err(
+                "capacity.criterion",
+                format!("unknown criterion `{other}`; allowed: \"mean\" (means over replications pass), \"every\" (every replication passes)"),
+            );
+            CapacityCriterion::Mean
+        }
+    };
+    let systems = match &cap.systems {
+        None => (0..raw.systems.len()).collect(),
+        Some(names) => {
+            if names.is_empty() {
+                c.err(
+                    "capacity.systems",
+                    "must name at least one system (or be left out: every system)",
+                );
+            }
+            let mut idx = Vec::new();
+            for (i, n) in names.iter().enumerate() {
+                match raw.systems.iter().position(|s| &s.name == n) {
+                    Some(k) if idx.contains(&k) => {
+                        c.err(format!("capacity.systems[{i}]"), format!("`{n}` is listed twice"))
+                    }
+                    Some(k) => idx.push(k),
+                    None => {
+                        let known: Vec<&str> = raw.systems.iter().map(|s| s.name.as_str()).collect();
+                        c.err(
+                            format!("capacity.systems[{i}]"),
+                            format!("no system named `{n}`; systems: {}", known.join(", ")),
+                        )
+                    }
+                }
+            }
+            idx.sort_unstable();
+            idx
+        }
+    };
+    if !raw.sweep.is_empty() {
+        c.err(
+            "capacity",
+            "cannot be combined with [sweep]: a capacity search already varies the load; \
+             run one search per parameter value with --set instead",
+        );
+    }
+    CapacitySpec {
+        slo_p99_ms: slo as f64 / 1e6,
+        min_throughput_ratio: ratio,
+        min_tps: min,
+        max_tps: max,
+        iterations: cap.iterations,
+        criterion,
+        systems,
+        nominal_tps: 0.0,
+    }
 }
 
 #[cfg(test)]

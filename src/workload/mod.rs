@@ -95,7 +95,13 @@ impl<'a> Workload<'a> {
                     // Current piece: the last point at or before tod (wrapping to the last point).
                     let idx = points.iter().rposition(|&(p, _)| p <= tod).unwrap_or(points.len() - 1);
                     let rate = points[idx].1;
-                    let next_boundary_tod = points.get(idx + 1).map(|p| p.0).unwrap_or(DAY + points[0].0);
+                    // The next point after `tod`, or the first one tomorrow. (Not `idx + 1`: before
+                    // the first point `idx` is the last point, wrapped from yesterday.)
+                    let next_boundary_tod = points
+                        .iter()
+                        .map(|p| p.0)
+                        .find(|&p| p > tod)
+                        .unwrap_or(DAY + points[0].0);
                     let next_boundary_tod = if next_boundary_tod <= tod {
                         next_boundary_tod + DAY
                     } else {

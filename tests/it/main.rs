@@ -4,6 +4,7 @@
 mod common;
 
 mod analytic;
+mod capacity;
 mod cli;
 mod fault_scenarios;
 mod faults;

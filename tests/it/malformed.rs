@@ -641,6 +641,97 @@ fn cases() -> Vec<Case> {
             vec![Set("cost.transfer_fee_tiers=[[100.0, 1.0], [50.0, 2.0]]")],
             vec![Issue("cost.transfer_fee_tiers[1]")],
         ),
+        // ---- [capacity]
+        case(
+            "capacity: SLO without a unit",
+            vec![Append(
+                "\n[capacity]\nslo_p99 = \"500\"\nmin_tps = 10.0\nmax_tps = 100.0\n",
+            )],
+            vec![Issue("capacity.slo_p99")],
+        ),
+        case(
+            "capacity: throughput ratio above 1",
+            vec![Append(
+                "\n[capacity]\nslo_p99 = \"1s\"\nmin_tps = 10.0\nmax_tps = 100.0\nmin_throughput_ratio = 1.5\n",
+            )],
+            vec![Issue("capacity.min_throughput_ratio")],
+        ),
+        case(
+            "capacity: bounds reversed",
+            vec![Append(
+                "\n[capacity]\nslo_p99 = \"1s\"\nmin_tps = 100.0\nmax_tps = 10.0\n",
+            )],
+            vec![Issue("capacity.max_tps")],
+        ),
+        case(
+            "capacity: negative lower bound",
+            vec![Append(
+                "\n[capacity]\nslo_p99 = \"1s\"\nmin_tps = -5.0\nmax_tps = 10.0\n",
+            )],
+            vec![Issue("capacity.min_tps")],
+        ),
+        case(
+            "capacity: zero iterations",
+            vec![Append(
+                "\n[capacity]\nslo_p99 = \"1s\"\nmin_tps = 10.0\nmax_tps = 100.0\niterations = 0\n",
+            )],
+            vec![Issue("capacity.iterations")],
+        ),
+        case(
+            "capacity: unknown criterion",
+            vec![Append(
+                "\n[capacity]\nslo_p99 = \"1s\"\nmin_tps = 10.0\nmax_tps = 100.0\ncriterion = \"median\"\n",
+            )],
+            vec![Issue("capacity.criterion"), Says("\"every\"")],
+        ),
+        case(
+            "capacity: unknown system",
+            vec![Append(
+                "\n[capacity]\nslo_p99 = \"1s\"\nmin_tps = 10.0\nmax_tps = 100.0\nsystems = [\"pbft\", \"raft\"]\n",
+            )],
+            vec![Issue("capacity.systems[1]"), Says("no system named `raft`")],
+        ),
+        case(
+            "capacity: unknown field",
+            vec![Append(
+                "\n[capacity]\nslo_p95 = \"1s\"\nmin_tps = 10.0\nmax_tps = 100.0\n",
+            )],
+            vec![
+                At {
+                    marker: "slo_p95 = ",
+                    col: Some(1),
+                },
+                Says("unknown field `slo_p95`"),
+            ],
+        ),
+        case(
+            "capacity: missing bound",
+            vec![Append("\n[capacity]\nslo_p99 = \"1s\"\nmin_tps = 10.0\n")],
+            vec![Says("missing field `max_tps`")],
+        ),
+        case(
+            "capacity combined with a sweep",
+            vec![Append(
+                "\n[capacity]\nslo_p99 = \"1s\"\nmin_tps = 10.0\nmax_tps = 100.0\n[sweep]\n\"system[1].batch_max_tx\" = [10, 20]\n",
+            )],
+            vec![Issue("capacity"), Says("cannot be combined with [sweep]")],
+        ),
+        case(
+            "capacity: bad value via --set",
+            vec![
+                Append("\n[capacity]\nslo_p99 = \"1s\"\nmin_tps = 10.0\nmax_tps = 100.0\n"),
+                Set("capacity.iterations=99"),
+            ],
+            vec![Issue("capacity.iterations")],
+        ),
+        case(
+            "capacity: wrong type via --set",
+            vec![
+                Append("\n[capacity]\nslo_p99 = \"1s\"\nmin_tps = 10.0\nmax_tps = 100.0\n"),
+                Set("capacity.min_tps=\"lots\""),
+            ],
+            vec![Says("--set capacity.min_tps=\"lots\""), Says("min_tps")],
+        ),
         // ---- bad --set
         case(
             "--set on a nonexistent array index",

@@ -307,3 +307,21 @@ fn bad_shard_specifications_are_usage_errors() {
     let (code, _, err) = common::run(["merge", "--out", tmp.join("m").to_str().unwrap()]);
     assert_eq!(code, 2, "merge without directories: {err}");
 }
+
+#[test]
+fn a_capacity_search_cannot_be_sharded() {
+    let tmp = TempDir::new("shard-capacity");
+    let scenario = tmp.write("c.toml", &std::fs::read_to_string("scenarios/capacity.toml").unwrap());
+    let out = tmp.join("out");
+    let (code, _, err) = common::run([
+        "run",
+        scenario.to_str().unwrap(),
+        "--shard",
+        "0/2",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("--shard cannot split a [capacity] search"), "{err}");
+    assert!(!out.exists());
+}
