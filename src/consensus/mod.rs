@@ -224,6 +224,11 @@ pub trait Replica {
     fn chain_metrics(&self) -> Option<ChainMetrics> {
         None
     }
+
+    /// How `msg` sent by this replica uses the network. Default: the sender's egress FIFO.
+    fn msg_lane(&self, _msg: &Self::Msg) -> crate::net::Lane {
+        crate::net::Lane::Egress
+    }
 }
 
 /// Block propagation and stale-block statistics of a blockchain run (whole run, drain included).

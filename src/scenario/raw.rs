@@ -668,9 +668,35 @@ pub struct RawSystem {
     /// PoW: per-block processing time at each node before relaying.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub block_processing: Option<String>,
+    /// PoW: relay timing model, "egress" (default) or "simblock".
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub relay_timing: Option<String>,
+    /// PoW: fraction of churning nodes (SimBlock), 0–1 (default 1: all use `compact_failure`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub churn_share: Option<f64>,
+    /// PoW: compact-block failure probability of non-churning nodes (default `compact_failure`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub compact_failure_stable: Option<f64>,
+    /// PoW: fraction of the block a churning node sends after a compact failure (default:
+    /// the full block).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub compact_refill: Option<RawRefill>,
+    /// PoW: the same for a non-churning node (default: `compact_refill`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub compact_refill_stable: Option<RawRefill>,
     /// Cost overrides.
     #[serde(default)]
     pub cost: RawSystemCost,
+}
+
+/// An empirical distribution: `fraction[i]` with weight `weight[i]`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawRefill {
+    /// Fractions of the block size, each in (0, 1].
+    pub fraction: Vec<f64>,
+    /// Positive integer weights, one per fraction.
+    pub weight: Vec<u64>,
 }
 
 /// Distribution of relative mining power over miners.

@@ -341,12 +341,26 @@ impl<'a, R: Replica> World<'a, R> {
         bytes: u32,
         wire: Wire<R::Msg>,
     ) {
+        self.send_on(queue, crate::net::Lane::Egress, at, from, to, bytes, wire);
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn send_on(
+        &mut self,
+        queue: &mut EventQueue<Event<R::Msg>>,
+        lane: crate::net::Lane,
+        at: SimTime,
+        from: NodeId,
+        to: NodeId,
+        bytes: u32,
+        wire: Wire<R::Msg>,
+    ) {
         let stats = if self.in_window(at) {
             Some(&mut self.net_stats)
         } else {
             None
         };
-        let mut arrival = self.net.transmit(at, from, to, bytes, stats);
+        let mut arrival = self.net.transmit_on(lane, at, from, to, bytes, stats);
         if !self.faults.links.is_empty() && from != to {
             let (f, t) = (from as usize, to as usize);
             for (idx, in_target, in_peer) in &self.faults.links {
@@ -534,7 +548,10 @@ impl<'a, R: Replica> World<'a, R> {
                 Action::Send { to, msg } => {
                     self.count_kind(at, &msg);
                     let bytes = R::msg_bytes(&msg);
-                    self.send(queue, at, node, to, bytes, Wire::Proto(msg));
+                    let lane = self.replicas[node as usize]
+                        .as_ref()
+                        .map_or(crate::net::Lane::Egress, |r| r.msg_lane(&msg));
+                    self.send_on(queue, lane, at, node, to, bytes, Wire::Proto(msg));
                 }
                 Action::Broadcast { msg } => {
                     let bytes = R::msg_bytes(&msg);
