@@ -188,6 +188,10 @@ pub struct CpuCosts {
     pub execute_tx: SimTime,
     /// One database / block commit.
     pub db_commit: SimTime,
+    /// Charged by the simulator for every protocol message and client request a replica
+    /// receives, before its handler runs (a fixed per-message receive cost, as in the SimPy
+    /// reference model). Default 0.
+    pub per_message: SimTime,
 }
 
 impl CpuCosts {
@@ -198,6 +202,7 @@ impl CpuCosts {
         hash_per_kb: 0,
         execute_tx: 0,
         db_commit: 0,
+        per_message: 0,
     };
 
     /// Hashing cost of `bytes` bytes.
@@ -270,6 +275,8 @@ pub struct FlowSpec {
     pub amount: AmountDist,
     /// Fee class.
     pub fee: FeeClass,
+    /// Stop after this many transactions (`None`: arrivals continue until `duration`).
+    pub limit: Option<u64>,
 }
 
 /// Service-time distribution.

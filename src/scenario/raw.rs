@@ -262,6 +262,9 @@ pub struct RawCpu {
     /// Persist one block / one database commit.
     #[serde(default = "cpu_commit")]
     pub db_commit: String,
+    /// Receive cost charged for every message a replica receives (default 0).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub per_message: Option<String>,
 }
 
 fn cpu_sign() -> String {
@@ -288,6 +291,7 @@ impl Default for RawCpu {
             hash_per_kb: cpu_hash(),
             execute_tx: cpu_exec(),
             db_commit: cpu_commit(),
+            per_message: None,
         }
     }
 }
@@ -333,6 +337,9 @@ pub struct RawFlow {
     /// Interbank fee schedule for this flow: `tiered` (per-transfer corporate tariff) or `bulk`.
     #[serde(default = "default_fee")]
     pub fee: String,
+    /// Stop the flow after this many transactions (default: no limit).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub limit: Option<u64>,
 }
 
 fn default_endpoints() -> String {

@@ -756,6 +756,11 @@ pub fn validate(raw: RawScenario, origin: &str) -> Result<Scenario, ScenarioErro
         hash_per_kb: c.duration("cpu.hash_per_kb", &raw.cpu.hash_per_kb),
         execute_tx: c.duration("cpu.execute_tx", &raw.cpu.execute_tx),
         db_commit: c.duration("cpu.db_commit", &raw.cpu.db_commit),
+        per_message: raw
+            .cpu
+            .per_message
+            .as_deref()
+            .map_or(0, |t| c.duration("cpu.per_message", t)),
     };
 
     // ---- workload
@@ -880,6 +885,16 @@ pub fn validate(raw: RawScenario, origin: &str) -> Result<Scenario, ScenarioErro
             size_bytes: f.size_bytes.max(1),
             amount,
             fee,
+            limit: match f.limit {
+                Some(0) => {
+                    c.err(
+                        format!("{p}.limit"),
+                        "must be a positive number of transactions (omit it for no limit)",
+                    );
+                    None
+                }
+                l => l,
+            },
         });
     }
     let initial_balance = c.non_negative("workload.initial_balance", raw.workload.initial_balance);

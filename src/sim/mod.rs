@@ -467,6 +467,7 @@ impl<'a, R: Replica> World<'a, R> {
                     submit = Some(tx);
                 }
                 Job::Request(tx) => {
+                    self.outbox.charge(self.scenario.cpu.per_message);
                     if !self.censored(node, &tx)
                         && let Some(r) = self.replicas[node as usize].as_mut()
                     {
@@ -474,6 +475,7 @@ impl<'a, R: Replica> World<'a, R> {
                     }
                 }
                 Job::Proto(from, msg) => {
+                    self.outbox.charge(self.scenario.cpu.per_message);
                     let censored = R::carried_tx(&msg).is_some_and(|tx| self.censored(node, tx));
                     if !censored && let Some(r) = self.replicas[node as usize].as_mut() {
                         r.on_message(now, from, msg, &mut self.outbox);
