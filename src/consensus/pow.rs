@@ -224,6 +224,9 @@ pub struct PowReplica {
     batch: BatchSpec,
     processing: SimTime,
     timing: RelayTiming,
+    /// No CPU is ever charged on this node (all costs zero, no receive-side processing):
+    /// jobs never wait, so no-op deliveries may be skipped (`ignores`).
+    cpu_free: bool,
     /// Fraction of the block sent after a peer's compact failure (`None`: the full block),
     /// as cumulative weights.
     refill: Option<Rc<(Vec<f64>, Vec<u64>)>>,
@@ -656,6 +659,21 @@ impl Replica for PowReplica {
         Some(self.tracker.borrow().metrics())
     }
 
+    fn ignores(&self, at: SimTime, _from: NodeId, msg: &PowMsg) -> bool {
+        // The INV handler's "already have it / final / requested and not yet due for a
+        // re-request" tests: each stays true until `at` without faults (blocks leave `blocks`
+        // only below the final height; a request entry leaves `requested` only when the block
+        // arrives or after REREQUEST_AFTER).
+        match msg {
+            PowMsg::Inv { id, height } if self.cpu_free => {
+                self.blocks.contains_key(id)
+                    || *height <= self.final_height
+                    || self.requested.get(id).is_some_and(|&t| at < t + REREQUEST_AFTER)
+            }
+            _ => false,
+        }
+    }
+
     fn msg_lane(&self, msg: &PowMsg) -> Lane {
         match (self.timing, msg) {
             (RelayTiming::Egress, _) | (RelayTiming::SimBlock, PowMsg::Tx(_)) => Lane::Egress,
@@ -786,6 +804,20 @@ pub fn deploy(scenario: &Scenario, spec: &PowSpec, replication: u32) -> Deployme
                 batch: spec.batch,
                 processing: spec.block_processing,
                 timing: spec.relay_timing,
+                cpu_free: {
+                    let c = &scenario.cpu;
+                    [
+                        c.sign,
+                        c.verify,
+                        c.hash_per_kb,
+                        c.execute_tx,
+                        c.db_commit,
+                        c.per_message,
+                    ]
+                    .iter()
+                    .all(|&t| t == 0)
+                        && (spec.relay_timing == RelayTiming::SimBlock || spec.block_processing == 0)
+                },
                 // SimBlock sizes the refill by the *sender's* churn flag (getFailedBlockSize).
                 refill: if churning[i] {
                     refill_churn.clone()

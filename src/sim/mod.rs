@@ -318,6 +318,8 @@ struct World<'a, R: Replica> {
     free_slots: Vec<u32>,
     checker: SafetyChecker,
     faults: FaultState,
+    /// Skip deliveries the receiver declares no-ops (no faults, no per-message CPU).
+    skip_noops: bool,
     latency: Histogram,
     settle: Histogram,
     series: TimeSeries,
@@ -381,6 +383,15 @@ impl<'a, R: Replica> World<'a, R> {
                     _ => {}
                 }
             }
+        }
+        // A delivery that is certain to be a no-op needs no event (see `Replica::ignores`).
+        if self.skip_noops
+            && let Wire::Proto(m) = &wire
+            && self.replicas[to as usize]
+                .as_ref()
+                .is_some_and(|r| r.ignores(arrival, from, m))
+        {
+            return;
         }
         queue.schedule_at(arrival, Event::Deliver { from, to, wire });
     }
@@ -814,6 +825,7 @@ fn run_world<R: Replica>(scenario: &Scenario, system: usize, replication: u32, d
             ..Default::default()
         },
         faults,
+        skip_noops: scenario.faults.is_empty() && scenario.cpu.per_message == 0,
         latency: Histogram::new(),
         settle: Histogram::new(),
         series: TimeSeries::new(scenario.duration, scenario.timeseries_window),
