@@ -58,6 +58,9 @@ pub const ANNOUNCE_BYTES: u32 = 36;
 pub const RETAIN: u64 = 16;
 /// A block requested this long ago without an answer may be requested from another announcer.
 pub const REREQUEST_AFTER: SimTime = 60 * NS_PER_S;
+/// Entries of `PowReplica::recent`.
+const RECENT: usize = 4;
+
 /// SimBlock adds 10 ms to the latency of every INV, GETDATA and GETBLOCKTXN
 /// (`AbstractMessageTask.getInterval`).
 pub const SIMBLOCK_CONTROL_DELAY: SimTime = 10 * crate::engine::NS_PER_MS;
@@ -227,6 +230,11 @@ pub struct PowReplica {
     /// No CPU is ever charged on this node (all costs zero, no receive-side processing):
     /// jobs never wait, so no-op deliveries may be skipped (`ignores`).
     cpu_free: bool,
+    /// The last few blocks this node stored or requested: `(id, requested at)`, with
+    /// `SimTime::MAX` for a stored block. A cache-friendly summary for `ignores` (a sufficient
+    /// condition only: ids not found here fall back to a delivery).
+    recent: [(u64, SimTime); RECENT],
+    recent_next: usize,
     /// Fraction of the block sent after a peer's compact failure (`None`: the full block),
     /// as cumulative weights.
     refill: Option<Rc<(Vec<f64>, Vec<u64>)>>,
@@ -358,6 +366,7 @@ impl PowReplica {
         if !self.blocks.contains_key(&block.parent) {
             if let std::collections::btree_map::Entry::Vacant(e) = self.requested.entry(block.parent) {
                 e.insert(now);
+                self.remember(block.parent, now);
                 out.push(Action::Send {
                     to: from,
                     msg: PowMsg::GetData { id: block.parent },
@@ -376,6 +385,7 @@ impl PowReplica {
         let mut best: Option<Rc<Block>> = None;
         while let Some((src, b)) = work.pop() {
             self.blocks.insert(b.id, b.clone());
+            self.remember(b.id, SimTime::MAX);
             for &nb in &self.neighbours {
                 if Some(nb) != src {
                     out.push(Action::Send {
@@ -521,6 +531,17 @@ impl PowReplica {
         self.requested.retain(|_, t| *t + REREQUEST_AFTER > now);
     }
 
+    /// Note in `recent` that block `id` was stored (`SimTime::MAX`) or requested at `at`.
+    #[inline]
+    fn remember(&mut self, id: u64, at: SimTime) {
+        if let Some(e) = self.recent.iter_mut().find(|e| e.0 == id) {
+            e.1 = e.1.max(at);
+            return;
+        }
+        self.recent[self.recent_next] = (id, at);
+        self.recent_next = (self.recent_next + 1) % RECENT;
+    }
+
     fn serve(&mut self, to: NodeId, id: u64, allow_compact: bool, out: &mut Outbox<PowMsg>) {
         let Some(b) = self.blocks.get(&id).cloned() else {
             return;
@@ -573,6 +594,7 @@ impl Replica for PowReplica {
                     return;
                 }
                 self.requested.insert(id, now);
+                self.remember(id, now);
                 out.push(Action::Send {
                     to: from,
                     msg: PowMsg::GetData { id },
@@ -666,6 +688,10 @@ impl Replica for PowReplica {
         // arrives or after REREQUEST_AFTER).
         match msg {
             PowMsg::Inv { id, height } if self.cpu_free => {
+                // Stored (MAX) or requested at t with at < t + REREQUEST_AFTER: a no-op.
+                if let Some(&(_, t)) = self.recent.iter().find(|e| e.0 == *id) {
+                    return t == SimTime::MAX || at < t + REREQUEST_AFTER;
+                }
                 self.blocks.contains_key(id)
                     || *height <= self.final_height
                     || self.requested.get(id).is_some_and(|&t| at < t + REREQUEST_AFTER)
@@ -804,6 +830,8 @@ pub fn deploy(scenario: &Scenario, spec: &PowSpec, replication: u32) -> Deployme
                 batch: spec.batch,
                 processing: spec.block_processing,
                 timing: spec.relay_timing,
+                recent: [(u64::MAX, 0); RECENT],
+                recent_next: 0,
                 cpu_free: {
                     let c = &scenario.cpu;
                     [
