@@ -62,6 +62,8 @@ pub struct EventQueue<E> {
     len: usize,
     next_seq: u64,
     now: SimTime,
+    /// Sequence number of the last popped event.
+    cur_seq: u64,
 }
 
 #[inline(always)]
@@ -91,6 +93,7 @@ impl<E> EventQueue<E> {
             len: 0,
             next_seq: 0,
             now: 0,
+            cur_seq: 0,
         }
     }
 
@@ -130,6 +133,45 @@ impl<E> EventQueue<E> {
         let time = time.max(self.now);
         let seq = self.next_seq;
         self.next_seq += 1;
+        self.len += 1;
+        let key = key_of(time, seq);
+        let ev = Scheduled { time, seq, event };
+        if key < self.last {
+            self.low.push(ev);
+            return;
+        }
+        let b = bucket_of(key, self.last);
+        if b > 0 {
+            self.nonempty |= 1u128 << (b - 1);
+        }
+        self.buckets[b].push(ev);
+    }
+
+    /// Take the next sequence number without scheduling anything: a *virtual* event that
+    /// keeps its place in the tie-break order and can be scheduled later with
+    /// [`EventQueue::schedule_with_seq`] if it turns out to be needed.
+    #[inline]
+    pub fn reserve_seq(&mut self) -> u64 {
+        let seq = self.next_seq;
+        self.next_seq += 1;
+        seq
+    }
+
+    /// Sequence number of the event popped last (the one being handled).
+    #[inline]
+    pub fn current_seq(&self) -> u64 {
+        self.cur_seq
+    }
+
+    /// Schedule `event` at `time` with a sequence number taken earlier by
+    /// [`EventQueue::reserve_seq`]; `(time, seq)` must not precede the event being handled.
+    #[inline]
+    pub fn schedule_with_seq(&mut self, time: SimTime, seq: u64, event: E) {
+        debug_assert!(seq < self.next_seq, "seq must come from reserve_seq");
+        debug_assert!(
+            (time, seq) > (self.now, self.cur_seq) || self.len == 0,
+            "a reserved event must not be scheduled in the past"
+        );
         self.len += 1;
         let key = key_of(time, seq);
         let ev = Scheduled { time, seq, event };
@@ -207,6 +249,7 @@ impl<E> EventQueue<E> {
         self.len -= 1;
         debug_assert!(ev.time >= self.now, "time went backwards");
         self.now = ev.time;
+        self.cur_seq = ev.seq;
         Some(ev)
     }
 }

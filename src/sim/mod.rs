@@ -320,6 +320,11 @@ struct World<'a, R: Replica> {
     faults: FaultState,
     /// Skip deliveries the receiver declares no-ops (no faults, no per-message CPU).
     skip_noops: bool,
+    /// Per node: cores busy with a job that has no outputs, as `(done, reserved seq)` of the
+    /// `CoreFree` event that would release them. The event is only scheduled (with that
+    /// seq, so every tie-break stays the same) if a job has to wait for the core; otherwise
+    /// the core is released when the node's CPU is next used.
+    silent_busy: Vec<Vec<(SimTime, u64)>>,
     latency: Histogram,
     settle: Histogram,
     series: TimeSeries,
@@ -469,6 +474,30 @@ impl<'a, R: Replica> World<'a, R> {
 
     /// Start queued jobs on free cores of `node`.
     fn dispatch(&mut self, now: SimTime, node: NodeId, queue: &mut EventQueue<Event<R::Msg>>) {
+        // Release the silently busy cores whose virtual CoreFree precedes the current event.
+        if !self.silent_busy[node as usize].is_empty() {
+            let current = (now, queue.current_seq());
+            let cpu = &mut self.cpus[node as usize];
+            self.silent_busy[node as usize].retain(|&(done, seq)| {
+                if (done, seq) < current {
+                    cpu.release();
+                    false
+                } else {
+                    true
+                }
+            });
+        }
+        self.start_jobs(now, node, queue);
+        // A job waits for a core: the silent cores' CoreFree events are needed after all.
+        if self.cpus[node as usize].queued() > 0 && !self.silent_busy[node as usize].is_empty() {
+            for (done, seq) in self.silent_busy[node as usize].drain(..) {
+                queue.schedule_with_seq(done, seq, Event::CoreFree { node, slot: NO_SLOT });
+            }
+        }
+    }
+
+    /// Start queued jobs on free cores of `node`.
+    fn start_jobs(&mut self, now: SimTime, node: NodeId, queue: &mut EventQueue<Event<R::Msg>>) {
         while let Some((enqueued, job)) = self.cpus[node as usize].start_next() {
             self.outbox.clear();
             let mut submit = None;
@@ -537,6 +566,11 @@ impl<'a, R: Replica> World<'a, R> {
             } else if cost == 0 {
                 self.flush(now, node, queue);
                 self.cpus[node as usize].release();
+            } else if self.outbox.actions.is_empty() {
+                // Nothing to send when the job ends: the core's release needs no event unless
+                // a job waits for it (see `silent_busy`).
+                let seq = queue.reserve_seq();
+                self.silent_busy[node as usize].push((done, seq));
             } else {
                 // Park the outputs until the CPU time has passed, so that every node's sends
                 // happen in time order (the egress FIFO sees departures as they occur).
@@ -826,6 +860,7 @@ fn run_world<R: Replica>(scenario: &Scenario, system: usize, replication: u32, d
         },
         faults,
         skip_noops: scenario.faults.is_empty() && scenario.cpu.per_message == 0,
+        silent_busy: vec![Vec::new(); n],
         latency: Histogram::new(),
         settle: Histogram::new(),
         series: TimeSeries::new(scenario.duration, scenario.timeseries_window),
