@@ -232,7 +232,7 @@ pub struct PowReplica {
     cpu_free: bool,
     /// The last few blocks this node stored or requested: `(id, requested at)`, with
     /// `SimTime::MAX` for a stored block. A cache-friendly summary for `ignores` (a sufficient
-    /// condition only: ids not found here fall back to a delivery).
+    /// condition only: an INV for an id not found here is delivered).
     recent: [(u64, SimTime); RECENT],
     recent_next: usize,
     /// Fraction of the block sent after a peer's compact failure (`None`: the full block),
@@ -689,12 +689,12 @@ impl Replica for PowReplica {
         match msg {
             PowMsg::Inv { id, height } if self.cpu_free => {
                 // Stored (MAX) or requested at t with at < t + REREQUEST_AFTER: a no-op.
+                // Only `recent` is consulted (the maps would cost cache misses on every
+                // INV): a block not among the last few is simply delivered.
                 if let Some(&(_, t)) = self.recent.iter().find(|e| e.0 == *id) {
                     return t == SimTime::MAX || at < t + REREQUEST_AFTER;
                 }
-                self.blocks.contains_key(id)
-                    || *height <= self.final_height
-                    || self.requested.get(id).is_some_and(|&t| at < t + REREQUEST_AFTER)
+                *height <= self.final_height
             }
             _ => false,
         }

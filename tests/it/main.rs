@@ -12,6 +12,7 @@ mod malformed;
 mod paired;
 mod pbft_faults;
 mod poa;
+mod perf_models;
 mod pow;
 mod raft;
 mod reproduce;
