@@ -58,7 +58,10 @@ fn new_fields_are_validated() {
         ("system[0].relay_timing=\"fast\"", "allowed: egress, simblock"),
         ("system[0].churn_share=1.5", "churn_share"),
         ("system[0].compact_refill.weight=[1]", "same length"),
-        ("system[0].compact_refill_stable.fraction=[1.5]", "compact_refill_stable.fraction[0]"),
+        (
+            "system[0].compact_refill_stable.fraction=[1.5]",
+            "compact_refill_stable.fraction[0]",
+        ),
     ];
     for (set, needle) in pow_bad {
         let err = bundled("scenarios/bitcoin-simblock-2019.toml", &[set]).expect_err(set);
@@ -128,7 +131,9 @@ fn simblock_relay_timing_is_slower_than_egress_timing() {
     // SimBlock's stop-and-wait uploads and +10 ms control messages make propagation slower
     // than the egress FIFO model on the same network.
     let simblock = simblock_small(&[]).chain.expect("chain");
-    let egress = simblock_small(&["system[0].relay_timing=\"egress\""]).chain.expect("chain");
+    let egress = simblock_small(&["system[0].relay_timing=\"egress\""])
+        .chain
+        .expect("chain");
     assert!(
         simblock.propagation_p50_ms > 1.2 * egress.propagation_p50_ms,
         "simblock {simblock:?} egress {egress:?}"
