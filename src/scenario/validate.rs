@@ -1652,6 +1652,35 @@ pub fn validate(raw: RawScenario, origin: &str) -> Result<Scenario, ScenarioErro
     })
 }
 
+/// Validate a compact-refill distribution: equal, non-empty `fraction` / `weight` lists,
+/// fractions in (0, 1], positive weights.
+fn refill(c: &mut Checker, path: &str, r: &RawRefill) -> Refill {
+    if r.fraction.is_empty() || r.fraction.len() != r.weight.len() {
+        c.err(
+            path,
+            format!(
+                "`fraction` and `weight` must be non-empty lists of the same length (got {} and {})",
+                r.fraction.len(),
+                r.weight.len()
+            ),
+        );
+    }
+    for (i, f) in r.fraction.iter().enumerate() {
+        if !(f.is_finite() && *f > 0.0 && *f <= 1.0) {
+            c.err(format!("{path}.fraction[{i}]"), format!("must be in (0, 1] (got {f})"));
+        }
+    }
+    for (i, w) in r.weight.iter().enumerate() {
+        if *w == 0 {
+            c.err(format!("{path}.weight[{i}]"), "must be a positive integer (got 0)");
+        }
+    }
+    Refill {
+        fractions: r.fraction.clone(),
+        weights: r.weight.clone(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1733,34 +1762,5 @@ operator = "F"
         let e = load_str(&bad, "mini.toml", &[]).unwrap_err().to_string();
         assert!(e.starts_with("mini.toml:3:"), "{e}");
         assert!(e.contains("seed"), "{e}");
-    }
-}
-
-/// Validate a compact-refill distribution: equal, non-empty `fraction` / `weight` lists,
-/// fractions in (0, 1], positive weights.
-fn refill(c: &mut Checker, path: &str, r: &RawRefill) -> Refill {
-    if r.fraction.is_empty() || r.fraction.len() != r.weight.len() {
-        c.err(
-            path,
-            format!(
-                "`fraction` and `weight` must be non-empty lists of the same length (got {} and {})",
-                r.fraction.len(),
-                r.weight.len()
-            ),
-        );
-    }
-    for (i, f) in r.fraction.iter().enumerate() {
-        if !(f.is_finite() && *f > 0.0 && *f <= 1.0) {
-            c.err(format!("{path}.fraction[{i}]"), format!("must be in (0, 1] (got {f})"));
-        }
-    }
-    for (i, w) in r.weight.iter().enumerate() {
-        if *w == 0 {
-            c.err(format!("{path}.weight[{i}]"), "must be a positive integer (got 0)");
-        }
-    }
-    Refill {
-        fractions: r.fraction.clone(),
-        weights: r.weight.clone(),
     }
 }
