@@ -14,8 +14,11 @@
 //! block asks the first announcer with `GETDATA`; the holder answers with the full `BLOCK`, or,
 //! when both ends use compact relay, a `CMPCT` block (`compact_block_bytes`). The receiver
 //! fails to reconstruct a compact block with probability `compact_failure` and then asks
-//! `GETBLOCKTXN`, answered by the full `BLOCK`. Every node charges `block_processing` (plus
-//! `hash(bytes)` and one `verify` per transaction) before relaying. A block whose parent is
+//! `GETBLOCKTXN`, answered by the full `BLOCK` (or, with a `compact_refill` distribution,
+//! by `BLOCKTXN`, a fraction of the block). Every node charges `block_processing` (plus
+//! `hash(bytes)` and one `verify` per transaction) before relaying — except with
+//! `relay_timing = "simblock"`, where the processing is added to every block upload and
+//! uploads are stop-and-wait per sender ([`Replica::msg_lane`], docs/protocols/pow.md). A block whose parent is
 //! unknown waits in an orphan pool while the parent is requested from the sender. Stale blocks
 //! flood too (Bitcoin Core would announce only new tips; the extra cost is the stale rate).
 //!
