@@ -34,8 +34,8 @@ fn pbft_reference_sends_two_n_squared_minus_n_plus_one_messages_per_request() {
         // needs f + 1 replies, each after ≥ 4 hops; far from 0 and from a timeout.
         assert!((70.0..140.0).contains(&r.latency.p50), "p50 {} ms", r.latency.p50);
         // 50 µs per received message: the primary receives 1 request + (n−1) prepares +
-        // (n−1) commits per request at 100 requests/s.
-        let expected_busy = (1 + 2 * (n - 1)) as f64 * 50e-6 * 100.0;
+        // (n−1) commits per request, `req` requests in the 2 s window.
+        let expected_busy = (1 + 2 * (n - 1)) as f64 * 50e-6 * req as f64 / 2.0;
         assert!(
             (r.cpu_util_max - expected_busy).abs() < 0.25 * expected_busy,
             "busiest CPU {} vs {expected_busy}",
@@ -112,7 +112,8 @@ fn skipping_no_op_deliveries_changes_only_the_event_count() {
     let slow = run_system(&sc, 0, 0);
     let (a, b) = (fast.chain.expect("chain"), slow.chain.expect("chain"));
     assert!(a.propagated >= 2, "{a:?}");
-    assert_eq!(a, b, "block propagation identical");
+    // Debug text, so that a NaN stale rate (no final block yet) compares equal to itself.
+    assert_eq!(format!("{a:?}"), format!("{b:?}"), "block propagation identical");
     assert_eq!(fast.messages, slow.messages);
     assert_eq!(fast.bytes, slow.bytes);
     assert_eq!(fast.message_kinds, slow.message_kinds);
