@@ -275,6 +275,7 @@ fn run(args: RunArgs) -> Result<(), Failure> {
         events_per_s: result.events as f64 / wall.max(1e-9),
         runs: result.runs.len(),
         threads,
+        peak_rss_mb: report::peak_rss_mb(),
     };
     report::write_results(&dir, &scenario, &result, &inv, &perf, args.force).context("writing results")?;
     if args.quiet {

@@ -338,6 +338,17 @@ pub struct Perf {
     pub runs: usize,
     /// Worker threads.
     pub threads: usize,
+    /// Peak resident set size of the process so far, MB (Linux `VmHWM`; `None` elsewhere).
+    pub peak_rss_mb: Option<f64>,
+}
+
+/// Peak resident set size of this process in MB, from `/proc/self/status` (`VmHWM`, Linux);
+/// `None` where that is unavailable.
+pub fn peak_rss_mb() -> Option<f64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    let kb: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kb / 1024.0)
 }
 
 /// Everything written for one experiment.

@@ -283,6 +283,10 @@ pub struct CpuCosts {
     pub execute_tx: SimTime,
     /// One database / block commit.
     pub db_commit: SimTime,
+    /// Charged by the simulator for every protocol message and client request a replica
+    /// receives, before its handler runs (a fixed per-message receive cost, as in the SimPy
+    /// reference model). Default 0.
+    pub per_message: SimTime,
 }
 
 impl CpuCosts {
@@ -293,6 +297,7 @@ impl CpuCosts {
         hash_per_kb: 0,
         execute_tx: 0,
         db_commit: 0,
+        per_message: 0,
     };
 
     /// Hashing cost of `bytes` bytes.
@@ -365,6 +370,8 @@ pub struct FlowSpec {
     pub amount: AmountDist,
     /// Fee class.
     pub fee: FeeClass,
+    /// Stop after this many transactions (`None`: arrivals continue until `duration`).
+    pub limit: Option<u64>,
 }
 
 /// Service-time distribution.
@@ -594,8 +601,46 @@ pub struct PowSpec {
     pub hash_rate: f64,
     /// Joules per hash.
     pub joules_per_hash: f64,
-    /// Per-block processing at each node before relaying.
+    /// Per-block processing at each node before relaying (with [`RelayTiming::SimBlock`]:
+    /// added to every block upload instead).
     pub block_processing: SimTime,
+    /// How block relay messages use the network.
+    pub relay_timing: RelayTiming,
+    /// Fraction of nodes that are "churning" (SimBlock); they fail compact blocks with
+    /// `compact_failure`, the others with `compact_failure_stable`.
+    pub churn_share: f64,
+    /// Compact-block failure probability of non-churning nodes.
+    pub compact_failure_stable: f64,
+    /// What a churning sender sends after a compact failure, as fractions of the block
+    /// (`None`: the full block).
+    pub compact_refill: Option<Refill>,
+    /// The same for a non-churning sender.
+    pub compact_refill_stable: Option<Refill>,
+}
+
+/// An empirical distribution of the fraction of a block sent after a failed compact block
+/// (SimBlock's `CBR_FAILURE_BLOCK_SIZE_DISTRIBUTION_*`): `fractions[i]` with weight
+/// `weights[i]`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Refill {
+    /// Fractions of the block size, each in (0, 1].
+    pub fractions: Vec<f64>,
+    /// Positive integer weights, one per fraction.
+    pub weights: Vec<u64>,
+}
+
+/// Timing model of proof-of-work block relay.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum RelayTiming {
+    /// Every message through the sender's egress FIFO (serialization at the link rate, then
+    /// the one-way delay); `block_processing` once per block at each receiving node.
+    #[default]
+    Egress,
+    /// SimBlock's algorithm: INV / GETDATA / GETBLOCKTXN take the latency + 10 ms and no
+    /// bandwidth; a node uploads blocks one at a time, each upload starting when the previous
+    /// one has arrived, taking ⌊bits / (rate in bits per ms)⌋ ms + `block_processing` + the
+    /// latency; latencies rounded to whole ms; no processing at the receiver.
+    SimBlock,
 }
 
 /// The protocol of a system.

@@ -299,6 +299,9 @@ pub struct RawCpu {
     /// Persist one block / one database commit.
     #[serde(default = "cpu_commit")]
     pub db_commit: String,
+    /// Receive cost charged for every message a replica receives (default 0).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub per_message: Option<String>,
 }
 
 fn cpu_sign() -> String {
@@ -325,6 +328,7 @@ impl Default for RawCpu {
             hash_per_kb: cpu_hash(),
             execute_tx: cpu_exec(),
             db_commit: cpu_commit(),
+            per_message: None,
         }
     }
 }
@@ -370,6 +374,9 @@ pub struct RawFlow {
     /// Interbank fee schedule for this flow: `tiered` (per-transfer corporate tariff) or `bulk`.
     #[serde(default = "default_fee")]
     pub fee: String,
+    /// Stop the flow after this many transactions (default: no limit).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub limit: Option<u64>,
 }
 
 fn default_endpoints() -> String {
@@ -705,9 +712,35 @@ pub struct RawSystem {
     /// PoW: per-block processing time at each node before relaying.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub block_processing: Option<String>,
+    /// PoW: relay timing model, "egress" (default) or "simblock".
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub relay_timing: Option<String>,
+    /// PoW: fraction of churning nodes (SimBlock), 0–1 (default 1: all use `compact_failure`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub churn_share: Option<f64>,
+    /// PoW: compact-block failure probability of non-churning nodes (default `compact_failure`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub compact_failure_stable: Option<f64>,
+    /// PoW: fraction of the block a churning node sends after a compact failure (default:
+    /// the full block).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub compact_refill: Option<RawRefill>,
+    /// PoW: the same for a non-churning node (default: `compact_refill`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub compact_refill_stable: Option<RawRefill>,
     /// Cost overrides.
     #[serde(default)]
     pub cost: RawSystemCost,
+}
+
+/// An empirical distribution: `fraction[i]` with weight `weight[i]`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawRefill {
+    /// Fractions of the block size, each in (0, 1].
+    pub fraction: Vec<f64>,
+    /// Positive integer weights, one per fraction.
+    pub weight: Vec<u64>,
 }
 
 /// Distribution of relative mining power over miners.

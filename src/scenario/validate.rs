@@ -774,6 +774,11 @@ pub fn validate(raw: RawScenario, origin: &str) -> Result<Scenario, ScenarioErro
         hash_per_kb: c.duration("cpu.hash_per_kb", &raw.cpu.hash_per_kb),
         execute_tx: c.duration("cpu.execute_tx", &raw.cpu.execute_tx),
         db_commit: c.duration("cpu.db_commit", &raw.cpu.db_commit),
+        per_message: raw
+            .cpu
+            .per_message
+            .as_deref()
+            .map_or(0, |t| c.duration("cpu.per_message", t)),
     };
 
     // ---- workload
@@ -898,6 +903,16 @@ pub fn validate(raw: RawScenario, origin: &str) -> Result<Scenario, ScenarioErro
             size_bytes: f.size_bytes.max(1),
             amount,
             fee,
+            limit: match f.limit {
+                Some(0) => {
+                    c.err(
+                        format!("{p}.limit"),
+                        "must be a positive number of transactions (omit it for no limit)",
+                    );
+                    None
+                }
+                l => l,
+            },
         });
     }
     let initial_balance = c.non_negative("workload.initial_balance", raw.workload.initial_balance);
@@ -1017,7 +1032,7 @@ pub fn validate(raw: RawScenario, origin: &str) -> Result<Scenario, ScenarioErro
         if !sys_names.insert(s.name.clone()) {
             c.err(format!("{p}.name"), format!("system name `{}` is used twice", s.name));
         }
-        let present: [(&str, bool); 30] = [
+        let present: [(&str, bool); 35] = [
             ("operator", s.operator.is_some()),
             ("standby", s.standby.is_some()),
             ("db_servers", s.db_servers.is_some()),
@@ -1045,6 +1060,11 @@ pub fn validate(raw: RawScenario, origin: &str) -> Result<Scenario, ScenarioErro
             ("hash_rate", s.hash_rate.is_some()),
             ("joules_per_hash", s.joules_per_hash.is_some()),
             ("block_processing", s.block_processing.is_some()),
+            ("relay_timing", s.relay_timing.is_some()),
+            ("churn_share", s.churn_share.is_some()),
+            ("compact_failure_stable", s.compact_failure_stable.is_some()),
+            ("compact_refill", s.compact_refill.is_some()),
+            ("compact_refill_stable", s.compact_refill_stable.is_some()),
             ("settlement", false),
             ("baseline", false),
             ("cost", false),
@@ -1082,6 +1102,11 @@ pub fn validate(raw: RawScenario, origin: &str) -> Result<Scenario, ScenarioErro
                 "hash_rate",
                 "joules_per_hash",
                 "block_processing",
+                "relay_timing",
+                "churn_share",
+                "compact_failure_stable",
+                "compact_refill",
+                "compact_refill_stable",
             ],
             _ => vec![],
         };
@@ -1357,6 +1382,32 @@ pub fn validate(raw: RawScenario, origin: &str) -> Result<Scenario, ScenarioErro
                     hash_rate: c.non_negative(&format!("{p}.hash_rate"), s.hash_rate.unwrap_or(0.0)),
                     joules_per_hash: c.non_negative(&format!("{p}.joules_per_hash"), s.joules_per_hash.unwrap_or(0.0)),
                     block_processing: dur_or(&mut c, "block_processing", &s.block_processing, 2 * ms),
+                    relay_timing: match s.relay_timing.as_deref() {
+                        None | Some("egress") => RelayTiming::Egress,
+                        Some("simblock") => RelayTiming::SimBlock,
+                        Some(other) => {
+                            c.err(
+                                format!("{p}.relay_timing"),
+                                format!("unknown relay timing `{other}`; allowed: egress, simblock"),
+                            );
+                            RelayTiming::Egress
+                        }
+                    },
+                    churn_share: c.probability(&format!("{p}.churn_share"), s.churn_share.unwrap_or(1.0), true),
+                    compact_failure_stable: c.probability(
+                        &format!("{p}.compact_failure_stable"),
+                        s.compact_failure_stable.or(s.compact_failure).unwrap_or(0.0),
+                        true,
+                    ),
+                    compact_refill: s
+                        .compact_refill
+                        .as_ref()
+                        .map(|r| refill(&mut c, &format!("{p}.compact_refill"), r)),
+                    compact_refill_stable: s
+                        .compact_refill_stable
+                        .as_ref()
+                        .or(s.compact_refill.as_ref())
+                        .map(|r| refill(&mut c, &format!("{p}.compact_refill_stable"), r)),
                 })
             }
             other => {
@@ -1724,6 +1775,35 @@ fn validate_capacity(c: &mut Checker, raw: &RawScenario, cap: &RawCapacity) -> C
         criterion,
         systems,
         nominal_tps: 0.0,
+    }
+}
+
+/// Validate a compact-refill distribution: equal, non-empty `fraction` / `weight` lists,
+/// fractions in (0, 1], positive weights.
+fn refill(c: &mut Checker, path: &str, r: &RawRefill) -> Refill {
+    if r.fraction.is_empty() || r.fraction.len() != r.weight.len() {
+        c.err(
+            path,
+            format!(
+                "`fraction` and `weight` must be non-empty lists of the same length (got {} and {})",
+                r.fraction.len(),
+                r.weight.len()
+            ),
+        );
+    }
+    for (i, f) in r.fraction.iter().enumerate() {
+        if !(f.is_finite() && *f > 0.0 && *f <= 1.0) {
+            c.err(format!("{path}.fraction[{i}]"), format!("must be in (0, 1] (got {f})"));
+        }
+    }
+    for (i, w) in r.weight.iter().enumerate() {
+        if *w == 0 {
+            c.err(format!("{path}.weight[{i}]"), "must be a positive integer (got 0)");
+        }
+    }
+    Refill {
+        fractions: r.fraction.clone(),
+        weights: r.weight.clone(),
     }
 }
 

@@ -12,6 +12,7 @@ mod hotstuff;
 mod malformed;
 mod paired;
 mod pbft_faults;
+mod perf_models;
 mod poa;
 mod pow;
 mod raft;
