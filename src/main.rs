@@ -413,6 +413,7 @@ fn merge(args: MergeArgs) -> Result<(), Failure> {
         events_per_s: result.events as f64 / merged.wall_s.max(1e-9),
         runs: result.runs.len(),
         threads: 1,
+        peak_rss_mb: merged.peak_rss_mb,
     };
     report::write_results(&args.out, &merged.scenario, result, &inv, &perf, args.force)
         .context("writing merged results")?;

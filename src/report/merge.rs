@@ -30,6 +30,7 @@ struct ShardDir {
     shard: Shard,
     data: String,
     wall_s: Option<f64>,
+    peak_rss_mb: Option<f64>,
 }
 
 /// The fields that must be equal in every shard's manifest, in the order they are checked
@@ -92,16 +93,19 @@ fn read_shard(dir: &Path) -> Result<ShardDir, MergeError> {
             path.display()
         ));
     }
-    let wall_s = std::fs::read_to_string(dir.join("perf.json"))
+    let perf = std::fs::read_to_string(dir.join("perf.json"))
         .ok()
-        .and_then(|t| serde_json::from_str::<Value>(&t).ok())
-        .and_then(|v| v.get("wall_s").and_then(|w| w.as_f64()));
+        .and_then(|t| serde_json::from_str::<Value>(&t).ok());
+    let perf_number = |key: &str| perf.as_ref().and_then(|v| v.get(key).and_then(|w| w.as_f64()));
+    let wall_s = perf_number("wall_s");
+    let peak_rss_mb = perf_number("peak_rss_mb");
     Ok(ShardDir {
         dir: dir.to_path_buf(),
         manifest,
         shard,
         data,
         wall_s,
+        peak_rss_mb,
     })
 }
 
@@ -128,6 +132,8 @@ pub struct Merged {
     pub shard_dirs: Vec<String>,
     /// Sum of the shards' simulation wall times, where `perf.json` gave them.
     pub wall_s: f64,
+    /// The largest peak resident set size any shard recorded (MB), if any did.
+    pub peak_rss_mb: Option<f64>,
 }
 
 /// Read, check and join shard directories (in any order).
@@ -247,5 +253,6 @@ pub fn merge_shards(dirs: &[PathBuf]) -> Result<Merged, MergeError> {
         overrides,
         shard_dirs: shards.iter().map(|s| s.dir.display().to_string()).collect(),
         wall_s: shards.iter().filter_map(|s| s.wall_s).sum(),
+        peak_rss_mb: shards.iter().filter_map(|s| s.peak_rss_mb).reduce(f64::max),
     })
 }
