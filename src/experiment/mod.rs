@@ -231,7 +231,8 @@ pub fn run_experiment(
     })
 }
 
-/// Number of runs `run_experiment` will perform (for progress bars and estimates).
+/// Number of ordinary runs `run_experiment` will perform (for progress bars and estimates);
+/// a `[capacity]` search adds up to [`capacity::max_probe_runs`] more.
 pub fn run_count(scenario: &Scenario) -> usize {
     scenario
         .run_points()

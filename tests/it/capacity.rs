@@ -87,6 +87,7 @@ fn bisection_finds_the_mm1_capacity_under_a_p99_slo() {
     );
     let spec = sc.capacity.as_ref().unwrap();
     assert_eq!(spec.nominal_tps, 100.0);
+    assert_eq!(ledgersim::experiment::capacity::max_probe_runs(&sc), 3 * 10);
     assert_eq!(sc.with_load_scaled(7.5).offered_tps(), 750.0);
     let c = search(&sc, 2);
     assert_eq!(c.systems.len(), 1);
