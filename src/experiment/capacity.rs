@@ -81,6 +81,15 @@ pub struct CapacityResult {
 /// Description of the load scaling, as written into `summary.json`.
 pub const LOAD_SCALING: &str = "every flow's arrival rate × offered_tps / nominal_offered_tps";
 
+/// Most probe runs the search of `scenario` can make (systems × replications ×
+/// (iterations + 2)); 0 without `[capacity]`. The actual number is smaller when a search ends
+/// at a bound. Progress displays: `on_done` is called once per probe run as well.
+pub fn max_probe_runs(scenario: &Scenario) -> usize {
+    scenario.capacity.as_ref().map_or(0, |c| {
+        c.systems.len() * scenario.replications as usize * (c.iterations as usize + 2)
+    })
+}
+
 /// Bisection state of one system.
 struct Search {
     system: usize,

@@ -254,7 +254,8 @@ pub fn assemble(scenario: &Scenario, runs: Vec<RunResult>) -> ExperimentResult {
     }
 }
 
-/// Number of runs `run_experiment` will perform (for progress bars and estimates).
+/// Number of ordinary runs `run_experiment` will perform (for progress bars and estimates);
+/// a `[capacity]` search adds up to [`capacity::max_probe_runs`] more.
 pub fn run_count(scenario: &Scenario) -> usize {
     scenario
         .run_points()

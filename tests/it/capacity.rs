@@ -87,6 +87,7 @@ fn bisection_finds_the_mm1_capacity_under_a_p99_slo() {
     );
     let spec = sc.capacity.as_ref().unwrap();
     assert_eq!(spec.nominal_tps, 100.0);
+    assert_eq!(ledgersim::experiment::capacity::max_probe_runs(&sc), 3 * 10);
     assert_eq!(sc.with_load_scaled(7.5).offered_tps(), 750.0);
     let c = search(&sc, 2);
     assert_eq!(c.systems.len(), 1);
@@ -316,4 +317,33 @@ operator = "NSSF"
         "submitted {} vs {expected}",
         r.submitted
     );
+}
+
+#[test]
+fn a_capacity_run_is_reproduced_from_its_manifest() {
+    // The resolved scenario in the manifest keeps `[capacity]` and the --set overrides, so
+    // `reproduce` re-runs the search and matches every digest.
+    let tmp = TempDir::new("capacity-reproduce");
+    let text = format!(
+        "{}\n[capacity]\nslo_p99 = \"1s\"\nmin_tps = 50.0\nmax_tps = 2000.0\niterations = 4\n",
+        common::quickstart()
+    );
+    let file = tmp.write("scenario.toml", text);
+    let out = tmp.join("out");
+    let (code, stdout, stderr) = common::run([
+        OsString::from("run"),
+        file.into(),
+        "--out".into(),
+        out.clone().into(),
+        "--quiet".into(),
+        "--set".into(),
+        "capacity.slo_p99=\"300ms\"".into(),
+    ]);
+    assert_eq!(code, 0, "stdout: {stdout}\nstderr: {stderr}");
+    let manifest: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(out.join("manifest.json")).unwrap()).unwrap();
+    assert_eq!(manifest["resolved_scenario"]["capacity"]["slo_p99"], "300ms");
+    let (code, stdout, stderr) = common::run([OsString::from("reproduce"), out.into(), "--threads".into(), "1".into()]);
+    assert_eq!(code, 0, "stdout: {stdout}\nstderr: {stderr}");
+    assert!(stdout.contains("summary.json     identical"), "{stdout}");
 }
