@@ -3,7 +3,10 @@
 //!
 //! After [`Scenario::load`] succeeds the simulation cannot fail on input.
 
+pub mod bounds;
 pub mod raw;
+pub mod resources;
+pub mod suggest;
 pub mod units;
 pub mod validate;
 
@@ -60,6 +63,9 @@ pub struct Scenario {
     pub faults: Vec<FaultSpec>,
     /// Sweep points (empty without a `[sweep]`): each a fully validated scenario.
     pub points: Vec<SweepPoint>,
+    /// Valid but noteworthy settings, e.g. more faulty nodes than a protocol tolerates
+    /// (allowed: it is an experiment). Printed before a run and recorded in `summary.json`.
+    pub warnings: Vec<ValidationIssue>,
     /// The raw scenario this was validated from (for the manifest).
     pub raw: raw::RawScenario,
 }

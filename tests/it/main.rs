@@ -14,5 +14,7 @@ mod pbft_faults;
 mod poa;
 mod pow;
 mod raft;
+mod random_scenarios;
 mod reproduce;
+mod robust;
 mod sweep;
