@@ -51,14 +51,14 @@ impl ResourceEstimate {
     /// Why the estimate exceeds the bound and how to proceed, or `None` if it is within.
     pub fn exceeds_bound(&self) -> Option<String> {
         let mut over = Vec::new();
-        if !(self.events_total <= MAX_EVENTS) {
+        if self.events_total.is_nan() || self.events_total > MAX_EVENTS {
             over.push(format!(
                 "≈{:.1e} engine events (bound {MAX_EVENTS:.0e}; at 5 M events/s per thread that is ≈{})",
                 self.events_total,
                 human_hours(self.events_total / 5.0e6 / self.concurrent_runs.max(1) as f64)
             ));
         }
-        if !(self.memory_peak <= MAX_MEMORY_BYTES) {
+        if self.memory_peak.is_nan() || self.memory_peak > MAX_MEMORY_BYTES {
             over.push(format!(
                 "≈{:.1} GiB of memory at peak ({} run(s) at once × ≈{:.2} GiB; bound {:.0} GiB)",
                 self.memory_peak / GIB,
