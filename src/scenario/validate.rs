@@ -220,6 +220,10 @@ pub const MAX_REGIONS: usize = 1_000;
 pub const MAX_REPLICATIONS: u32 = 100_000;
 /// Highest arrival rate of one flow, per second: one transaction per simulated nanosecond.
 pub const MAX_RATE_PER_S: f64 = 1.0e9;
+/// Most missing region pairs listed one by one (the rest are counted in one line).
+const MAX_MISSING_PAIRS_SHOWN: usize = 10;
+/// Most validation problems listed one by one (the rest are counted in one line).
+pub const MAX_ISSUES_SHOWN: usize = 100;
 /// Most time-series windows per run (each is a row of `timeseries.csv`).
 pub const MAX_TIMESERIES_WINDOWS: u64 = 1_000_000;
 /// Most outbound peer connections of a proof-of-work node.
@@ -816,18 +820,32 @@ pub fn validate(raw: RawScenario, origin: &str) -> Result<Scenario, ScenarioErro
             }
         }
     }
+    let mut missing_pairs = 0usize;
     for i in 0..nr {
         for j in (i + 1)..nr {
             if rtt[i * nr + j].is_none() && n.rtt_matrix_ms.is_none() {
-                c.err(
-                    "network.rtt",
-                    format!(
-                        "missing the round-trip time between `{}` and `{}`",
-                        regions[i], regions[j]
-                    ),
-                );
+                missing_pairs += 1;
+                if missing_pairs <= MAX_MISSING_PAIRS_SHOWN {
+                    c.err(
+                        "network.rtt",
+                        format!(
+                            "missing the round-trip time between `{}` and `{}`",
+                            regions[i], regions[j]
+                        ),
+                    );
+                }
             }
         }
+    }
+    if missing_pairs > MAX_MISSING_PAIRS_SHOWN {
+        c.err(
+            "network.rtt",
+            format!(
+                "… and {} more region pairs without a round-trip time ({missing_pairs} of {} pairs missing; `rtt_matrix_ms` may be easier)",
+                missing_pairs - MAX_MISSING_PAIRS_SHOWN,
+                nr * nr.saturating_sub(1) / 2
+            ),
+        );
     }
     let one_way: Vec<SimTime> = rtt.iter().map(|v| v.unwrap_or(0) / 2).collect();
     let jitter = match &n.jitter {
@@ -1755,9 +1773,18 @@ pub fn validate(raw: RawScenario, origin: &str) -> Result<Scenario, ScenarioErro
     }
 
     if !c.issues.is_empty() {
+        let mut issues = c.issues;
+        if issues.len() > MAX_ISSUES_SHOWN {
+            let hidden = issues.len() - MAX_ISSUES_SHOWN;
+            issues.truncate(MAX_ISSUES_SHOWN);
+            issues.push(ValidationIssue {
+                path: "(scenario)".into(),
+                message: format!("… and {hidden} more problems not shown; fix these first"),
+            });
+        }
         return Err(ScenarioError::Invalid {
             origin: origin.into(),
-            issues: c.issues,
+            issues,
         });
     }
     let mut scenario = Scenario {

@@ -783,6 +783,11 @@ fn cases() -> Vec<Case> {
             vec![Issue("topology.group[2].count"), Says("limit")],
         ),
         case(
+            "proof-of-work with billions of peers",
+            vec![Set("system[1].consensus=\"pow\""), Set("system[1].peers=4000000000")],
+            vec![Issue("system[1].peers"), Says("limit of 10000")],
+        ),
+        case(
             "arrival rate above one per nanosecond",
             vec![Set("workload.flow[0].arrival.rate=1e12")],
             vec![Issue("workload.flow[0].arrival.rate")],
@@ -808,6 +813,21 @@ fn cases() -> Vec<Case> {
             "unparseable retransmit timeout",
             vec![Set("network.retransmit_timeout=\"soon\"")],
             vec![Issue("network.retransmit_timeout")],
+        ),
+        case(
+            "more regions than the limit (and a million missing pairs, summarized)",
+            vec![Set(Box::leak(
+                format!(
+                    "topology.regions=[{}]",
+                    (0..1001).map(|i| format!("\"r{i}\"")).collect::<Vec<_>>().join(", ")
+                )
+                .into_boxed_str(),
+            ))],
+            vec![
+                Issue("topology.regions"),
+                Says("1001 regions are more than the limit of 1000"),
+                Says("more region pairs without a round-trip time"),
+            ],
         ),
         // ---- the resource guard (no field to blame: the estimate and how to proceed)
         case(

@@ -334,3 +334,29 @@ fn faulty_members_are_counted_at_the_same_moment_not_summed_over_the_run() {
     // The centralized system is not affected by faults aimed at `pbft`.
     assert_eq!(faulty_at_once(&sc, 0).faulty, 0);
 }
+
+#[test]
+fn a_flood_of_problems_is_capped_with_a_count_of_the_rest() {
+    let mut text = quickstart();
+    for i in 0..150 {
+        text += &format!(
+            "\n[[workload.flow]]\nname = \"f{i}\"\nfrom = \"nobody\"\nto = \"bank\"\n\
+             arrival = {{ process = \"poisson\", rate = 1.0 }}\nsize_bytes = 100\n\
+             amount = {{ dist = \"constant\", value = 1.0 }}\n"
+        );
+    }
+    let err = ledgersim::Scenario::from_toml_str(&text, "flood.toml").unwrap_err();
+    let shown = err.to_string();
+    assert!(
+        shown.starts_with("flood.toml: 101 problem(s) in the scenario:"),
+        "{shown}"
+    );
+    assert!(
+        shown.contains("workload.flow[2].from: unknown role `nobody`"),
+        "{shown}"
+    );
+    assert!(
+        shown.ends_with("  - (scenario): … and 50 more problems not shown; fix these first"),
+        "{shown}"
+    );
+}
