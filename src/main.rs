@@ -141,8 +141,119 @@ fn load(
     Ok((sc, overrides))
 }
 
+/// Print the scenario's warnings (valid but noteworthy settings) to stderr.
+fn print_warnings(sc: &ledgersim::Scenario) {
+    for w in &sc.warnings {
+        eprintln!("warning: {w}");
+    }
+}
+
+/// The resource guard: refuse (exit 2) an experiment estimated beyond the bound, unless forced.
+fn guard(sc: &ledgersim::Scenario, threads: usize, force: bool) -> Result<(), Failure> {
+    let estimate = ledgersim::scenario::resources::estimate(sc, threads);
+    match estimate.exceeds_bound() {
+        Some(why) if !force => Err(Failure {
+            code: 2,
+            error: anyhow::anyhow!("{why}"),
+        }),
+        Some(why) => {
+            eprintln!("warning: running anyway (--force): {why}");
+            Ok(())
+        }
+        None => Ok(()),
+    }
+}
+
+fn default_threads() -> usize {
+    std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1)
+}
+
+/// Map an experiment failure to an exit code: 130/143 after SIGINT/SIGTERM, else 1.
+fn experiment_failure(e: ledgersim::experiment::ExperimentError, dir: Option<&Path>) -> Failure {
+    use ledgersim::experiment::ExperimentError;
+    match e {
+        ExperimentError::Interrupted => interrupted(dir),
+        other => Failure {
+            code: 1,
+            error: other.into(),
+        },
+    }
+}
+
+/// The failure after a stop request: exit 128 + signal number (130 for SIGINT, 143 for SIGTERM).
+fn interrupted(dir: Option<&Path>) -> Failure {
+    let signal = interrupt::received();
+    let name = match signal {
+        2 => "SIGINT (Ctrl-C)".to_string(),
+        15 => "SIGTERM".to_string(),
+        0 => "a stop request".to_string(),
+        n => format!("signal {n}"),
+    };
+    let place = dir
+        .map(|d| format!("; nothing was written to {}", d.display()))
+        .unwrap_or_default();
+    Failure {
+        code: if signal > 0 { (128 + signal).min(255) as u8 } else { 130 },
+        error: anyhow::anyhow!(
+            "interrupted by {name}: the simulation was stopped before it completed{place}. Run the same command again to start over"
+        ),
+    }
+}
+
+/// Ctrl-C and SIGTERM: the first sets [`ledgersim::engine::STOP_REQUESTED`], which the runs
+/// poll, so the command stops cleanly (no results directory, a message, exit 128 + signal);
+/// a second one exits at once.
+///
+/// Rust's standard library has no signal API, so this calls `signal(2)` through the `libc`
+/// crate (already in the dependency graph through `getrandom`).
+#[cfg(unix)]
+mod interrupt {
+    use std::sync::atomic::{AtomicI32, Ordering};
+
+    static SIGNAL: AtomicI32 = AtomicI32::new(0);
+
+    extern "C" fn on_signal(sig: libc::c_int) {
+        // Only async-signal-safe operations here: atomics and _exit.
+        if SIGNAL.swap(sig, Ordering::SeqCst) != 0 {
+            // SAFETY: _exit is async-signal-safe and never returns.
+            unsafe { libc::_exit(128 + sig) };
+        }
+        ledgersim::engine::STOP_REQUESTED.store(true, Ordering::SeqCst);
+    }
+
+    /// Install the handler for SIGINT and SIGTERM.
+    pub fn install() {
+        let handler = on_signal as extern "C" fn(libc::c_int) as libc::sighandler_t;
+        // SAFETY: the handler only touches atomics and calls _exit; installing it has no
+        // other effect on the process.
+        unsafe {
+            libc::signal(libc::SIGINT, handler);
+            libc::signal(libc::SIGTERM, handler);
+        }
+    }
+
+    /// The signal received, or 0.
+    pub fn received() -> i32 {
+        SIGNAL.load(Ordering::SeqCst)
+    }
+}
+
+#[cfg(not(unix))]
+mod interrupt {
+    /// No handler outside Unix: Ctrl-C ends the process (no results directory is left,
+    /// since results are only renamed into place when complete).
+    pub fn install() {}
+
+    /// Always 0.
+    pub fn received() -> i32 {
+        0
+    }
+}
+
 fn check(path: &Path, set: Vec<String>) -> Result<(), Failure> {
     let (sc, _) = load(path, set, None, None)?;
+    print_warnings(&sc);
+    let estimate = ledgersim::scenario::resources::estimate(&sc, default_threads());
     println!("{}: OK — scenario `{}`", path.display(), sc.name);
     if !sc.description.is_empty() {
         println!("  {}", sc.description.trim());
@@ -219,6 +330,13 @@ fn check(path: &Path, set: Vec<String>) -> Result<(), Failure> {
             s.replica_nodes().len()
         );
     }
+    println!("  {}", estimate.summary_line());
+    if let Some(why) = estimate.exceeds_bound() {
+        return Err(Failure {
+            code: 2,
+            error: anyhow::anyhow!("`ledgersim run` would refuse it: {why}"),
+        });
+    }
     Ok(())
 }
 
@@ -246,19 +364,19 @@ fn run(args: RunArgs) -> Result<(), Failure> {
         code: 2,
         error: e.into(),
     })?;
-    let threads = args
-        .threads
-        .unwrap_or_else(|| std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1));
+    let threads = args.threads.unwrap_or_else(default_threads);
     if threads == 0 {
         return Err(Failure {
             code: 2,
             error: anyhow::anyhow!("--threads must be at least 1"),
         });
     }
+    print_warnings(&scenario);
+    guard(&scenario, threads, args.force)?;
     let bytes = std::fs::read(&args.scenario).with_context(|| format!("reading {}", args.scenario.display()))?;
     let start = Instant::now();
     let result = ledgersim::experiment::run_experiment_shard(&scenario, shard, threads, &|| {})
-        .context("starting worker threads")?;
+        .map_err(|e| experiment_failure(e, Some(&dir)))?;
     let wall = start.elapsed().as_secs_f64();
     let inv = Invocation {
         command_line: std::env::args().collect(),
@@ -277,7 +395,10 @@ fn run(args: RunArgs) -> Result<(), Failure> {
         threads,
         peak_rss_mb: report::peak_rss_mb(),
     };
-    report::write_results(&dir, &scenario, &result, &inv, &perf, args.force).context("writing results")?;
+    match report::write_results(&dir, &scenario, &result, &inv, &perf, args.force) {
+        Err(report::ReportError::Interrupted(_)) => return Err(interrupted(Some(&dir))),
+        other => other.context("writing results")?,
+    }
     if args.quiet {
         println!("{}", dir.display());
     } else if let Some(s) = shard {
@@ -359,7 +480,7 @@ fn reproduce(dir: &Path, threads: Option<usize>) -> Result<(), Failure> {
         ),
     };
     let result = ledgersim::experiment::run_experiment_shard(&scenario, shard, threads, &|| {})
-        .context("starting worker threads")?;
+        .map_err(|e| experiment_failure(e, None))?;
     let outputs = report::outputs_for(&scenario, &result, shard).context("building outputs")?;
     let digests = manifest.get("digests_sha256").and_then(|d| d.as_object());
     let mut differ = Vec::new();
@@ -434,6 +555,7 @@ fn merge(args: MergeArgs) -> Result<(), Failure> {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    interrupt::install();
     let outcome = match cli.command {
         Command::Run(a) => run(a),
         Command::Check { scenario, set } => check(&scenario, set),

@@ -30,6 +30,9 @@ pub enum ReportError {
         /// OS error.
         source: std::io::Error,
     },
+    /// A stop (Ctrl-C, SIGTERM) was requested while writing: nothing was put in place.
+    #[error("{0}: interrupted while writing; the partial output was removed")]
+    Interrupted(PathBuf),
     /// Serialization failure.
     #[error("cannot serialize {what}: {message}")]
     Serialize {
@@ -59,20 +62,28 @@ pub struct Invocation {
     pub merged_from: Vec<String>,
 }
 
-/// Turn a scenario name into a safe single path component.
+/// Longest sanitized path component, in bytes (file systems allow 255).
+pub const MAX_COMPONENT_BYTES: usize = 100;
+
+/// Turn a scenario name into a safe single path component: letters and digits (any
+/// script, so `养老金` stays readable), `-`, `_` and `.` are kept, anything else — `/`, `\`,
+/// spaces, control characters — becomes `-`; leading dots and dashes are dropped (no `..`,
+/// no hidden directory, nothing that looks like an option), and the result is at most [`MAX_COMPONENT_BYTES`] bytes, never empty.
 pub fn sanitize_component(name: &str) -> String {
-    let s: String = name
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || c == '-' || c == '_' || c == '.' {
-                c
-            } else {
-                '-'
-            }
-        })
-        .collect();
-    let s = s.trim_start_matches('.').to_string();
-    if s.is_empty() { "scenario".into() } else { s }
+    let mut s = String::new();
+    for c in name.chars() {
+        let c = if c.is_alphanumeric() || c == '-' || c == '_' || c == '.' {
+            c
+        } else {
+            '-'
+        };
+        if s.len() + c.len_utf8() > MAX_COMPONENT_BYTES {
+            break;
+        }
+        s.push(c);
+    }
+    let s = s.trim_start_matches(['.', '-']);
+    if s.is_empty() { "scenario".into() } else { s.into() }
 }
 
 /// Lower-case hex SHA-256 of bytes.
@@ -109,6 +120,8 @@ struct Summary<'a> {
     warmup_s: f64,
     baseline: &'a str,
     settlement_schedule: String,
+    /// Valid but noteworthy settings (e.g. more faulty nodes than a protocol tolerates).
+    warnings: Vec<String>,
     systems: &'a [SystemSummary],
     sweep: Option<SweepSummary<'a>>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -155,6 +168,7 @@ pub fn summary_json(scenario: &Scenario, result: &ExperimentResult) -> Result<Ve
         warmup_s: to_s(scenario.warmup),
         baseline: &scenario.systems[scenario.baseline].name,
         settlement_schedule: schedule_label(&scenario.settlement),
+        warnings: scenario.warnings.iter().map(|w| w.to_string()).collect(),
         systems: &result.systems,
         sweep: (!result.points.is_empty()).then(|| SweepSummary {
             parameters: scenario.raw.sweep.keys().map(|k| k.as_str()).collect(),
@@ -462,6 +476,10 @@ pub fn write_dir(dir: &Path, files: &[(&str, Vec<u8>)], force: bool) -> Result<(
         let mut f = fs::File::create(&p).map_err(io(&p))?;
         f.write_all(bytes).map_err(io(&p))?;
         f.sync_all().map_err(io(&p))?;
+    }
+    if crate::engine::STOP_REQUESTED.load(std::sync::atomic::Ordering::Relaxed) {
+        fs::remove_dir_all(&tmp).map_err(io(&tmp))?;
+        return Err(ReportError::Interrupted(dir.to_path_buf()));
     }
     if dir.exists() {
         // Only reached with --force (or an empty directory).

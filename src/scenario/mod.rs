@@ -3,7 +3,10 @@
 //!
 //! After [`Scenario::load`] succeeds the simulation cannot fail on input.
 
+pub mod bounds;
 pub mod raw;
+pub mod resources;
+pub mod suggest;
 pub mod units;
 pub mod validate;
 
@@ -62,6 +65,9 @@ pub struct Scenario {
     pub points: Vec<SweepPoint>,
     /// Capacity search (`[capacity]`), if requested.
     pub capacity: Option<CapacitySpec>,
+    /// Valid but noteworthy settings, e.g. more faulty nodes than a protocol tolerates
+    /// (allowed: it is an experiment). Printed before a run and recorded in `summary.json`.
+    pub warnings: Vec<ValidationIssue>,
     /// The raw scenario this was validated from (for the manifest).
     pub raw: raw::RawScenario,
 }

@@ -8,7 +8,7 @@
 
 use crate::consensus::{self, Action, Deployment, Outbox, Replica, Reply};
 use crate::cost::{CostAccumulator, CostBreakdown};
-use crate::engine::{EventQueue, Model, NS_PER_S, SimTime, StreamLabel, run_until, stream_rng};
+use crate::engine::{EventQueue, Model, NS_PER_S, SimTime, StreamLabel, run_until_or_stop, stream_rng};
 use crate::ledger::TxEntry;
 use crate::metrics::{Histogram, TimeSeries};
 use crate::net::{NetStats, Network};
@@ -905,8 +905,10 @@ fn run_world<R: Replica>(scenario: &Scenario, system: usize, replication: u32, d
             }
         }
     }
-    let main = run_until(&mut world, &mut queue, scenario.duration);
-    let drain = run_until(&mut world, &mut queue, scenario.duration + DRAIN_LIMIT);
+    // Stoppable (Ctrl-C): a stopped run's results are incomplete and discarded by the caller.
+    let stop = &crate::engine::STOP_REQUESTED;
+    let (main, _) = run_until_or_stop(&mut world, &mut queue, scenario.duration, stop);
+    let (drain, _) = run_until_or_stop(&mut world, &mut queue, scenario.duration + DRAIN_LIMIT, stop);
     let events = main.events + drain.events;
 
     // Replica consistency and conservation.

@@ -16,6 +16,8 @@ mod perf_models;
 mod poa;
 mod pow;
 mod raft;
+mod random_scenarios;
 mod reproduce;
+mod robust;
 mod shard;
 mod sweep;
