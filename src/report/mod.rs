@@ -2,7 +2,9 @@
 //! (SHA-256 of every deterministic output) and `perf.json` (the one non-deterministic file),
 //! written atomically into a results directory; plus the console comparison table.
 
+pub mod expect;
 pub mod table;
+pub mod validation;
 
 use crate::cost::CATEGORIES;
 use crate::engine::{SimTime, to_s};
@@ -105,6 +107,9 @@ struct Summary<'a> {
     settlement_schedule: String,
     systems: &'a [SystemSummary],
     sweep: Option<SweepSummary<'a>>,
+    /// Verdicts on the scenario's `[[expect]]` lines (absent when it has none).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    expectations: Vec<expect::Outcome>,
 }
 
 fn schedule_label(s: &SettlementSchedule) -> String {
@@ -152,6 +157,7 @@ pub fn summary_json(scenario: &Scenario, result: &ExperimentResult) -> Result<Ve
             parameters: scenario.raw.sweep.keys().map(|k| k.as_str()).collect(),
             points: &result.points,
         }),
+        expectations: expect::evaluate(scenario, result),
     };
     let mut v = serde_json::to_vec_pretty(&s).map_err(|e| ReportError::Serialize {
         what: "summary.json",

@@ -3,6 +3,7 @@
 //!
 //! After [`Scenario::load`] succeeds the simulation cannot fail on input.
 
+pub mod expect;
 pub mod raw;
 pub mod units;
 pub mod validate;
