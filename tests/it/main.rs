@@ -16,3 +16,4 @@ mod pow;
 mod raft;
 mod reproduce;
 mod sweep;
+mod validation;
