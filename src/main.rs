@@ -273,7 +273,11 @@ fn expectations_verdict(outcomes: &[report::expect::Outcome], quiet: bool) -> Re
     }
     let failed = outcomes.iter().filter(|o| !o.passed).count();
     if !quiet || failed > 0 {
-        println!("\nExpectations ({} of {} pass):", outcomes.len() - failed, outcomes.len());
+        println!(
+            "\nExpectations ({} of {} pass):",
+            outcomes.len() - failed,
+            outcomes.len()
+        );
         print!("{}", report::expect::render_console(outcomes));
     }
     if failed > 0 {
@@ -305,14 +309,21 @@ fn validate_suite(args: ValidateArgs) -> Result<(), Failure> {
     if cases.is_empty() {
         return Err(invalid(anyhow::anyhow!(
             "no validation scenarios (scenario files with [[expect]] lines) in {}",
-            args.paths.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(", ")
+            args.paths
+                .iter()
+                .map(|p| p.display().to_string())
+                .collect::<Vec<_>>()
+                .join(", ")
         )));
     }
     let targets: Vec<PathBuf> = cases.iter().map(|c| args.out.join(&c.id)).collect();
     for t in &targets {
         report::check_target(t, args.force).map_err(|e| invalid(e.into()))?;
     }
-    let runs_total: usize = cases.iter().map(|c| ledgersim::experiment::run_count(&c.scenario)).sum();
+    let runs_total: usize = cases
+        .iter()
+        .map(|c| ledgersim::experiment::run_count(&c.scenario))
+        .sum();
     println!(
         "validating {} case(s), {runs_total} run(s) on {threads} thread(s)…",
         cases.len()
@@ -366,7 +377,10 @@ fn validate_suite(args: ValidateArgs) -> Result<(), Failure> {
         println!("wrote {}", args.doc.display());
     }
     let total: usize = runs.iter().map(|r| r.outcomes.len()).sum();
-    let failed: usize = runs.iter().map(|r| r.outcomes.iter().filter(|o| !o.passed).count()).sum();
+    let failed: usize = runs
+        .iter()
+        .map(|r| r.outcomes.iter().filter(|o| !o.passed).count())
+        .sum();
     println!(
         "{} of {total} expectation(s) pass in {} case(s) ({wall:.1} s wall)",
         total - failed,

@@ -4,8 +4,8 @@
 //! (`expectations`), the console and `docs/VALIDATION.md`.
 
 use crate::experiment::{ExperimentResult, SystemSummary};
-use crate::scenario::Scenario;
 use crate::metrics::Stat;
+use crate::scenario::Scenario;
 use crate::scenario::expect::{Expectation, MESSAGE_KINDS_PREFIX, Relation, check, trim_float};
 use serde::Serialize;
 
@@ -278,12 +278,20 @@ pub fn judge(e: &Expectation, measured: Option<Measured>) -> (bool, String) {
     if let Some(lo) = e.min
         && (m.mean.is_nan() || m.mean < lo)
     {
-        reasons.push(format!("simulated {} is below the minimum {}", fmt_num(m.mean), fmt_num(lo)));
+        reasons.push(format!(
+            "simulated {} is below the minimum {}",
+            fmt_num(m.mean),
+            fmt_num(lo)
+        ));
     }
     if let Some(hi) = e.max
         && (m.mean.is_nan() || m.mean > hi)
     {
-        reasons.push(format!("simulated {} is above the maximum {}", fmt_num(m.mean), fmt_num(hi)));
+        reasons.push(format!(
+            "simulated {} is above the maximum {}",
+            fmt_num(m.mean),
+            fmt_num(hi)
+        ));
     }
     (reasons.is_empty(), reasons.join("; "))
 }
@@ -324,7 +332,11 @@ pub fn evaluate(scenario: &Scenario, result: &ExperimentResult) -> Vec<Outcome> 
 pub fn simulated_text(m: &Option<Measured>) -> String {
     match m {
         None => "—".into(),
-        Some(Measured { mean, ci95: Some([lo, hi]), .. }) => {
+        Some(Measured {
+            mean,
+            ci95: Some([lo, hi]),
+            ..
+        }) => {
             format!("{} ± {}", fmt_num(*mean), fmt_num((hi - lo) / 2.0))
         }
         Some(Measured { mean, .. }) => fmt_num(*mean),
@@ -390,7 +402,10 @@ mod tests {
         assert!(judge(&e, m(59.4, None)).0);
         let (ok, why) = judge(&e, m(61.0, None));
         assert!(!ok);
-        assert!(why.contains("61") && why.contains("+1.7%") && why.contains("0.6"), "{why}");
+        assert!(
+            why.contains("61") && why.contains("+1.7%") && why.contains("0.6"),
+            "{why}"
+        );
         let (ok, why) = judge(&e, None);
         assert!(!ok && why.contains("no value"), "{why}");
         assert!(!judge(&e, m(f64::NAN, None)).0);
@@ -428,7 +443,9 @@ mod tests {
         use crate::scenario::SystemKind;
         use crate::scenario::expect::{CLIENT_KIND, message_kinds};
         let load = |f: &str| {
-            let p = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios").join(f);
+            let p = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("scenarios")
+                .join(f);
             crate::scenario::validate::load_file(&p, &[]).unwrap()
         };
         let mut systems = load("china-social-security.toml").systems;
@@ -440,7 +457,9 @@ mod tests {
         };
         for s in &systems {
             let expected = match &s.kind {
-                SystemKind::Centralized(_) => with_client(crate::consensus::centralized::CentralReplica::msg_kind_names()),
+                SystemKind::Centralized(_) => {
+                    with_client(crate::consensus::centralized::CentralReplica::msg_kind_names())
+                }
                 SystemKind::Pbft(_) => with_client(crate::consensus::pbft::PbftReplica::msg_kind_names()),
                 SystemKind::Raft(_) => with_client(crate::consensus::raft::RaftReplica::msg_kind_names()),
                 SystemKind::HotStuff(_) => with_client(crate::consensus::hotstuff::HotStuffReplica::msg_kind_names()),

@@ -218,7 +218,10 @@ fn point_label(case: &Case, point: Option<usize>) -> String {
 /// failing expectations with their reasons. Deterministic: no dates, no wall times.
 pub fn render_markdown(cases: &[Case], runs: &[CaseRun], command: &str) -> String {
     let total: usize = runs.iter().map(|r| r.outcomes.len()).sum();
-    let failed: usize = runs.iter().map(|r| r.outcomes.iter().filter(|o| !o.passed).count()).sum();
+    let failed: usize = runs
+        .iter()
+        .map(|r| r.outcomes.iter().filter(|o| !o.passed).count())
+        .sum();
     let cases_failed = runs.iter().filter(|r| !r.passed()).count();
     let mut s = String::new();
     s.push_str("<!-- GENERATED FILE: do not edit by hand. -->\n");

@@ -215,7 +215,15 @@ pub fn message_kinds(kind: &SystemKind) -> &'static [&'static str] {
             "snapshot",
             CLIENT_KIND,
         ],
-        SystemKind::HotStuff(_) => &["forward", "proposal", "vote", "new-view", "fetch", "fetch-reply", CLIENT_KIND],
+        SystemKind::HotStuff(_) => &[
+            "forward",
+            "proposal",
+            "vote",
+            "new-view",
+            "fetch",
+            "fetch-reply",
+            CLIENT_KIND,
+        ],
         SystemKind::Poa(_) => &["gossip", "block", "fetch", "blocks", CLIENT_KIND],
         SystemKind::Pow(_) => &["tx", "inv", "getdata", "block", "cmpct", "getblocktxn", CLIENT_KIND],
     }
@@ -421,10 +429,7 @@ pub fn check(
         if !has_sweep {
             for (field, v) in [("point", e.point), ("versus_point", e.versus_point)] {
                 if v.is_some() {
-                    err(
-                        field,
-                        "the scenario has no [sweep]; remove it or add a sweep".into(),
-                    );
+                    err(field, "the scenario has no [sweep]; remove it or add a sweep".into());
                     ok = false;
                 }
             }
@@ -441,7 +446,10 @@ pub fn check(
                 {
                     err(
                         field,
-                        format!("{p} is out of range: the sweep has {n} point(s), numbered 0 to {}", n - 1),
+                        format!(
+                            "{p} is out of range: the sweep has {n} point(s), numbered 0 to {}",
+                            n - 1
+                        ),
                     );
                     ok = false;
                 }

@@ -47,7 +47,11 @@ fn assert_case_passes(name: &str) {
     assert!(!sc.raw.expect.is_empty(), "{name} has no [[expect]] lines");
     let result = run_experiment(&sc, 2, &|| {}).unwrap();
     let outcomes = evaluate(&sc, &result);
-    assert_eq!(outcomes.len(), sc.raw.expect.len(), "{name}: every expectation evaluated");
+    assert_eq!(
+        outcomes.len(),
+        sc.raw.expect.len(),
+        "{name}: every expectation evaluated"
+    );
     let failed: Vec<String> = outcomes
         .iter()
         .filter(|o| !o.passed)
@@ -69,7 +73,10 @@ fn every_validation_scenario_is_listed_as_fast_or_slow() {
     assert_eq!(names, listed, "add new cases to FAST or SLOW in tests/it/validation.rs");
     for n in &names {
         let sc = load_file(&case_path(n), &[]).unwrap_or_else(|e| panic!("{e}"));
-        assert!(!sc.raw.expect.is_empty(), "{n}: a validation case needs [[expect]] lines");
+        assert!(
+            !sc.raw.expect.is_empty(),
+            "{n}: a validation case needs [[expect]] lines"
+        );
         assert!(
             sc.raw.expect.iter().all(|e| !e.source.trim().is_empty()),
             "{n}: every expectation names its source"
@@ -180,12 +187,7 @@ fn check_fails(text: &str, needles: &[&str]) {
     assert!(!err.contains("panicked"), "{err}");
     // `run` refuses it the same way, before writing anything.
     let out_dir = dir.join("out");
-    let (code, _, _) = common::run([
-        "run".as_ref(),
-        path.as_os_str(),
-        "--out".as_ref(),
-        out_dir.as_os_str(),
-    ]);
+    let (code, _, _) = common::run(["run".as_ref(), path.as_os_str(), "--out".as_ref(), out_dir.as_os_str()]);
     assert_eq!(code, 2);
     assert!(!out_dir.exists(), "nothing is written for an invalid scenario");
 }
@@ -287,11 +289,15 @@ fn sweep_points_are_checked_against_the_sweep() {
         &["expect[0].point", "say which point"],
     );
     check_fails(
-        &text("metric = \"pbft.latency_ms.p50\"\nvalue = 1.0\nwithin_ci = true\npoint = 1\nversus_point = 0\nsource = \"x\""),
+        &text(
+            "metric = \"pbft.latency_ms.p50\"\nvalue = 1.0\nwithin_ci = true\npoint = 1\nversus_point = 0\nsource = \"x\"",
+        ),
         &["expect[0].within_ci", "versus_point"],
     );
     // A valid one loads.
-    let ok = text("metric = \"pbft.latency_ms.p50\"\nmax = 1.0\npoint = 1\nversus_point = 0\nrelation = \"ratio\"\nsource = \"x\"");
+    let ok = text(
+        "metric = \"pbft.latency_ms.p50\"\nmax = 1.0\npoint = 1\nversus_point = 0\nrelation = \"ratio\"\nsource = \"x\"",
+    );
     let sc = Scenario::from_toml_str(&ok, "ok").unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(sc.points.len(), 2);
 }
@@ -395,9 +401,15 @@ fn validate_runs_every_case_writes_the_report_and_fails_if_any_fails() {
     assert!(md.starts_with("<!-- GENERATED FILE"), "{md}");
     assert!(md.contains("ledgersim validate"), "{md}");
     assert!(md.contains("| case | metric | source | expected | simulated (± 95 % CI) | tolerance | verdict |"));
-    assert!(md.contains("**7 of 8 expectations pass; 1 of 2 cases have a failing expectation.**"), "{md}");
+    assert!(
+        md.contains("**7 of 8 expectations pass; 1 of 2 cases have a failing expectation.**"),
+        "{md}"
+    );
     assert!(md.contains("## Failing expectations"), "{md}");
-    assert!(md.contains("- **sub/bad** — `central-standby.latency_ms.mean`: simulated 40 is 5 from 45"), "{md}");
+    assert!(
+        md.contains("- **sub/bad** — `central-standby.latency_ms.mean`: simulated 40 is 5 from 45"),
+        "{md}"
+    );
     // The report and the results do not depend on the thread count.
     let doc1 = dir.join("VALIDATION-1.md");
     let summary2 = std::fs::read(out.join("good").join("summary.json")).unwrap();
@@ -430,7 +442,11 @@ fn validate_refuses_to_overwrite_results_and_needs_cases() {
     let (code, _, err) = common::run(["validate".as_ref(), empty.as_os_str(), "--no-doc".as_ref()]);
     assert_eq!(code, 2, "{err}");
     assert!(err.contains("no validation scenarios"), "{err}");
-    let (code, _, err) = common::run(["validate".as_ref(), dir.join("missing").as_os_str(), "--no-doc".as_ref()]);
+    let (code, _, err) = common::run([
+        "validate".as_ref(),
+        dir.join("missing").as_os_str(),
+        "--no-doc".as_ref(),
+    ]);
     assert_eq!(code, 2, "{err}");
     assert!(err.contains("no such file or directory"), "{err}");
 }
