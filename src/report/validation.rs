@@ -85,7 +85,17 @@ pub fn discover(paths: &[PathBuf]) -> Result<Vec<(PathBuf, String)>, ScenarioErr
         }
     }
     out.sort_by(|a, b| a.1.cmp(&b.1));
-    out.dedup_by(|a, b| a.1 == b.1);
+    out.dedup_by(|a, b| a.0 == b.0);
+    if let Some(w) = out.windows(2).find(|w| w[0].1 == w[1].1) {
+        return Err(ScenarioError::Io {
+            origin: w[1].0.display().to_string(),
+            reason: format!(
+                "two validation cases are named `{}` (also {}); their results would share a directory",
+                w[1].1,
+                w[0].0.display()
+            ),
+        });
+    }
     Ok(out)
 }
 
