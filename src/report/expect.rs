@@ -246,7 +246,9 @@ pub fn judge(e: &Expectation, measured: Option<Measured>) -> (bool, String) {
     if let (Some(v), Some(t)) = (e.value, e.tolerance) {
         let allowed = t.allowance(v);
         let off = (m.mean - v).abs();
-        if off > allowed || !off.is_finite() {
+        // Inclusive, with a rounding slack of a few ulps (60.6 − 60 is 0.6000000000000014).
+        let slack = 4.0 * f64::EPSILON * v.abs().max(m.mean.abs());
+        if off > allowed + slack || !off.is_finite() {
             let pct = if v != 0.0 {
                 format!(" ({:+.1}%)", (m.mean - v) / v.abs() * 100.0)
             } else {
