@@ -3,6 +3,7 @@
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
+use ledgersim::experiment::shard::Shard;
 use ledgersim::report::{self, Invocation, Perf};
 use ledgersim::scenario::{ScenarioError, validate};
 use std::path::{Path, PathBuf};
@@ -32,6 +33,8 @@ enum Command {
         #[arg(long)]
         threads: Option<usize>,
     },
+    /// Join the directories of `run --shard K/N` into the result one whole run would have written.
+    Merge(MergeArgs),
     /// Validate a scenario and print the resolved configuration, without running it.
     Check {
         /// Scenario file (TOML).
@@ -92,6 +95,25 @@ struct RunArgs {
     /// Print only the output directory.
     #[arg(long)]
     quiet: bool,
+    /// Run only slice K of N (K is 0-based, like SLURM_ARRAY_TASK_ID); join the slices with `merge`.
+    #[arg(long, value_name = "K/N")]
+    shard: Option<String>,
+}
+
+#[derive(clap::Args)]
+struct MergeArgs {
+    /// Shard directories written by `ledgersim run … --shard K/N`, in any order.
+    #[arg(required = true, value_name = "DIR")]
+    dirs: Vec<PathBuf>,
+    /// Output directory of the merged result.
+    #[arg(long)]
+    out: PathBuf,
+    /// Replace a non-empty output directory.
+    #[arg(long)]
+    force: bool,
+    /// Print only the output directory.
+    #[arg(long)]
+    quiet: bool,
 }
 
 /// An error with its exit code.
@@ -135,6 +157,11 @@ fn load(
         // Applied after parsing: TOML integers stop at i64::MAX, seeds are u64.
         sc.seed = s;
         sc.raw.seed = s;
+        // Sweep points are scenarios of their own: they run with the same seed.
+        for p in &mut sc.points {
+            p.scenario.seed = s;
+            p.scenario.raw.seed = s;
+        }
     }
     Ok((sc, overrides))
 }
@@ -212,8 +239,23 @@ fn check(path: &Path, set: Vec<String>) -> Result<(), Failure> {
     Ok(())
 }
 
+fn invalid(error: anyhow::Error) -> Failure {
+    Failure { code: 2, error }
+}
+
 fn run(args: RunArgs) -> Result<(), Failure> {
+    let shard: Option<Shard> = args
+        .shard
+        .as_deref()
+        .map(|s| s.parse().map_err(|e: String| invalid(anyhow::anyhow!("--shard {e}"))))
+        .transpose()?;
     let (scenario, overrides) = load(&args.scenario, args.set, args.seed, args.replications)?;
+    if shard.is_some() && serde_json::to_value(&scenario.raw).is_ok_and(|v| !v["capacity"].is_null()) {
+        return Err(invalid(anyhow::anyhow!(
+            "{}: --shard cannot split a [capacity] search (a sequential bisection); run it without --shard",
+            args.scenario.display()
+        )));
+    }
     let dir = args
         .out
         .unwrap_or_else(|| Path::new("results").join(report::sanitize_component(&scenario.name)));
@@ -232,7 +274,8 @@ fn run(args: RunArgs) -> Result<(), Failure> {
     }
     let bytes = std::fs::read(&args.scenario).with_context(|| format!("reading {}", args.scenario.display()))?;
     let start = Instant::now();
-    let result = ledgersim::run_experiment(&scenario, threads, &|| {}).context("starting worker threads")?;
+    let result = ledgersim::experiment::run_experiment_shard(&scenario, shard, threads, &|| {})
+        .context("starting worker threads")?;
     let wall = start.elapsed().as_secs_f64();
     let inv = Invocation {
         command_line: std::env::args().collect(),
@@ -240,6 +283,8 @@ fn run(args: RunArgs) -> Result<(), Failure> {
         scenario_sha256: report::sha256_hex(&bytes),
         overrides,
         threads,
+        shard,
+        merged_from: Vec::new(),
     };
     let perf = Perf {
         wall_s: wall,
@@ -251,6 +296,23 @@ fn run(args: RunArgs) -> Result<(), Failure> {
     report::write_results(&dir, &scenario, &result, &inv, &perf, args.force).context("writing results")?;
     if args.quiet {
         println!("{}", dir.display());
+    } else if let Some(s) = shard {
+        println!(
+            "{}: shard {s} — {} of {} run(s) ({} events in {:.2} s)",
+            scenario.name,
+            result.runs.len(),
+            ledgersim::experiment::run_count(&scenario),
+            result.events,
+            wall
+        );
+        if result.runs.is_empty() {
+            println!("note: this shard owns no work (N exceeds the number of point × replication units)");
+        }
+        println!(
+            "Shard written to {}/ — join all {} shards with `ledgersim merge DIR… --out DIR`",
+            dir.display(),
+            s.count
+        );
     } else {
         println!(
             "{} — {} ({} events in {:.2} s, {:.2} M events/s)\n",
@@ -262,6 +324,13 @@ fn run(args: RunArgs) -> Result<(), Failure> {
         );
         print!("{}", report::table::render(&scenario, &result));
         println!("\nResults written to {}/", dir.display());
+    }
+    if shard.is_some() {
+        // A shard holds a slice of the runs: expectations are judged on the merged result.
+        if !scenario.raw.expect.is_empty() && !args.quiet {
+            println!("note: [[expect]] lines are evaluated by `ledgersim merge`, on the whole experiment");
+        }
+        return Ok(());
     }
     expectations_verdict(&report::expect::evaluate(&scenario, &result), args.quiet)
 }
@@ -339,6 +408,8 @@ fn validate_suite(args: ValidateArgs) -> Result<(), Failure> {
             scenario_sha256: case.sha256.clone(),
             overrides: vec![],
             threads,
+            shard: None,
+            merged_from: Vec::new(),
         };
         let perf = Perf {
             wall_s: run.thread_seconds,
@@ -412,7 +483,7 @@ fn reproduce(dir: &Path, threads: Option<usize>) -> Result<(), Failure> {
     let raw: ledgersim::scenario::raw::RawScenario = serde_json::from_value(raw)
         .with_context(|| format!("{}: `resolved_scenario` is not a scenario", path.display()))
         .map_err(invalid)?;
-    let scenario = validate::validate(raw, &path.display().to_string())?;
+    let scenario = validate::validate_resolved(raw, &path.display().to_string())?;
     let recorded = manifest
         .get("ledgersim_version")
         .and_then(|v| v.as_str())
@@ -426,8 +497,24 @@ fn reproduce(dir: &Path, threads: Option<usize>) -> Result<(), Failure> {
     let threads = threads
         .unwrap_or_else(|| std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1))
         .max(1);
-    let result = ledgersim::run_experiment(&scenario, threads, &|| {}).context("starting worker threads")?;
-    let outputs = report::deterministic_outputs(&scenario, &result).context("building outputs")?;
+    let shard: Option<Shard> = match manifest.get("shard") {
+        None | Some(serde_json::Value::Null) => None,
+        Some(v) => Some(
+            serde_json::from_value::<Shard>(v.clone())
+                .ok()
+                .filter(|s| s.count >= 1 && s.index < s.count)
+                .ok_or_else(|| {
+                    anyhow::anyhow!(
+                        "{}: `shard` is not {{\"index\": K, \"count\": N}} with K < N",
+                        path.display()
+                    )
+                })
+                .map_err(invalid)?,
+        ),
+    };
+    let result = ledgersim::experiment::run_experiment_shard(&scenario, shard, threads, &|| {})
+        .context("starting worker threads")?;
+    let outputs = report::outputs_for(&scenario, &result, shard).context("building outputs")?;
     let digests = manifest.get("digests_sha256").and_then(|d| d.as_object());
     let mut differ = Vec::new();
     for (name, bytes) in &outputs.files {
@@ -460,11 +547,50 @@ fn reproduce(dir: &Path, threads: Option<usize>) -> Result<(), Failure> {
     }
 }
 
+fn merge(args: MergeArgs) -> Result<(), Failure> {
+    report::check_target(&args.out, args.force).map_err(|e| invalid(e.into()))?;
+    let start = Instant::now();
+    let merged = report::merge::merge_shards(&args.dirs).map_err(|e| invalid(e.into()))?;
+    let inv = Invocation {
+        command_line: std::env::args().collect(),
+        scenario_path: merged.scenario_path.clone(),
+        scenario_sha256: merged.scenario_sha256.clone(),
+        overrides: merged.overrides.clone(),
+        threads: 1,
+        shard: None,
+        merged_from: merged.shard_dirs.clone(),
+    };
+    let result = &merged.result;
+    let perf = Perf {
+        wall_s: merged.wall_s + start.elapsed().as_secs_f64(),
+        events: result.events,
+        events_per_s: result.events as f64 / merged.wall_s.max(1e-9),
+        runs: result.runs.len(),
+        threads: 1,
+    };
+    report::write_results(&args.out, &merged.scenario, result, &inv, &perf, args.force)
+        .context("writing merged results")?;
+    if args.quiet {
+        println!("{}", args.out.display());
+    } else {
+        println!(
+            "{} — merged {} shard(s), {} run(s)\n",
+            merged.scenario.name,
+            merged.shard_dirs.len(),
+            result.runs.len()
+        );
+        print!("{}", report::table::render(&merged.scenario, result));
+        println!("\nResults written to {}/", args.out.display());
+    }
+    expectations_verdict(&report::expect::evaluate(&merged.scenario, result), args.quiet)
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let outcome = match cli.command {
         Command::Run(a) => run(a),
         Command::Check { scenario, set } => check(&scenario, set),
+        Command::Merge(a) => merge(a),
         Command::Reproduce { dir, threads } => reproduce(&dir, threads),
         Command::Validate(a) => validate_suite(a),
     };

@@ -12,6 +12,8 @@ use rayon::prelude::*;
 use serde::Serialize;
 use std::collections::BTreeMap;
 
+pub mod shard;
+
 /// Statistics of latency quantiles over replications.
 #[derive(Debug, Clone, Serialize)]
 pub struct LatencyStats {
@@ -177,12 +179,20 @@ pub fn run_experiment(
     threads: usize,
     on_done: &(dyn Fn() + Sync),
 ) -> Result<ExperimentResult, rayon::ThreadPoolBuildError> {
+    run_experiment_shard(scenario, None, threads, on_done)
+}
+
+/// Like [`run_experiment`], but only the runs owned by `shard` (all runs when `None`); see
+/// [`shard`] for how the work is sliced. The summaries of a shard cover only its runs; the
+/// whole experiment's are rebuilt by [`assemble`] from the runs of every shard.
+pub fn run_experiment_shard(
+    scenario: &Scenario,
+    shard: Option<shard::Shard>,
+    threads: usize,
+    on_done: &(dyn Fn() + Sync),
+) -> Result<ExperimentResult, rayon::ThreadPoolBuildError> {
     let points = scenario.run_points();
-    let jobs: Vec<(usize, usize, u32)> = points
-        .iter()
-        .enumerate()
-        .flat_map(|(p, (_, sc))| (0..sc.systems.len()).flat_map(move |s| (0..sc.replications).map(move |r| (p, s, r))))
-        .collect();
+    let jobs = shard::jobs(scenario, shard);
     let pool = rayon::ThreadPoolBuilder::new().num_threads(threads.max(1)).build()?;
     let runs: Vec<RunResult> = pool.install(|| {
         jobs.par_iter()
@@ -194,6 +204,14 @@ pub fn run_experiment(
             })
             .collect()
     });
+    Ok(assemble(scenario, runs))
+}
+
+/// Reduce runs, ordered by (point, system, replication), into an experiment result: the
+/// per-point and per-system summaries, computed sequentially so they do not depend on where
+/// or in what order the runs were executed.
+pub fn assemble(scenario: &Scenario, runs: Vec<RunResult>) -> ExperimentResult {
+    let points = scenario.run_points();
     let mut summaries: Vec<PointSummary> = points
         .iter()
         .enumerate()
@@ -211,12 +229,12 @@ pub fn run_experiment(
         summaries.clear();
     }
     let events = runs.iter().map(|r| r.events).sum();
-    Ok(ExperimentResult {
+    ExperimentResult {
         runs,
         systems,
         points: summaries,
         events,
-    })
+    }
 }
 
 /// Number of runs `run_experiment` will perform (for progress bars and estimates).

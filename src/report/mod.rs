@@ -3,11 +3,13 @@
 //! written atomically into a results directory; plus the console comparison table.
 
 pub mod expect;
+pub mod merge;
 pub mod table;
 pub mod validation;
 
 use crate::cost::CATEGORIES;
 use crate::engine::{SimTime, to_s};
+use crate::experiment::shard::{self, Shard};
 use crate::experiment::{ExperimentResult, SystemSummary};
 use crate::scenario::{Scenario, SettlementSchedule};
 use serde::Serialize;
@@ -53,6 +55,10 @@ pub struct Invocation {
     pub overrides: Vec<String>,
     /// Worker threads (does not affect results).
     pub threads: usize,
+    /// The slice this run computed (`--shard K/N`), or `None` for a whole run.
+    pub shard: Option<Shard>,
+    /// For a merged result: the shard directories it was merged from (empty otherwise).
+    pub merged_from: Vec<String>,
 }
 
 /// Turn a scenario name into a safe single path component.
@@ -354,6 +360,38 @@ pub fn deterministic_outputs(scenario: &Scenario, result: &ExperimentResult) -> 
     })
 }
 
+/// Name of a shard's data file: every run of the shard, exactly, for `ledgersim merge`.
+pub const SHARD_RUNS_FILE: &str = "shard-runs.jsonl";
+
+/// The deterministic files of one shard (`--shard K/N`): `runs.csv` and `timeseries.csv`
+/// (rows of this shard's runs only) and [`SHARD_RUNS_FILE`]. No `summary.json`: statistics
+/// over a slice would be misleading; `ledgersim merge` computes them from all the slices.
+pub fn shard_outputs(scenario: &Scenario, result: &ExperimentResult) -> Result<Outputs, ReportError> {
+    let data = shard::runs_jsonl(&result.runs).map_err(|e| ReportError::Serialize {
+        what: SHARD_RUNS_FILE,
+        message: e.to_string(),
+    })?;
+    Ok(Outputs {
+        files: vec![
+            ("runs.csv", runs_csv(scenario, result)?),
+            ("timeseries.csv", timeseries_csv(scenario, result)?),
+            (SHARD_RUNS_FILE, data),
+        ],
+    })
+}
+
+/// The deterministic files of a whole run (`shard` is `None`) or of one shard.
+pub fn outputs_for(
+    scenario: &Scenario,
+    result: &ExperimentResult,
+    shard: Option<Shard>,
+) -> Result<Outputs, ReportError> {
+    match shard {
+        None => deterministic_outputs(scenario, result),
+        Some(_) => shard_outputs(scenario, result),
+    }
+}
+
 /// `manifest.json` bytes: version, resolved scenario, hashes of every deterministic output.
 pub fn manifest_json(scenario: &Scenario, inv: &Invocation, outputs: &Outputs) -> Result<Vec<u8>, ReportError> {
     let digests: std::collections::BTreeMap<&str, String> =
@@ -371,11 +409,12 @@ pub fn manifest_json(scenario: &Scenario, inv: &Invocation, outputs: &Outputs) -
         "seed": scenario.seed,
         "replications": scenario.replications,
         "replication_tags": seeds,
-        "shard": null,
+        "shard": inv.shard,
+        "merged_from": inv.merged_from,
         "command_line": inv.command_line,
         "threads": inv.threads,
         "digests_sha256": digests,
-        "reproduce": format!("ledgersim reproduce <this directory>  (or: ledgersim run {} --seed {} --replications {}{})", inv.scenario_path, scenario.seed, scenario.replications, inv.overrides.iter().map(|o| format!(" --set {o}")).collect::<String>()),
+        "reproduce": format!("ledgersim reproduce <this directory>  (or: ledgersim run {} --seed {} --replications {}{}{})", inv.scenario_path, scenario.seed, scenario.replications, inv.overrides.iter().map(|o| format!(" --set {o}")).collect::<String>(), inv.shard.map(|s| format!(" --shard {s}")).unwrap_or_default()),
     });
     let mut v = serde_json::to_vec_pretty(&m).map_err(|e| ReportError::Serialize {
         what: "manifest.json",
@@ -437,7 +476,7 @@ pub fn write_results(
     perf: &Perf,
     force: bool,
 ) -> Result<(), ReportError> {
-    let outputs = deterministic_outputs(scenario, result)?;
+    let outputs = outputs_for(scenario, result, inv.shard)?;
     let manifest = manifest_json(scenario, inv, &outputs)?;
     let mut perf_bytes = serde_json::to_vec_pretty(perf).map_err(|e| ReportError::Serialize {
         what: "perf.json",

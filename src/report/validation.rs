@@ -4,7 +4,7 @@
 //! thread count), evaluate their expectations and render `docs/VALIDATION.md`.
 
 use super::expect::{Outcome, evaluate, simulated_text};
-use crate::experiment::{ExperimentResult, PointSummary, summarize};
+use crate::experiment::{ExperimentResult, assemble};
 use crate::scenario::{Scenario, ScenarioError, validate};
 use crate::sim::{RunResult, run_system};
 use rayon::prelude::*;
@@ -174,35 +174,6 @@ pub fn run_cases(
             }
         })
         .collect())
-}
-
-/// Reduce one scenario's runs (ordered by point, system, replication) into an
-/// [`ExperimentResult`], the same way `experiment::run_experiment` does.
-fn assemble(scenario: &Scenario, runs: Vec<RunResult>) -> ExperimentResult {
-    let points = scenario.run_points();
-    let mut summaries: Vec<PointSummary> = points
-        .iter()
-        .enumerate()
-        .map(|(p, (values, sc))| {
-            let mine: Vec<RunResult> = runs.iter().filter(|r| r.point == p).cloned().collect();
-            PointSummary {
-                index: p,
-                values: values.iter().cloned().collect(),
-                systems: summarize(sc, &mine),
-            }
-        })
-        .collect();
-    let systems = summaries[0].systems.clone();
-    if scenario.points.is_empty() {
-        summaries.clear();
-    }
-    let events = runs.iter().map(|r| r.events).sum();
-    ExperimentResult {
-        runs,
-        systems,
-        points: summaries,
-        events,
-    }
 }
 
 /// Escape a table cell for Markdown.

@@ -125,6 +125,24 @@ pub fn load_str(text: &str, origin: &str, overrides: &[String]) -> Result<Scenar
     expand_sweep(base, origin)
 }
 
+/// Validate a resolved scenario, as recorded in a manifest (overrides and `--seed` already
+/// applied), and expand its `[sweep]`: the scenario the recorded run used. Seeds above
+/// `i64::MAX` (TOML's integer limit, reachable with `--seed`) are kept.
+pub fn validate_resolved(mut raw: RawScenario, origin: &str) -> Result<Scenario, ScenarioError> {
+    // Sweep points are expanded through TOML, whose integers stop at i64::MAX; nothing in
+    // validation depends on the seed, so expand with a stand-in and restore it.
+    let seed = raw.seed;
+    raw.seed = 0;
+    let mut sc = expand_sweep(validate(raw, origin)?, origin)?;
+    sc.seed = seed;
+    sc.raw.seed = seed;
+    for p in &mut sc.points {
+        p.scenario.seed = seed;
+        p.scenario.raw.seed = seed;
+    }
+    Ok(sc)
+}
+
 /// Apply one `a.b[2].c=value` override to a TOML table. The value is parsed as a TOML value
 /// (number, boolean, string in quotes, array, inline table); anything that does not parse
 /// is taken as a bare string.

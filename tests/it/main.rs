@@ -15,5 +15,6 @@ mod poa;
 mod pow;
 mod raft;
 mod reproduce;
+mod shard;
 mod sweep;
 mod validation;
