@@ -450,3 +450,36 @@ fn validate_refuses_to_overwrite_results_and_needs_cases() {
     assert_eq!(code, 2, "{err}");
     assert!(err.contains("no such file or directory"), "{err}");
 }
+
+#[test]
+fn shards_defer_expectations_to_merge() {
+    let dir = TempDir::new("expect-shards");
+    let text = with_expect(
+        "[[expect]]\nmetric = \"centralized.latency_ms.mean\"\nvalue = 1.0\ntolerance = \"1%\"\nsource = \"deliberately wrong\"",
+    );
+    let path = dir.write("s.toml", &text);
+    let mut shards = Vec::new();
+    for k in 0..2 {
+        let out = dir.join(format!("shard-{k}"));
+        let (code, stdout, stderr) = common::run([
+            "run".as_ref(),
+            path.as_os_str(),
+            "--shard".as_ref(),
+            format!("{k}/2").as_ref(),
+            "--out".as_ref(),
+            out.as_os_str(),
+        ]);
+        assert_eq!(code, 0, "a shard is not judged: {stdout}\n{stderr}");
+        assert!(stdout.contains("evaluated by `ledgersim merge`"), "{stdout}");
+        shards.push(out);
+    }
+    let merged = dir.join("merged");
+    let mut args: Vec<std::ffi::OsString> = vec!["merge".into()];
+    args.extend(shards.iter().map(|p| p.clone().into_os_string()));
+    args.extend(["--out".into(), merged.clone().into_os_string()]);
+    let (code, stdout, stderr) = common::run(args);
+    assert_eq!(code, 1, "{stdout}\n{stderr}");
+    assert!(stdout.contains("FAIL  centralized.latency_ms.mean"), "{stdout}");
+    let summary = std::fs::read_to_string(merged.join("summary.json")).unwrap();
+    assert!(summary.contains("\"expectations\""));
+}
