@@ -43,6 +43,31 @@ enum Command {
         #[arg(long = "set", value_name = "PATH=VALUE")]
         set: Vec<String>,
     },
+    /// Run the validation scenarios (those with `[[expect]]` lines) in parallel, write each
+    /// case's results and docs/VALIDATION.md; exit 1 if any expectation fails.
+    Validate(ValidateArgs),
+}
+
+#[derive(clap::Args)]
+struct ValidateArgs {
+    /// Directories (searched recursively for *.toml) or scenario files.
+    #[arg(default_value = "scenarios/validation")]
+    paths: Vec<PathBuf>,
+    /// Where each case's results go: DIR/<case>/.
+    #[arg(long, default_value = "results/validation")]
+    out: PathBuf,
+    /// The generated report.
+    #[arg(long, default_value = "docs/VALIDATION.md")]
+    doc: PathBuf,
+    /// Do not write the report (e.g. when running a subset).
+    #[arg(long)]
+    no_doc: bool,
+    /// Worker threads (default: all cores). Results do not depend on it.
+    #[arg(long)]
+    threads: Option<usize>,
+    /// Replace non-empty case result directories.
+    #[arg(long)]
+    force: bool,
 }
 
 #[derive(clap::Args)]
@@ -330,6 +355,13 @@ fn check(path: &Path, set: Vec<String>) -> Result<(), Failure> {
             s.replica_nodes().len()
         );
     }
+    if !sc.raw.expect.is_empty() {
+        println!("  expectations: {} [[expect]] line(s)", sc.raw.expect.len());
+        for e in &sc.raw.expect {
+            let at = e.point.map(|p| format!(" @ point {p}")).unwrap_or_default();
+            println!("    {}{at} — {}", e.metric, e.source);
+        }
+    }
     println!("  {}", estimate.summary_line());
     if let Some(why) = estimate.exceeds_bound() {
         return Err(Failure {
@@ -429,6 +461,145 @@ fn run(args: RunArgs) -> Result<(), Failure> {
         );
         print!("{}", report::table::render(&scenario, &result));
         println!("\nResults written to {}/", dir.display());
+    }
+    if shard.is_some() {
+        // A shard holds a slice of the runs: expectations are judged on the merged result.
+        if !scenario.raw.expect.is_empty() && !args.quiet {
+            println!("note: [[expect]] lines are evaluated by `ledgersim merge`, on the whole experiment");
+        }
+        return Ok(());
+    }
+    expectations_verdict(&report::expect::evaluate(&scenario, &result), args.quiet)
+}
+
+/// Print the verdict on a run's `[[expect]]` lines; a failure if any failed.
+fn expectations_verdict(outcomes: &[report::expect::Outcome], quiet: bool) -> Result<(), Failure> {
+    if outcomes.is_empty() {
+        return Ok(());
+    }
+    let failed = outcomes.iter().filter(|o| !o.passed).count();
+    if !quiet || failed > 0 {
+        println!(
+            "\nExpectations ({} of {} pass):",
+            outcomes.len() - failed,
+            outcomes.len()
+        );
+        print!("{}", report::expect::render_console(outcomes));
+    }
+    if failed > 0 {
+        return Err(Failure {
+            code: 1,
+            error: anyhow::anyhow!(
+                "{failed} of {} expectation(s) failed (results were written)",
+                outcomes.len()
+            ),
+        });
+    }
+    Ok(())
+}
+
+fn validate_suite(args: ValidateArgs) -> Result<(), Failure> {
+    use report::validation;
+    let invalid = |e: anyhow::Error| Failure { code: 2, error: e };
+    let threads = args
+        .threads
+        .unwrap_or_else(|| std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1));
+    if threads == 0 {
+        return Err(invalid(anyhow::anyhow!("--threads must be at least 1")));
+    }
+    let files = validation::discover(&args.paths)?;
+    let (cases, skipped) = validation::load_cases(&files)?;
+    for p in &skipped {
+        eprintln!("note: {} has no [[expect]] lines; skipped", p.display());
+    }
+    if cases.is_empty() {
+        return Err(invalid(anyhow::anyhow!(
+            "no validation scenarios (scenario files with [[expect]] lines) in {}",
+            args.paths
+                .iter()
+                .map(|p| p.display().to_string())
+                .collect::<Vec<_>>()
+                .join(", ")
+        )));
+    }
+    let targets: Vec<PathBuf> = cases.iter().map(|c| args.out.join(&c.id)).collect();
+    for t in &targets {
+        report::check_target(t, args.force).map_err(|e| invalid(e.into()))?;
+    }
+    let runs_total: usize = cases
+        .iter()
+        .map(|c| ledgersim::experiment::run_count(&c.scenario))
+        .sum();
+    println!(
+        "validating {} case(s), {runs_total} run(s) on {threads} thread(s)…",
+        cases.len()
+    );
+    let start = Instant::now();
+    let runs = validation::run_cases(&cases, threads, &|| {}).context("starting worker threads")?;
+    let wall = start.elapsed().as_secs_f64();
+    let command_line: Vec<String> = std::env::args().collect();
+    for ((case, run), dir) in cases.iter().zip(&runs).zip(&targets) {
+        let inv = Invocation {
+            command_line: command_line.clone(),
+            scenario_path: case.path.display().to_string(),
+            scenario_sha256: case.sha256.clone(),
+            overrides: vec![],
+            threads,
+            shard: None,
+            merged_from: Vec::new(),
+        };
+        let perf = Perf {
+            wall_s: run.thread_seconds,
+            events: run.result.events,
+            events_per_s: run.result.events as f64 / run.thread_seconds.max(1e-9),
+            runs: run.result.runs.len(),
+            threads: 1,
+            peak_rss_mb: report::peak_rss_mb(),
+        };
+        report::write_results(dir, &case.scenario, &run.result, &inv, &perf, args.force)
+            .with_context(|| format!("writing results of {}", case.id))?;
+        let failed = run.outcomes.iter().filter(|o| !o.passed).count();
+        println!(
+            "{} {} ({} of {} expectation(s) pass) → {}/",
+            if failed == 0 { "PASS" } else { "FAIL" },
+            case.id,
+            run.outcomes.len() - failed,
+            run.outcomes.len(),
+            dir.display()
+        );
+        if failed > 0 {
+            print!("{}", report::expect::render_console(&run.outcomes));
+        }
+    }
+    if !args.no_doc {
+        let mut command = String::from("ledgersim validate");
+        for p in &args.paths {
+            command.push_str(&format!(" {}", p.display()));
+        }
+        let md = validation::render_markdown(&cases, &runs, &command);
+        if let Some(parent) = args.doc.parent().filter(|p| !p.as_os_str().is_empty()) {
+            std::fs::create_dir_all(parent).with_context(|| format!("creating {}", parent.display()))?;
+        }
+        let tmp = args.doc.with_extension("md.tmp");
+        std::fs::write(&tmp, md).with_context(|| format!("writing {}", tmp.display()))?;
+        std::fs::rename(&tmp, &args.doc).with_context(|| format!("writing {}", args.doc.display()))?;
+        println!("wrote {}", args.doc.display());
+    }
+    let total: usize = runs.iter().map(|r| r.outcomes.len()).sum();
+    let failed: usize = runs
+        .iter()
+        .map(|r| r.outcomes.iter().filter(|o| !o.passed).count())
+        .sum();
+    println!(
+        "{} of {total} expectation(s) pass in {} case(s) ({wall:.1} s wall)",
+        total - failed,
+        cases.len()
+    );
+    if failed > 0 {
+        return Err(Failure {
+            code: 1,
+            error: anyhow::anyhow!("{failed} of {total} expectation(s) failed"),
+        });
     }
     Ok(())
 }
@@ -550,7 +721,7 @@ fn merge(args: MergeArgs) -> Result<(), Failure> {
         print!("{}", report::table::render(&merged.scenario, result));
         println!("\nResults written to {}/", args.out.display());
     }
-    Ok(())
+    expectations_verdict(&report::expect::evaluate(&merged.scenario, result), args.quiet)
 }
 
 fn main() -> ExitCode {
@@ -561,6 +732,7 @@ fn main() -> ExitCode {
         Command::Check { scenario, set } => check(&scenario, set),
         Command::Merge(a) => merge(a),
         Command::Reproduce { dir, threads } => reproduce(&dir, threads),
+        Command::Validate(a) => validate_suite(a),
     };
     match outcome {
         Ok(()) => ExitCode::SUCCESS,

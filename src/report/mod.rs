@@ -2,8 +2,10 @@
 //! (SHA-256 of every deterministic output) and `perf.json` (the one non-deterministic file),
 //! written atomically into a results directory; plus the console comparison table.
 
+pub mod expect;
 pub mod merge;
 pub mod table;
+pub mod validation;
 
 use crate::cost::CATEGORIES;
 use crate::engine::{SimTime, to_s};
@@ -126,6 +128,9 @@ struct Summary<'a> {
     sweep: Option<SweepSummary<'a>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     capacity: Option<&'a crate::experiment::capacity::CapacityResult>,
+    /// Verdicts on the scenario's `[[expect]]` lines (absent when it has none).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    expectations: Vec<expect::Outcome>,
 }
 
 fn schedule_label(s: &SettlementSchedule) -> String {
@@ -175,6 +180,7 @@ pub fn summary_json(scenario: &Scenario, result: &ExperimentResult) -> Result<Ve
             points: &result.points,
         }),
         capacity: result.capacity.as_ref(),
+        expectations: expect::evaluate(scenario, result),
     };
     let mut v = serde_json::to_vec_pretty(&s).map_err(|e| ReportError::Serialize {
         what: "summary.json",

@@ -4,6 +4,7 @@
 //! After [`Scenario::load`] succeeds the simulation cannot fail on input.
 
 pub mod bounds;
+pub mod expect;
 pub mod raw;
 pub mod resources;
 pub mod suggest;

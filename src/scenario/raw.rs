@@ -62,6 +62,9 @@ pub struct RawScenario {
     /// Capacity search: the largest offered load each system sustains within an SLO.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub capacity: Option<RawCapacity>,
+    /// What the run must reproduce (validation scenarios); see `scenario::expect`.
+    #[serde(default, rename = "expect", skip_serializing_if = "Vec::is_empty")]
+    pub expect: Vec<RawExpect>,
 }
 
 /// The `[capacity]` section: a deterministic bisection over the offered load.
@@ -96,6 +99,60 @@ fn default_capacity_iterations() -> u32 {
 }
 fn default_capacity_criterion() -> String {
     "mean".into()
+}
+
+/// One `[[expect]]` table: a metric, an expected value or bounds, and where it comes from.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawExpect {
+    /// `<system>.<path>`, e.g. `pbft.latency_ms.p50`.
+    pub metric: String,
+    /// Short description for reports (default: the metric).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub label: Option<String>,
+    /// Expected value of the simulated mean.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub value: Option<f64>,
+    /// Allowed deviation: `"1%"` (of `value`) or an absolute amount (`0.5` or `"0.5"`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tolerance: Option<RawTolerance>,
+    /// `value` must lie inside the simulated 95 % confidence interval.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub within_ci: bool,
+    /// Lower bound on the simulated mean.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub min: Option<f64>,
+    /// Upper bound on the simulated mean.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max: Option<f64>,
+    /// Sweep point (0-based) the expectation is about; required with a `[sweep]`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub point: Option<u32>,
+    /// Compare `point` with this sweep point instead of checking it alone.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub versus_point: Option<u32>,
+    /// `"difference"` (default) or `"ratio"` between `point` and `versus_point`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub relation: Option<String>,
+    /// Divide a difference by this (e.g. the change of the swept parameter: a slope).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub per: Option<f64>,
+    /// Where the expected value comes from: formula, paper, table.
+    #[serde(default)]
+    pub source: String,
+    /// Free text shown with the verdict (e.g. why the case is known to fail).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
+}
+
+/// A tolerance as written: `"1%"`, `"0.5"` or `0.5`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum RawTolerance {
+    /// A number: an absolute amount.
+    Number(f64),
+    /// Text: `"1%"` (relative) or `"0.5"` (absolute).
+    Text(String),
 }
 
 /// The values one swept parameter takes.

@@ -328,6 +328,8 @@ fn expand_sweep(mut base: Scenario, origin: &str) -> Result<Scenario, ScenarioEr
     }
     let mut base_raw = base.raw.clone();
     base_raw.sweep.clear();
+    // Expectations belong to the whole sweep (they name their point), not to each point.
+    base_raw.expect.clear();
     let table = toml::Table::try_from(&base_raw).map_err(|e| ScenarioError::Invalid {
         origin: origin.into(),
         issues: vec![ValidationIssue {
@@ -404,6 +406,13 @@ fn expand_sweep(mut base: Scenario, origin: &str) -> Result<Scenario, ScenarioEr
         return Err(ScenarioError::Invalid {
             origin: origin.into(),
             issues,
+        });
+    }
+    let (_, expect_issues) = super::expect::check(&base.raw.expect, &base.systems, true, Some(points.len()));
+    if !expect_issues.is_empty() {
+        return Err(ScenarioError::Invalid {
+            origin: origin.into(),
+            issues: expect_issues,
         });
     }
     base.points = points;
@@ -1842,6 +1851,9 @@ pub fn validate(raw: RawScenario, origin: &str) -> Result<Scenario, ScenarioErro
     }
 
     let capacity = raw.capacity.as_ref().map(|cap| validate_capacity(&mut c, &raw, cap));
+    // `[[expect]]` lines (sweep point ranges are checked after the sweep is expanded).
+    c.issues
+        .extend(super::expect::check(&raw.expect, &systems, !raw.sweep.is_empty(), None).1);
 
     if !c.issues.is_empty() {
         let mut issues = c.issues;

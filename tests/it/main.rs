@@ -21,3 +21,4 @@ mod reproduce;
 mod robust;
 mod shard;
 mod sweep;
+mod validation;
