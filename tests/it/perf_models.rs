@@ -120,8 +120,8 @@ fn skipping_no_op_deliveries_changes_only_the_event_count() {
     assert_eq!(fast.state_digest, slow.state_digest);
     assert_eq!(fast.heights, slow.heights);
     assert!(
-        fast.events * 2 < slow.events,
-        "most INV deliveries are skipped: {} vs {} events",
+        fast.events * 3 < slow.events * 2,
+        "INV deliveries are skipped (at least a third of the events): {} vs {} events",
         fast.events,
         slow.events
     );
