@@ -225,7 +225,16 @@ pub fn message_kinds(kind: &SystemKind) -> &'static [&'static str] {
             CLIENT_KIND,
         ],
         SystemKind::Poa(_) => &["gossip", "block", "fetch", "blocks", CLIENT_KIND],
-        SystemKind::Pow(_) => &["tx", "inv", "getdata", "block", "cmpct", "getblocktxn", CLIENT_KIND],
+        SystemKind::Pow(_) => &[
+            "tx",
+            "inv",
+            "getdata",
+            "block",
+            "cmpct",
+            "getblocktxn",
+            "blocktxn",
+            CLIENT_KIND,
+        ],
     }
 }
 

@@ -140,7 +140,7 @@ fn queueing_mmc() {
 }
 
 #[test]
-#[ignore = "slow: 6,000 nodes × 100 blocks; run by `ledgersim validate` (fails until the PoW propagation recalibration lands)"]
+#[ignore = "slow: 6,000 nodes × 100 blocks; run by `ledgersim validate`"]
 fn pow_simblock_2019() {
     assert_case_passes("pow-simblock-2019");
 }
