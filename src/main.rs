@@ -32,6 +32,11 @@ enum Command {
         #[arg(long)]
         threads: Option<usize>,
     },
+    /// Redraw DIR/charts/ and DIR/report.html from the data files in DIR alone.
+    Plot {
+        /// A results directory written by `ledgersim run`.
+        dir: PathBuf,
+    },
     /// Validate a scenario and print the resolved configuration, without running it.
     Check {
         /// Scenario file (TOML).
@@ -88,6 +93,22 @@ impl From<anyhow::Error> for Failure {
     fn from(e: anyhow::Error) -> Self {
         Failure { code: 1, error: e }
     }
+}
+
+/// A progress bar with ETA on stderr, one tick per finished run; hidden when stderr is not a
+/// terminal or with `--quiet`.
+fn progress(total: usize, quiet: bool) -> indicatif::ProgressBar {
+    use std::io::IsTerminal;
+    if quiet || !std::io::stderr().is_terminal() {
+        return indicatif::ProgressBar::hidden();
+    }
+    let bar = indicatif::ProgressBar::new(total as u64);
+    if let Ok(style) = indicatif::ProgressStyle::with_template(
+        "{spinner} [{elapsed_precise}] {bar:40} {pos}/{len} runs (system × replication × point), ETA {eta}",
+    ) {
+        bar.set_style(style);
+    }
+    bar
 }
 
 fn load(
@@ -200,7 +221,9 @@ fn run(args: RunArgs) -> Result<(), Failure> {
     }
     let bytes = std::fs::read(&args.scenario).with_context(|| format!("reading {}", args.scenario.display()))?;
     let start = Instant::now();
-    let result = ledgersim::run_experiment(&scenario, threads, &|| {}).context("starting worker threads")?;
+    let bar = progress(ledgersim::experiment::run_count(&scenario), args.quiet);
+    let result = ledgersim::run_experiment(&scenario, threads, &|| bar.inc(1)).context("starting worker threads")?;
+    bar.finish_and_clear();
     let wall = start.elapsed().as_secs_f64();
     let inv = Invocation {
         command_line: std::env::args().collect(),
@@ -265,7 +288,9 @@ fn reproduce(dir: &Path, threads: Option<usize>) -> Result<(), Failure> {
     let threads = threads
         .unwrap_or_else(|| std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1))
         .max(1);
-    let result = ledgersim::run_experiment(&scenario, threads, &|| {}).context("starting worker threads")?;
+    let bar = progress(ledgersim::experiment::run_count(&scenario), false);
+    let result = ledgersim::run_experiment(&scenario, threads, &|| bar.inc(1)).context("starting worker threads")?;
+    bar.finish_and_clear();
     let outputs = report::deterministic_outputs(&scenario, &result).context("building outputs")?;
     let digests = manifest.get("digests_sha256").and_then(|d| d.as_object());
     let mut differ = Vec::new();
@@ -299,12 +324,37 @@ fn reproduce(dir: &Path, threads: Option<usize>) -> Result<(), Failure> {
     }
 }
 
+fn plot(dir: &Path) -> Result<(), Failure> {
+    for name in ["summary.json", "timeseries.csv", "manifest.json"] {
+        if !dir.join(name).is_file() {
+            return Err(Failure {
+                code: 2,
+                error: anyhow::anyhow!(
+                    "{}: no {name}; expected a results directory written by `ledgersim run`",
+                    dir.display()
+                ),
+            });
+        }
+    }
+    let n = report::plot(dir).map_err(|e| Failure {
+        code: 1,
+        error: e.into(),
+    })?;
+    println!(
+        "redrew {n} chart file(s) in {}/charts/ and {}/report.html",
+        dir.display(),
+        dir.display()
+    );
+    Ok(())
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let outcome = match cli.command {
         Command::Run(a) => run(a),
         Command::Check { scenario, set } => check(&scenario, set),
         Command::Reproduce { dir, threads } => reproduce(&dir, threads),
+        Command::Plot { dir } => plot(&dir),
     };
     match outcome {
         Ok(()) => ExitCode::SUCCESS,
