@@ -444,7 +444,8 @@ fn draw_cdf<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, d: &ReportData) -
         )
         .c()?;
     let (left, right) = title.split_horizontally(WIDTH / 2);
-    for (m, area) in [(0usize, left), (1usize, right)] {
+    for (panel, area) in [(0usize, left), (1usize, right)] {
+        let m = panel;
         let caption = if m == 0 {
             "Recorded: submit → the submitter knows it is recorded"
         } else {
@@ -475,7 +476,17 @@ fn draw_cdf<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, d: &ReportData) -
             // Step shape: the fraction is reached at each bucket's upper bound.
             draw_line(&mut chart, pts, system_style(*sys), name, (pts.len() / 8).max(1), *sys)?;
         }
-        legend(&mut chart, SeriesLabelPosition::LowerRight)?;
+        if cdfs.iter().all(|(_, m)| m[panel].is_empty()) {
+            chart
+                .draw_series(std::iter::once(Text::new(
+                    "no transaction completed in the measurement window",
+                    (lo + (hi - lo) * 0.05, 0.5),
+                    (FONT, 18).into_font(),
+                )))
+                .c()?;
+        } else {
+            legend(&mut chart, SeriesLabelPosition::LowerRight)?;
+        }
     }
     root.present().c()
 }
@@ -1092,6 +1103,8 @@ fn draw_sweep<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, d: &ReportData,
     let ylo = ys.iter().copied().fold(f64::INFINITY, f64::min);
     let yhi = ys.iter().copied().fold(f64::NEG_INFINITY, f64::max);
     let (ylo, yhi) = padded(ylo, yhi, ylo >= 0.0);
+    // Headroom for the legend and the break-even labels.
+    let yhi = yhi + (yhi - ylo) * 0.2;
     let xlo = xs.iter().copied().fold(f64::INFINITY, f64::min);
     let xhi = xs.iter().copied().fold(f64::NEG_INFINITY, f64::max);
     let span = (xhi - xlo).max(1e-9);
@@ -1116,7 +1129,15 @@ fn draw_sweep<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, d: &ReportData,
             if log_x { " (log scale)" } else { "" }
         ),
         ydesc,
-        &|v| num_label(if log_x { 10f64.powf(*v) } else { *v }),
+        &|v| {
+            if !log_x {
+                num_label(*v)
+            } else if (v - v.round()).abs() < 0.01 {
+                num_label(10f64.powf(v.round()))
+            } else {
+                String::new()
+            }
+        },
         &|v| if is_ms { ms_label(*v) } else { num_label(*v) },
         10,
     )?;
@@ -1363,7 +1384,7 @@ pub fn render_all(d: &ReportData, charts_dir: &Path) -> Result<Vec<Chart>, Strin
             );
         }
     }
-    if !d.histograms.is_empty() {
+    if !d.summary.systems.is_empty() {
         render!(
             charts_dir,
             out,

@@ -10,11 +10,14 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 /// The deterministic outputs, which the manifest hashes.
-const DETERMINISTIC: [&str; 3] = ["summary.json", "runs.csv", "timeseries.csv"];
-/// Every file a run writes.
-const ALL_OUTPUTS: [&str; 5] = [
+const DETERMINISTIC: [&str; 4] = ["summary.json", "runs.csv", "timeseries.csv", "latency_histograms.csv"];
+/// Every file a run writes (sorted; `charts/` holds the SVG and PNG charts).
+const ALL_OUTPUTS: [&str; 8] = [
+    "charts",
+    "latency_histograms.csv",
     "manifest.json",
     "perf.json",
+    "report.html",
     "runs.csv",
     "summary.json",
     "timeseries.csv",

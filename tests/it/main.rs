@@ -14,5 +14,6 @@ mod pbft_faults;
 mod poa;
 mod pow;
 mod raft;
+mod report;
 mod reproduce;
 mod sweep;
