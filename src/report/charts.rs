@@ -23,6 +23,12 @@ pub const HEIGHT: u32 = 800;
 const FONT: &str = "sans-serif";
 
 type Res = Result<(), String>;
+/// A polyline in data coordinates.
+type Points = Vec<(f64, f64)>;
+/// A polyline in pixels relative to an anchor.
+type Pixels = Vec<(i32, i32)>;
+/// A marker: a filled polygon and its outline, relative to the anchor.
+type MarkerElement<C, DB> = ComposedElement<C, DB, Polygon<(i32, i32)>, PathElement<(i32, i32)>>;
 
 trait Ctx<T> {
     fn c(self) -> Result<T, String>;
@@ -142,7 +148,7 @@ const CATEGORY_ORDER: [&str; 7] = [
 ];
 
 /// Marker shape in pixels around its anchor: (fill polygon, outline polyline, filled?).
-fn marker_shape(m: Marker) -> (Vec<(i32, i32)>, Vec<(i32, i32)>, bool) {
+fn marker_shape(m: Marker) -> (Pixels, Pixels, bool) {
     let circle: Vec<(i32, i32)> = (0..=16)
         .map(|k| {
             let a = f64::from(k) * std::f64::consts::PI / 8.0;
@@ -163,11 +169,7 @@ fn marker_shape(m: Marker) -> (Vec<(i32, i32)>, Vec<(i32, i32)>, bool) {
 }
 
 /// A marker element anchored at `at`.
-fn marker_element<DB: DrawingBackend, C>(
-    at: C,
-    m: Marker,
-    color: RGBColor,
-) -> ComposedElement<C, DB, Polygon<(i32, i32)>, PathElement<(i32, i32)>> {
+fn marker_element<DB: DrawingBackend, C>(at: C, m: Marker, color: RGBColor) -> MarkerElement<C, DB> {
     let (fill_pts, outline, filled) = marker_shape(m);
     let fill = if filled {
         color.filled()
@@ -243,7 +245,7 @@ where
         .draw_series(
             pts.iter()
                 .enumerate()
-                .filter(|(i, _)| (i + offset) % every == 0 || pts.len() <= 12)
+                .filter(|(i, _)| (i + offset).is_multiple_of(every) || pts.len() <= 12)
                 .map(|(_, p)| marker_element::<DB, (f64, f64)>(*p, st.marker, st.color)),
         )
         .c()?;
@@ -393,7 +395,7 @@ fn padded(lo: f64, hi: f64, pad_zero: bool) -> (f64, f64) {
 
 /// Per system (summary order) and measure: merged CDF points `(log10 ms, fraction ≤)` over
 /// replications of point 0.
-pub fn latency_cdfs(d: &ReportData) -> Vec<(usize, [Vec<(f64, f64)>; 2])> {
+pub fn latency_cdfs(d: &ReportData) -> Vec<(usize, [Points; 2])> {
     let mut merged: BTreeMap<(usize, usize), BTreeMap<u64, u64>> = BTreeMap::new();
     for r in d.histograms.iter().filter(|r| r.point == 0) {
         let m = if r.measure == "settled" { 1 } else { 0 };
@@ -403,7 +405,7 @@ pub fn latency_cdfs(d: &ReportData) -> Vec<(usize, [Vec<(f64, f64)>; 2])> {
             .entry(r.bucket_high_ns)
             .or_default() += r.count;
     }
-    let mut out: Vec<(usize, [Vec<(f64, f64)>; 2])> = Vec::new();
+    let mut out: Vec<(usize, [Points; 2])> = Vec::new();
     for ((sys, m), buckets) in merged {
         let total: u64 = buckets.values().sum();
         if total == 0 {
@@ -509,7 +511,7 @@ pub fn fault_windows(d: &ReportData) -> Vec<(String, f64, f64)> {
 }
 
 /// Mean over replications of (throughput, latency mean) per window, per system (point 0).
-fn timeseries_means(d: &ReportData) -> Vec<(usize, Vec<(f64, f64)>, Vec<(f64, f64)>)> {
+fn timeseries_means(d: &ReportData) -> Vec<(usize, Points, Points)> {
     // (system, window start in µs) → (sum tps, n, sum latency, n latency)
     let mut acc: BTreeMap<(usize, i64), (f64, u32, f64, u32)> = BTreeMap::new();
     for r in d.timeseries.iter().filter(|r| r.point == 0) {
@@ -523,7 +525,7 @@ fn timeseries_means(d: &ReportData) -> Vec<(usize, Vec<(f64, f64)>, Vec<(f64, f6
             e.3 += 1;
         }
     }
-    let mut out: Vec<(usize, Vec<(f64, f64)>, Vec<(f64, f64)>)> = Vec::new();
+    let mut out: Vec<(usize, Points, Points)> = Vec::new();
     for ((sys, t), (tps, n, lat, nl)) in acc {
         if out.last().map(|o| o.0) != Some(sys) {
             out.push((sys, Vec::new(), Vec::new()));
@@ -972,8 +974,11 @@ pub struct SweepLayout {
     /// Log-scaled x axis (values span ≥ 50×).
     pub log_x: bool,
     /// `(system index, other-parameter label, [(x, point index)])` sorted by x.
-    pub lines: Vec<(usize, String, Vec<(f64, usize)>)>,
+    pub lines: Vec<SweepLine>,
 }
+
+/// One line of a sweep chart: `(system index, other-parameter label, [(x, point index)])`.
+pub type SweepLine = (usize, String, Vec<(f64, usize)>);
 
 /// Choose the x parameter (the first swept path with numeric values that vary; otherwise
 /// the first) and group the points into lines.
@@ -1061,7 +1066,7 @@ pub fn crossovers(d: &ReportData) -> Vec<Crossover> {
             .collect();
         for w in diff.windows(2) {
             let ((x0, d0, b0), (x1, d1, b1)) = (w[0], w[1]);
-            if d0 == 0.0 || d0.signum() == d1.signum() || d1 == 0.0 && d0 == 0.0 {
+            if d0 == 0.0 || d0.signum() == d1.signum() {
                 continue;
             }
             let f = d0 / (d0 - d1);
