@@ -397,13 +397,14 @@ fn padded(lo: f64, hi: f64, pad_zero: bool) -> (f64, f64) {
 /// replications of point 0.
 pub fn latency_cdfs(d: &ReportData) -> Vec<(usize, [Points; 2])> {
     let mut merged: BTreeMap<(usize, usize), BTreeMap<u64, u64>> = BTreeMap::new();
+    let mut lows: BTreeMap<(usize, usize), u64> = BTreeMap::new();
     for r in d.histograms.iter().filter(|r| r.point == 0) {
         let m = if r.measure == "settled" { 1 } else { 0 };
-        *merged
-            .entry((style_index(d, &r.system), m))
-            .or_default()
-            .entry(r.bucket_high_ns)
-            .or_default() += r.count;
+        let hist = merged.entry((style_index(d, &r.system), m)).or_default();
+        *hist.entry(r.bucket_high_ns).or_default() += r.count;
+        // The lowest bucket's lower bound starts the curve at 0 %.
+        let start = lows.entry((style_index(d, &r.system), m)).or_insert(r.bucket_low_ns);
+        *start = (*start).min(r.bucket_low_ns);
     }
     let mut out: Vec<(usize, [Points; 2])> = Vec::new();
     for ((sys, m), buckets) in merged {
@@ -412,12 +413,12 @@ pub fn latency_cdfs(d: &ReportData) -> Vec<(usize, [Points; 2])> {
             continue;
         }
         let mut cum = 0u64;
-        let pts: Vec<(f64, f64)> = buckets
-            .iter()
-            .map(|(hi, c)| {
+        let low = lows.get(&(sys, m)).copied().unwrap_or(0);
+        let pts: Vec<(f64, f64)> = std::iter::once(((low as f64 / 1e6).max(1e-6).log10(), 0.0))
+            .chain(buckets.iter().map(|(hi, c)| {
                 cum += c;
                 ((*hi as f64 / 1e6).max(1e-6).log10(), cum as f64 / total as f64)
-            })
+            }))
             .collect();
         if out.last().map(|(s, _)| *s) != Some(sys) {
             out.push((sys, [Vec::new(), Vec::new()]));
@@ -577,30 +578,47 @@ fn draw_timeseries<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, d: &Report
         let vals = series
             .iter()
             .flat_map(|s| if which == 1 { &s.1 } else { &s.2 }.iter().map(|p| p.1));
-        let ymax = vals.fold(0.0f64, f64::max);
+        let (vmin, vmax) = vals
+            .filter(|v| *v > 0.0)
+            .fold((f64::INFINITY, 0.0f64), |(a, b), v| (a.min(v), b.max(v)));
+        // Latencies spanning more than 100× (a fault's backlog) go on a log axis.
+        let log_y = which == 2 && vmin.is_finite() && vmax / vmin > 100.0;
+        let ty = |v: f64| if log_y { v.max(vmin).log10() } else { v };
         // Headroom above the lines for the legend and the fault labels.
-        let ymax = if ymax > 0.0 { ymax * 1.4 } else { 1.0 };
+        let (ymin, ymax) = if log_y {
+            let (lo, hi) = (vmin.log10().floor(), vmax.log10());
+            (lo, hi + (hi - lo) * 0.45)
+        } else if vmax > 0.0 {
+            (0.0, vmax * 1.4)
+        } else {
+            (0.0, 1.0)
+        };
         let mut chart = ChartBuilder::on(area)
             .margin(12)
             .x_label_area_size(50)
             .y_label_area_size(85)
-            .build_cartesian_2d(0.0..dur / div, 0.0..ymax)
+            .build_cartesian_2d(0.0..dur / div, ymin..ymax)
             .c()?;
+        let ydesc = if log_y {
+            "mean latency of the window's commits (log scale)".to_string()
+        } else {
+            ydesc.to_string()
+        };
         configure!(
             chart,
             &format!(
                 "simulated time ({unit}); mean over replications; grey: warm-up (not measured); orange: fault windows"
             ),
-            ydesc,
+            &ydesc,
             &|v| num_label(*v),
-            &|v| num_label(*v),
+            &|v| if log_y { ms_label(10f64.powf(*v)) } else { num_label(*v) },
             10,
         )?;
         // Warm-up, then fault windows, under the lines.
         if d.summary.warmup_s > 0.0 {
             chart
                 .draw_series(std::iter::once(Rectangle::new(
-                    [(0.0, 0.0), (d.summary.warmup_s / div, ymax)],
+                    [(0.0, ymin), (d.summary.warmup_s / div, ymax)],
                     RGBColor(230, 230, 230).mix(0.6).filled(),
                 )))
                 .c()?;
@@ -609,14 +627,14 @@ fn draw_timeseries<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, d: &Report
             let (a, b) = (from / div, (until / div).min(dur / div));
             chart
                 .draw_series(std::iter::once(Rectangle::new(
-                    [(a, 0.0), (b, ymax)],
+                    [(a, ymin), (b, ymax)],
                     RGBColor(255, 170, 120).mix(0.35).filled(),
                 )))
                 .c()?;
             chart
                 .draw_series(std::iter::once(Text::new(
                     format!("fault: {label}"),
-                    (a, ymax * (0.97 - 0.07 * (i % 4) as f64)),
+                    (a, ymax - (ymax - ymin) * (0.03 + 0.07 * (i % 4) as f64)),
                     (FONT, 15).into_font().color(&RGBColor(140, 60, 0)),
                 )))
                 .c()?;
@@ -624,7 +642,7 @@ fn draw_timeseries<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, d: &Report
         for (sys, tps, lat) in &series {
             let pts: Vec<(f64, f64)> = if which == 1 { tps } else { lat }
                 .iter()
-                .map(|p| (p.0 / div, p.1))
+                .map(|p| (p.0 / div, ty(p.1)))
                 .collect();
             if pts.is_empty() {
                 continue;

@@ -28,6 +28,14 @@ pub fn esc(s: &str) -> String {
     out
 }
 
+/// `; 95 % CI lo–hi` unless the interval is absent or too narrow to show.
+fn ci_suffix(s: &StatData, f: &dyn Fn(f64) -> String) -> String {
+    match s.ci95 {
+        Some([lo, hi]) if f(lo) != f(hi) => format!("; 95 % CI {}–{}", f(lo), f(hi)),
+        _ => String::new(),
+    }
+}
+
 /// `mean ± half-width`.
 fn pm(s: &StatData, f: &dyn Fn(f64) -> String) -> String {
     match s.mean {
@@ -117,22 +125,25 @@ pub fn findings(d: &ReportData) -> Vec<String> {
         }
         let sav = s.savings_vs_baseline_pct;
         let dir = if sav.m() >= 0.0 { "below" } else { "above" };
+        let settle = ms_label(s.settlement_latency_ms.p50.m());
+        let base_settle = ms_label(base.settlement_latency_ms.p50.m());
+        let settle_text = if settle == base_settle {
+            format!("settles it in {settle}, as {} does", esc(&base.name))
+        } else {
+            format!("settles it in {settle} instead of {base_settle}")
+        };
         let mut sentence = format!(
-            "At {} tx/s, <b>{}</b> ({}, {}) records a transaction in {} (median; 95 % CI {}–{}) and settles it in {} instead of {}, at {} {cur} per transaction, {} {dir} {} (paired 95 % CI {}–{}).",
+            "At {} tx/s, <b>{}</b> ({}, {}) records a transaction in {} (median{}) and {settle_text}, at {} {cur} per transaction, {} {dir} {} (paired{}).",
             thousands(s.throughput_tps.m()),
             esc(&s.name),
             esc(&describe_system(s)),
             esc(settle_words(s)),
             ms_label(s.latency_ms.p50.m()),
-            ms_label(s.latency_ms.p50.bounds().0),
-            ms_label(s.latency_ms.p50.bounds().1),
-            ms_label(s.settlement_latency_ms.p50.m()),
-            ms_label(base.settlement_latency_ms.p50.m()),
+            ci_suffix(&s.latency_ms.p50, &ms_label),
             money(s.cost_per_tx.total.m()),
             pct(sav.m().abs()),
             esc(&base.name),
-            pct(sav.bounds().0),
-            pct(sav.bounds().1),
+            ci_suffix(&sav, &pct),
         );
         let deltas = category_deltas(base, s);
         let gains: Vec<String> = deltas
@@ -151,12 +162,15 @@ pub fn findings(d: &ReportData) -> Vec<String> {
         if let Some((top, amount)) = deltas.iter().find(|(_, d)| *d > 0.0) {
             let _ = write!(
                 sentence,
-                " The saving comes mostly from {} ({} {cur} per transaction, {:.0} % of the gross saving)",
-                esc(&gains.join(" and ")),
+                " The saving comes mostly from {} ({} {cur} per transaction, {:.0} % of the gross saving){}",
+                esc(top),
                 money(*amount),
-                amount / total_gain * 100.0
+                amount / total_gain * 100.0,
+                match gains.get(1) {
+                    Some(next) => format!(", then {}", esc(next)),
+                    None => String::new(),
+                }
             );
-            let _ = top;
             if losses.is_empty() {
                 sentence.push('.');
             } else {
