@@ -516,7 +516,23 @@ pub fn write_results(
         find("manifest.json").unwrap_or_default(),
     )
     .map_err(ReportError::Render)?;
-    write_dir_then(dir, &files, force, &|tmp| render_report(&data, tmp))
+    // Charts are derived from the data files: if drawing them fails (or panics), the results
+    // are still written, with a warning, and `ledgersim plot DIR` can draw them later.
+    let draw = |tmp: &Path| {
+        let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| render_report(&data, tmp)));
+        let problem = match outcome {
+            Ok(Ok(())) => return Ok(()),
+            Ok(Err(e)) => e.to_string(),
+            Err(_) => "drawing the charts panicked".to_string(),
+        };
+        eprintln!(
+            "warning: {problem}; the data files are written without charts or report.html (run `ledgersim plot {}` to retry)",
+            dir.display()
+        );
+        let _ = fs::remove_dir_all(tmp.join("charts"));
+        Ok(())
+    };
+    write_dir_then(dir, &files, force, &draw)
 }
 
 /// Draw `charts/` and `report.html` into `dir` from the data files' contents.
