@@ -182,7 +182,18 @@ pub const SOURCES: &[Source] = &[
 /// with value `value` (compact JSON text): `(text, sourced)`.
 pub fn lookup(path: &str, value: &str) -> (String, bool) {
     let generic = generic_path(path);
-    let Some(src) = SOURCES.iter().find(|s| s.path == generic) else {
+    // An exact entry, or the nearest enclosing one (`network.jitter.pct` → `network.jitter`).
+    let mut key = generic.as_str();
+    let found = loop {
+        if let Some(src) = SOURCES.iter().find(|s| s.path == key) {
+            break Some(src);
+        }
+        match key.rfind('.') {
+            Some(i) => key = &key[..i],
+            None => break None,
+        }
+    };
+    let Some(src) = found else {
         if generic.starts_with("cpu.") {
             return (
                 "Assumption: CPU time per protocol step (no measured source for this hardware).".into(),
@@ -259,5 +270,6 @@ mod tests {
         assert!(lookup("system[4].cost.exception_rate", "0.005").0.contains("drives"));
         assert!(lookup("cpu.sign", "\"50us\"").0.contains("CPU"));
         assert_eq!(lookup("made.up", "1").0, "Assumption.");
+        assert!(lookup("network.jitter.pct", "10.0").0.contains("±10 %"));
     }
 }
