@@ -3,6 +3,7 @@
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
+use ledgersim::experiment::shard::Shard;
 use ledgersim::report::{self, Invocation, Perf};
 use ledgersim::scenario::{ScenarioError, validate};
 use std::path::{Path, PathBuf};
@@ -37,6 +38,8 @@ enum Command {
         /// A results directory written by `ledgersim run`.
         dir: PathBuf,
     },
+    /// Join the directories of `run --shard K/N` into the result one whole run would have written.
+    Merge(MergeArgs),
     /// Validate a scenario and print the resolved configuration, without running it.
     Check {
         /// Scenario file (TOML).
@@ -66,6 +69,25 @@ struct RunArgs {
     /// Override a field, e.g. `--set duration="5m"` (repeatable).
     #[arg(long = "set", value_name = "PATH=VALUE")]
     set: Vec<String>,
+    /// Replace a non-empty output directory.
+    #[arg(long)]
+    force: bool,
+    /// Print only the output directory.
+    #[arg(long)]
+    quiet: bool,
+    /// Run only slice K of N (K is 0-based, like SLURM_ARRAY_TASK_ID); join the slices with `merge`.
+    #[arg(long, value_name = "K/N")]
+    shard: Option<String>,
+}
+
+#[derive(clap::Args)]
+struct MergeArgs {
+    /// Shard directories written by `ledgersim run … --shard K/N`, in any order.
+    #[arg(required = true, value_name = "DIR")]
+    dirs: Vec<PathBuf>,
+    /// Output directory of the merged result.
+    #[arg(long)]
+    out: PathBuf,
     /// Replace a non-empty output directory.
     #[arg(long)]
     force: bool,
@@ -131,12 +153,128 @@ fn load(
         // Applied after parsing: TOML integers stop at i64::MAX, seeds are u64.
         sc.seed = s;
         sc.raw.seed = s;
+        // Sweep points are scenarios of their own: they run with the same seed.
+        for p in &mut sc.points {
+            p.scenario.seed = s;
+            p.scenario.raw.seed = s;
+        }
     }
     Ok((sc, overrides))
 }
 
+/// Print the scenario's warnings (valid but noteworthy settings) to stderr.
+fn print_warnings(sc: &ledgersim::Scenario) {
+    for w in &sc.warnings {
+        eprintln!("warning: {w}");
+    }
+}
+
+/// The resource guard: refuse (exit 2) an experiment estimated beyond the bound, unless forced.
+fn guard(sc: &ledgersim::Scenario, threads: usize, force: bool) -> Result<(), Failure> {
+    let estimate = ledgersim::scenario::resources::estimate(sc, threads);
+    match estimate.exceeds_bound() {
+        Some(why) if !force => Err(Failure {
+            code: 2,
+            error: anyhow::anyhow!("{why}"),
+        }),
+        Some(why) => {
+            eprintln!("warning: running anyway (--force): {why}");
+            Ok(())
+        }
+        None => Ok(()),
+    }
+}
+
+fn default_threads() -> usize {
+    std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1)
+}
+
+/// Map an experiment failure to an exit code: 130/143 after SIGINT/SIGTERM, else 1.
+fn experiment_failure(e: ledgersim::experiment::ExperimentError, dir: Option<&Path>) -> Failure {
+    use ledgersim::experiment::ExperimentError;
+    match e {
+        ExperimentError::Interrupted => interrupted(dir),
+        other => Failure {
+            code: 1,
+            error: other.into(),
+        },
+    }
+}
+
+/// The failure after a stop request: exit 128 + signal number (130 for SIGINT, 143 for SIGTERM).
+fn interrupted(dir: Option<&Path>) -> Failure {
+    let signal = interrupt::received();
+    let name = match signal {
+        2 => "SIGINT (Ctrl-C)".to_string(),
+        15 => "SIGTERM".to_string(),
+        0 => "a stop request".to_string(),
+        n => format!("signal {n}"),
+    };
+    let place = dir
+        .map(|d| format!("; nothing was written to {}", d.display()))
+        .unwrap_or_default();
+    Failure {
+        code: if signal > 0 { (128 + signal).min(255) as u8 } else { 130 },
+        error: anyhow::anyhow!(
+            "interrupted by {name}: the simulation was stopped before it completed{place}. Run the same command again to start over"
+        ),
+    }
+}
+
+/// Ctrl-C and SIGTERM: the first sets [`ledgersim::engine::STOP_REQUESTED`], which the runs
+/// poll, so the command stops cleanly (no results directory, a message, exit 128 + signal);
+/// a second one exits at once.
+///
+/// Rust's standard library has no signal API, so this calls `signal(2)` through the `libc`
+/// crate (already in the dependency graph through `getrandom`).
+#[cfg(unix)]
+mod interrupt {
+    use std::sync::atomic::{AtomicI32, Ordering};
+
+    static SIGNAL: AtomicI32 = AtomicI32::new(0);
+
+    extern "C" fn on_signal(sig: libc::c_int) {
+        // Only async-signal-safe operations here: atomics and _exit.
+        if SIGNAL.swap(sig, Ordering::SeqCst) != 0 {
+            // SAFETY: _exit is async-signal-safe and never returns.
+            unsafe { libc::_exit(128 + sig) };
+        }
+        ledgersim::engine::STOP_REQUESTED.store(true, Ordering::SeqCst);
+    }
+
+    /// Install the handler for SIGINT and SIGTERM.
+    pub fn install() {
+        let handler = on_signal as extern "C" fn(libc::c_int) as libc::sighandler_t;
+        // SAFETY: the handler only touches atomics and calls _exit; installing it has no
+        // other effect on the process.
+        unsafe {
+            libc::signal(libc::SIGINT, handler);
+            libc::signal(libc::SIGTERM, handler);
+        }
+    }
+
+    /// The signal received, or 0.
+    pub fn received() -> i32 {
+        SIGNAL.load(Ordering::SeqCst)
+    }
+}
+
+#[cfg(not(unix))]
+mod interrupt {
+    /// No handler outside Unix: Ctrl-C ends the process (no results directory is left,
+    /// since results are only renamed into place when complete).
+    pub fn install() {}
+
+    /// Always 0.
+    pub fn received() -> i32 {
+        0
+    }
+}
+
 fn check(path: &Path, set: Vec<String>) -> Result<(), Failure> {
     let (sc, _) = load(path, set, None, None)?;
+    print_warnings(&sc);
+    let estimate = ledgersim::scenario::resources::estimate(&sc, default_threads());
     println!("{}: OK — scenario `{}`", path.display(), sc.name);
     if !sc.description.is_empty() {
         println!("  {}", sc.description.trim());
@@ -186,6 +324,21 @@ fn check(path: &Path, set: Vec<String>) -> Result<(), Failure> {
             ledgersim::experiment::run_count(&sc)
         );
     }
+    if let Some(c) = &sc.capacity {
+        let names: Vec<&str> = c.systems.iter().map(|&i| sc.systems[i].name.as_str()).collect();
+        println!(
+            "  capacity: p99 ≤ {} ms, committed/submitted ≥ {} ({} over replications), offered load {}–{} tx/s \
+             (nominal {:.2}) in {} bisection step(s), for {}",
+            c.slo_p99_ms,
+            c.min_throughput_ratio,
+            c.criterion.label(),
+            c.min_tps,
+            c.max_tps,
+            c.nominal_tps,
+            c.iterations,
+            names.join(", ")
+        );
+    }
     println!("  systems:");
     for (i, s) in sc.systems.iter().enumerate() {
         let base = if i == sc.baseline { " (baseline)" } else { "" };
@@ -198,11 +351,33 @@ fn check(path: &Path, set: Vec<String>) -> Result<(), Failure> {
             s.replica_nodes().len()
         );
     }
+    println!("  {}", estimate.summary_line());
+    if let Some(why) = estimate.exceeds_bound() {
+        return Err(Failure {
+            code: 2,
+            error: anyhow::anyhow!("`ledgersim run` would refuse it: {why}"),
+        });
+    }
     Ok(())
 }
 
+fn invalid(error: anyhow::Error) -> Failure {
+    Failure { code: 2, error }
+}
+
 fn run(args: RunArgs) -> Result<(), Failure> {
+    let shard: Option<Shard> = args
+        .shard
+        .as_deref()
+        .map(|s| s.parse().map_err(|e: String| invalid(anyhow::anyhow!("--shard {e}"))))
+        .transpose()?;
     let (scenario, overrides) = load(&args.scenario, args.set, args.seed, args.replications)?;
+    if shard.is_some() && scenario.capacity.is_some() {
+        return Err(invalid(anyhow::anyhow!(
+            "{}: --shard cannot split a [capacity] search (a sequential bisection); run it without --shard",
+            args.scenario.display()
+        )));
+    }
     let dir = args
         .out
         .unwrap_or_else(|| Path::new("results").join(report::sanitize_component(&scenario.name)));
@@ -210,19 +385,20 @@ fn run(args: RunArgs) -> Result<(), Failure> {
         code: 2,
         error: e.into(),
     })?;
-    let threads = args
-        .threads
-        .unwrap_or_else(|| std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1));
+    let threads = args.threads.unwrap_or_else(default_threads);
     if threads == 0 {
         return Err(Failure {
             code: 2,
             error: anyhow::anyhow!("--threads must be at least 1"),
         });
     }
+    print_warnings(&scenario);
+    guard(&scenario, threads, args.force)?;
     let bytes = std::fs::read(&args.scenario).with_context(|| format!("reading {}", args.scenario.display()))?;
     let start = Instant::now();
     let bar = progress(ledgersim::experiment::run_count(&scenario), args.quiet);
-    let result = ledgersim::run_experiment(&scenario, threads, &|| bar.inc(1)).context("starting worker threads")?;
+    let result = ledgersim::experiment::run_experiment_shard(&scenario, shard, threads, &|| bar.inc(1))
+        .map_err(|e| experiment_failure(e, Some(&dir)))?;
     bar.finish_and_clear();
     let wall = start.elapsed().as_secs_f64();
     let inv = Invocation {
@@ -231,6 +407,8 @@ fn run(args: RunArgs) -> Result<(), Failure> {
         scenario_sha256: report::sha256_hex(&bytes),
         overrides,
         threads,
+        shard,
+        merged_from: Vec::new(),
     };
     let perf = Perf {
         wall_s: wall,
@@ -238,10 +416,31 @@ fn run(args: RunArgs) -> Result<(), Failure> {
         events_per_s: result.events as f64 / wall.max(1e-9),
         runs: result.runs.len(),
         threads,
+        peak_rss_mb: report::peak_rss_mb(),
     };
-    report::write_results(&dir, &scenario, &result, &inv, &perf, args.force).context("writing results")?;
+    match report::write_results(&dir, &scenario, &result, &inv, &perf, args.force) {
+        Err(report::ReportError::Interrupted(_)) => return Err(interrupted(Some(&dir))),
+        other => other.context("writing results")?,
+    }
     if args.quiet {
         println!("{}", dir.display());
+    } else if let Some(s) = shard {
+        println!(
+            "{}: shard {s} — {} of {} run(s) ({} events in {:.2} s)",
+            scenario.name,
+            result.runs.len(),
+            ledgersim::experiment::run_count(&scenario),
+            result.events,
+            wall
+        );
+        if result.runs.is_empty() {
+            println!("note: this shard owns no work (N exceeds the number of point × replication units)");
+        }
+        println!(
+            "Shard written to {}/ — join all {} shards with `ledgersim merge DIR… --out DIR`",
+            dir.display(),
+            s.count
+        );
     } else {
         println!(
             "{} — {} ({} events in {:.2} s, {:.2} M events/s)\n",
@@ -274,7 +473,7 @@ fn reproduce(dir: &Path, threads: Option<usize>) -> Result<(), Failure> {
     let raw: ledgersim::scenario::raw::RawScenario = serde_json::from_value(raw)
         .with_context(|| format!("{}: `resolved_scenario` is not a scenario", path.display()))
         .map_err(invalid)?;
-    let scenario = validate::validate(raw, &path.display().to_string())?;
+    let scenario = validate::validate_resolved(raw, &path.display().to_string())?;
     let recorded = manifest
         .get("ledgersim_version")
         .and_then(|v| v.as_str())
@@ -288,10 +487,26 @@ fn reproduce(dir: &Path, threads: Option<usize>) -> Result<(), Failure> {
     let threads = threads
         .unwrap_or_else(|| std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1))
         .max(1);
+    let shard: Option<Shard> = match manifest.get("shard") {
+        None | Some(serde_json::Value::Null) => None,
+        Some(v) => Some(
+            serde_json::from_value::<Shard>(v.clone())
+                .ok()
+                .filter(|s| s.count >= 1 && s.index < s.count)
+                .ok_or_else(|| {
+                    anyhow::anyhow!(
+                        "{}: `shard` is not {{\"index\": K, \"count\": N}} with K < N",
+                        path.display()
+                    )
+                })
+                .map_err(invalid)?,
+        ),
+    };
     let bar = progress(ledgersim::experiment::run_count(&scenario), false);
-    let result = ledgersim::run_experiment(&scenario, threads, &|| bar.inc(1)).context("starting worker threads")?;
+    let result = ledgersim::experiment::run_experiment_shard(&scenario, shard, threads, &|| bar.inc(1))
+        .map_err(|e| experiment_failure(e, None))?;
     bar.finish_and_clear();
-    let outputs = report::deterministic_outputs(&scenario, &result).context("building outputs")?;
+    let outputs = report::outputs_for(&scenario, &result, shard).context("building outputs")?;
     let digests = manifest.get("digests_sha256").and_then(|d| d.as_object());
     let mut differ = Vec::new();
     for (name, bytes) in &outputs.files {
@@ -348,11 +563,52 @@ fn plot(dir: &Path) -> Result<(), Failure> {
     Ok(())
 }
 
+fn merge(args: MergeArgs) -> Result<(), Failure> {
+    report::check_target(&args.out, args.force).map_err(|e| invalid(e.into()))?;
+    let start = Instant::now();
+    let merged = report::merge::merge_shards(&args.dirs).map_err(|e| invalid(e.into()))?;
+    let inv = Invocation {
+        command_line: std::env::args().collect(),
+        scenario_path: merged.scenario_path.clone(),
+        scenario_sha256: merged.scenario_sha256.clone(),
+        overrides: merged.overrides.clone(),
+        threads: 1,
+        shard: None,
+        merged_from: merged.shard_dirs.clone(),
+    };
+    let result = &merged.result;
+    let perf = Perf {
+        wall_s: merged.wall_s + start.elapsed().as_secs_f64(),
+        events: result.events,
+        events_per_s: result.events as f64 / merged.wall_s.max(1e-9),
+        runs: result.runs.len(),
+        threads: 1,
+        peak_rss_mb: merged.peak_rss_mb,
+    };
+    report::write_results(&args.out, &merged.scenario, result, &inv, &perf, args.force)
+        .context("writing merged results")?;
+    if args.quiet {
+        println!("{}", args.out.display());
+    } else {
+        println!(
+            "{} — merged {} shard(s), {} run(s)\n",
+            merged.scenario.name,
+            merged.shard_dirs.len(),
+            result.runs.len()
+        );
+        print!("{}", report::table::render(&merged.scenario, result));
+        println!("\nResults written to {}/", args.out.display());
+    }
+    Ok(())
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    interrupt::install();
     let outcome = match cli.command {
         Command::Run(a) => run(a),
         Command::Check { scenario, set } => check(&scenario, set),
+        Command::Merge(a) => merge(a),
         Command::Reproduce { dir, threads } => reproduce(&dir, threads),
         Command::Plot { dir } => plot(&dir),
     };

@@ -224,6 +224,20 @@ pub trait Replica {
     fn chain_metrics(&self) -> Option<ChainMetrics> {
         None
     }
+
+    /// Whether delivering `msg` from `from` to this replica at time `at` is certain to do
+    /// nothing and cost no CPU (and no CPU of this node ever waits), judged from the current
+    /// state, whatever happens before `at` in a run without faults. The simulator then skips
+    /// the delivery event (the message is still sent and counted); it asks only in runs
+    /// without faults and without `cpu.per_message`. Default: never.
+    fn ignores(&self, _at: SimTime, _from: NodeId, _msg: &Self::Msg) -> bool {
+        false
+    }
+
+    /// How `msg` sent by this replica uses the network. Default: the sender's egress FIFO.
+    fn msg_lane(&self, _msg: &Self::Msg) -> crate::net::Lane {
+        crate::net::Lane::Egress
+    }
 }
 
 /// Block propagation and stale-block statistics of a blockchain run (whole run, drain included).

@@ -14,8 +14,11 @@
 //! block asks the first announcer with `GETDATA`; the holder answers with the full `BLOCK`, or,
 //! when both ends use compact relay, a `CMPCT` block (`compact_block_bytes`). The receiver
 //! fails to reconstruct a compact block with probability `compact_failure` and then asks
-//! `GETBLOCKTXN`, answered by the full `BLOCK`. Every node charges `block_processing` (plus
-//! `hash(bytes)` and one `verify` per transaction) before relaying. A block whose parent is
+//! `GETBLOCKTXN`, answered by the full `BLOCK` (or, with a `compact_refill` distribution,
+//! by `BLOCKTXN`, a fraction of the block). Every node charges `block_processing` (plus
+//! `hash(bytes)` and one `verify` per transaction) before relaying — except with
+//! `relay_timing = "simblock"`, where the processing is added to every block upload and
+//! uploads are stop-and-wait per sender ([`Replica::msg_lane`], docs/protocols/pow.md). A block whose parent is
 //! unknown waits in an orphan pool while the parent is requested from the sender. Stale blocks
 //! flood too (Bitcoin Core would announce only new tips; the extra cost is the stale rate).
 //!
@@ -43,7 +46,8 @@
 use super::{Action, Batch, ChainMetrics, Deployment, Outbox, ProtocolCounters, Replica, Reply};
 use crate::engine::{NS_PER_S, SimRng, SimTime, StreamLabel, stream_rng};
 use crate::ledger::{Ledger, TxEntry};
-use crate::scenario::{BatchSpec, CpuCosts, HashPowerDist, NodeId, PowSpec, Scenario};
+use crate::net::Lane;
+use crate::scenario::{BatchSpec, CpuCosts, HashPowerDist, NodeId, PowSpec, Refill, RelayTiming, Scenario};
 use rand::RngExt;
 use std::cell::RefCell;
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
@@ -57,6 +61,12 @@ pub const ANNOUNCE_BYTES: u32 = 36;
 pub const RETAIN: u64 = 16;
 /// A block requested this long ago without an answer may be requested from another announcer.
 pub const REREQUEST_AFTER: SimTime = 60 * NS_PER_S;
+/// Entries of `PowReplica::recent`.
+const RECENT: usize = 4;
+
+/// SimBlock adds 10 ms to the latency of every INV, GETDATA and GETBLOCKTXN
+/// (`AbstractMessageTask.getInterval`).
+pub const SIMBLOCK_CONTROL_DELAY: SimTime = 10 * crate::engine::NS_PER_MS;
 
 /// A mined block, shared by reference among all nodes.
 #[derive(Debug)]
@@ -107,6 +117,14 @@ pub enum PowMsg {
     GetBlockTxn {
         /// Block id.
         id: u64,
+    },
+    /// The answer to `GETBLOCKTXN` when a refill distribution is configured: the missing
+    /// part of the block (`bytes`), after which the receiver has the full block.
+    BlockTxn {
+        /// The block.
+        block: Rc<Block>,
+        /// Wire size.
+        bytes: u32,
     },
 }
 
@@ -211,6 +229,18 @@ pub struct PowReplica {
     block_bytes: Option<u64>,
     batch: BatchSpec,
     processing: SimTime,
+    timing: RelayTiming,
+    /// No CPU is ever charged on this node (all costs zero, no receive-side processing):
+    /// jobs never wait, so no-op deliveries may be skipped (`ignores`).
+    cpu_free: bool,
+    /// The last few blocks this node stored or requested: `(id, requested at)`, with
+    /// `SimTime::MAX` for a stored block. A cache-friendly summary for `ignores` (a sufficient
+    /// condition only: an INV for an id not found here is delivered).
+    recent: [(u64, SimTime); RECENT],
+    recent_next: usize,
+    /// Fraction of the block sent after a peer's compact failure (`None`: the full block),
+    /// as cumulative weights.
+    refill: Option<Rc<(Vec<f64>, Vec<u64>)>>,
     share: f64,
     rng: SimRng,
     neighbours: Vec<NodeId>,
@@ -329,11 +359,17 @@ impl PowReplica {
             }
             return;
         }
-        out.charge(self.processing + self.cpu.hash(block.bytes) + self.cpu.verify * block.batch.txs.len() as u64);
-        self.tracker.borrow_mut().received(block.id, now + self.processing);
+        // SimBlock charges its processing on every upload (see `msg_lane`), not here.
+        let processing = match self.timing {
+            RelayTiming::Egress => self.processing,
+            RelayTiming::SimBlock => 0,
+        };
+        out.charge(processing + self.cpu.hash(block.bytes) + self.cpu.verify * block.batch.txs.len() as u64);
+        self.tracker.borrow_mut().received(block.id, now + processing);
         if !self.blocks.contains_key(&block.parent) {
             if let std::collections::btree_map::Entry::Vacant(e) = self.requested.entry(block.parent) {
                 e.insert(now);
+                self.remember(block.parent, now);
                 out.push(Action::Send {
                     to: from,
                     msg: PowMsg::GetData { id: block.parent },
@@ -352,6 +388,7 @@ impl PowReplica {
         let mut best: Option<Rc<Block>> = None;
         while let Some((src, b)) = work.pop() {
             self.blocks.insert(b.id, b.clone());
+            self.remember(b.id, SimTime::MAX);
             for &nb in &self.neighbours {
                 if Some(nb) != src {
                     out.push(Action::Send {
@@ -497,10 +534,33 @@ impl PowReplica {
         self.requested.retain(|_, t| *t + REREQUEST_AFTER > now);
     }
 
+    /// Note in `recent` that block `id` was stored (`SimTime::MAX`) or requested at `at`.
+    #[inline]
+    fn remember(&mut self, id: u64, at: SimTime) {
+        if let Some(e) = self.recent.iter_mut().find(|e| e.0 == id) {
+            e.1 = e.1.max(at);
+            return;
+        }
+        self.recent[self.recent_next] = (id, at);
+        self.recent_next = (self.recent_next + 1) % RECENT;
+    }
+
     fn serve(&mut self, to: NodeId, id: u64, allow_compact: bool, out: &mut Outbox<PowMsg>) {
         let Some(b) = self.blocks.get(&id).cloned() else {
             return;
         };
+        if !allow_compact && let Some(refill) = &self.refill {
+            let (fractions, cumulative) = &**refill;
+            let total = *cumulative.last().expect("validated non-empty");
+            let u = self.rng.random_range(0..total);
+            let i = cumulative.partition_point(|&c| c <= u);
+            let bytes = (b.bytes as f64 * fractions[i]).min(f64::from(u32::MAX / 2)) as u32;
+            out.push(Action::Send {
+                to,
+                msg: PowMsg::BlockTxn { block: b, bytes },
+            });
+            return;
+        }
         let msg = if allow_compact && self.compact[self.id as usize] && self.compact[to as usize] {
             PowMsg::Cmpct {
                 block: b,
@@ -537,6 +597,7 @@ impl Replica for PowReplica {
                     return;
                 }
                 self.requested.insert(id, now);
+                self.remember(id, now);
                 out.push(Action::Send {
                     to: from,
                     msg: PowMsg::GetData { id },
@@ -544,7 +605,7 @@ impl Replica for PowReplica {
             }
             PowMsg::GetData { id } => self.serve(from, id, true, out),
             PowMsg::GetBlockTxn { id } => self.serve(from, id, false, out),
-            PowMsg::Block(b) => self.receive_block(now, from, b, out),
+            PowMsg::Block(b) | PowMsg::BlockTxn { block: b, .. } => self.receive_block(now, from, b, out),
             PowMsg::Cmpct { block, .. } => {
                 if self.blocks.contains_key(&block.id) {
                     return;
@@ -581,7 +642,7 @@ impl Replica for PowReplica {
             PowMsg::Tx(tx) => tx.size,
             PowMsg::Inv { .. } | PowMsg::GetData { .. } | PowMsg::GetBlockTxn { .. } => ANNOUNCE_BYTES,
             PowMsg::Block(b) => b.bytes.min(u64::from(u32::MAX / 2)) as u32,
-            PowMsg::Cmpct { bytes, .. } => *bytes,
+            PowMsg::Cmpct { bytes, .. } | PowMsg::BlockTxn { bytes, .. } => *bytes,
         }
     }
 
@@ -593,11 +654,12 @@ impl Replica for PowReplica {
             PowMsg::Block(_) => 3,
             PowMsg::Cmpct { .. } => 4,
             PowMsg::GetBlockTxn { .. } => 5,
+            PowMsg::BlockTxn { .. } => 6,
         }
     }
 
     fn msg_kind_names() -> &'static [&'static str] {
-        &["tx", "inv", "getdata", "block", "cmpct", "getblocktxn"]
+        &["tx", "inv", "getdata", "block", "cmpct", "getblocktxn", "blocktxn"]
     }
 
     fn ledger(&self) -> &Ledger {
@@ -620,6 +682,41 @@ impl Replica for PowReplica {
 
     fn chain_metrics(&self) -> Option<ChainMetrics> {
         Some(self.tracker.borrow().metrics())
+    }
+
+    fn ignores(&self, at: SimTime, _from: NodeId, msg: &PowMsg) -> bool {
+        // The INV handler's "already have it / final / requested and not yet due for a
+        // re-request" tests: each stays true until `at` without faults (blocks leave `blocks`
+        // only below the final height; a request entry leaves `requested` only when the block
+        // arrives or after REREQUEST_AFTER).
+        match msg {
+            PowMsg::Inv { id, height } if self.cpu_free => {
+                // Stored (MAX) or requested at t with at < t + REREQUEST_AFTER: a no-op.
+                // Only `recent` is consulted (the maps would cost cache misses on every
+                // INV): a block not among the last few is simply delivered.
+                if let Some(&(_, t)) = self.recent.iter().find(|e| e.0 == *id) {
+                    return t == SimTime::MAX || at < t + REREQUEST_AFTER;
+                }
+                *height <= self.final_height
+            }
+            _ => false,
+        }
+    }
+
+    fn msg_lane(&self, msg: &PowMsg) -> Lane {
+        match (self.timing, msg) {
+            (RelayTiming::Egress, _) | (RelayTiming::SimBlock, PowMsg::Tx(_)) => Lane::Egress,
+            (RelayTiming::SimBlock, PowMsg::Block(_) | PowMsg::Cmpct { .. } | PowMsg::BlockTxn { .. }) => {
+                Lane::SimBlockUpload {
+                    processing: self.processing,
+                }
+            }
+            (RelayTiming::SimBlock, PowMsg::Inv { .. } | PowMsg::GetData { .. } | PowMsg::GetBlockTxn { .. }) => {
+                Lane::SimBlockControl {
+                    extra: SIMBLOCK_CONTROL_DELAY,
+                }
+            }
+        }
     }
 }
 
@@ -670,6 +767,25 @@ pub fn deploy(scenario: &Scenario, spec: &PowSpec, replication: u32) -> Deployme
             .map(|r| spec.compact_block_share > 0.0 && r.random::<f64>() < spec.compact_block_share)
             .collect(),
     );
+    // Churning nodes (SimBlock) fail compact blocks at `compact_failure`, the others at
+    // `compact_failure_stable`; drawn only when some node is not churning.
+    let churning: Vec<bool> = rngs
+        .iter_mut()
+        .map(|r| spec.churn_share >= 1.0 || (spec.churn_share > 0.0 && r.random::<f64>() < spec.churn_share))
+        .collect();
+    let cumulative = |r: &Refill| {
+        let c: Vec<u64> = r
+            .weights
+            .iter()
+            .scan(0u64, |acc, &w| {
+                *acc += w;
+                Some(*acc)
+            })
+            .collect();
+        Rc::new((r.fractions.clone(), c))
+    };
+    let refill_churn = spec.compact_refill.as_ref().map(cumulative);
+    let refill_stable = spec.compact_refill_stable.as_ref().map(cumulative);
     let mut power = vec![0.0f64; n];
     for &m in &spec.miners {
         power[m as usize] = match spec.hash_power {
@@ -708,10 +824,37 @@ pub fn deploy(scenario: &Scenario, spec: &PowSpec, replication: u32) -> Deployme
                 k: u64::from(spec.confirmations),
                 compact: compact.clone(),
                 compact_bytes: spec.compact_block_bytes,
-                compact_failure: spec.compact_failure,
+                compact_failure: if churning[i] {
+                    spec.compact_failure
+                } else {
+                    spec.compact_failure_stable
+                },
                 block_bytes: spec.block_bytes,
                 batch: spec.batch,
                 processing: spec.block_processing,
+                timing: spec.relay_timing,
+                recent: [(u64::MAX, 0); RECENT],
+                recent_next: 0,
+                cpu_free: {
+                    let c = &scenario.cpu;
+                    [
+                        c.sign,
+                        c.verify,
+                        c.hash_per_kb,
+                        c.execute_tx,
+                        c.db_commit,
+                        c.per_message,
+                    ]
+                    .iter()
+                    .all(|&t| t == 0)
+                        && (spec.relay_timing == RelayTiming::SimBlock || spec.block_processing == 0)
+                },
+                // SimBlock sizes the refill by the *sender's* churn flag (getFailedBlockSize).
+                refill: if churning[i] {
+                    refill_churn.clone()
+                } else {
+                    refill_stable.clone()
+                },
                 share: if total > 0.0 { power[i] / total } else { 0.0 },
                 rng,
                 neighbours,

@@ -10,6 +10,8 @@ pub mod time;
 
 pub use queue::{EventQueue, Scheduled};
 pub use rng::{SimRng, StreamLabel, stream_rng};
+use std::sync::atomic::{AtomicBool, Ordering};
+
 pub use time::{NS_PER_MS, NS_PER_S, NS_PER_US, SimTime, from_s_f64_ns, to_ms, to_s};
 
 /// A simulation model driven by the engine's run loop.
@@ -69,6 +71,54 @@ pub fn run_until<M: Model>(model: &mut M, queue: &mut EventQueue<M::Event>, end:
     }
 }
 
+/// A process-wide request to stop every run early (set by the command line's SIGINT/SIGTERM
+/// handler). A run that sees it returns at once with incomplete results, which the caller
+/// must discard; nothing in the model reads it, so it cannot change a completed run.
+pub static STOP_REQUESTED: AtomicBool = AtomicBool::new(false);
+
+/// How often (in handled events) [`run_until_or_stop`] looks at its stop flag.
+pub const STOP_CHECK_EVERY: u64 = 1 << 14;
+
+/// [`run_until`], but return early — with `stopped` true — once `stop` is set (checked
+/// every [`STOP_CHECK_EVERY`] events, and before the first).
+pub fn run_until_or_stop<M: Model>(
+    model: &mut M,
+    queue: &mut EventQueue<M::Event>,
+    end: SimTime,
+    stop: &AtomicBool,
+) -> (RunOutcome, bool) {
+    let mut total = RunOutcome {
+        events: 0,
+        last_time: queue.now(),
+        drained: false,
+    };
+    loop {
+        if stop.load(Ordering::Relaxed) {
+            return (total, true);
+        }
+        let mut handled = 0u64;
+        let outcome = loop {
+            match queue.peek_time() {
+                Some(t) if t <= end && handled < STOP_CHECK_EVERY => {}
+                Some(_) if handled == STOP_CHECK_EVERY => break None,
+                Some(_) => break Some(false),
+                None => break Some(true),
+            }
+            let Some(ev) = queue.pop() else {
+                unreachable!("peeked an event")
+            };
+            total.last_time = ev.time;
+            handled += 1;
+            model.handle(ev.time, ev.event, queue);
+        };
+        total.events += handled;
+        if let Some(drained) = outcome {
+            total.drained = drained;
+            return (total, false);
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -99,5 +149,45 @@ mod tests {
         let out = run_until(&mut m, &mut q, 1_000);
         assert!(out.drained);
         assert_eq!(m.seen.last(), Some(&(50, 5)));
+    }
+
+    /// An endless model: every event schedules the next.
+    struct Forever(u64);
+
+    impl Model for Forever {
+        type Event = ();
+        fn handle(&mut self, _now: SimTime, _event: (), queue: &mut EventQueue<()>) {
+            self.0 += 1;
+            queue.schedule_in(1, ());
+        }
+    }
+
+    #[test]
+    fn run_until_or_stop_matches_run_until_and_honours_the_flag() {
+        let flag = AtomicBool::new(false);
+        for end in [0, 3, 40_000, 100_000] {
+            let (mut a, mut qa) = (Counter { seen: vec![] }, EventQueue::new());
+            let (mut b, mut qb) = (Counter { seen: vec![] }, EventQueue::new());
+            qa.schedule_at(0, 0u32);
+            qb.schedule_at(0, 0u32);
+            let plain = run_until(&mut a, &mut qa, end);
+            let (stoppable, stopped) = run_until_or_stop(&mut b, &mut qb, end, &flag);
+            assert_eq!((plain, false), (stoppable, stopped));
+            assert_eq!(a.seen, b.seen);
+            let (mut f, mut qf) = (Forever(0), EventQueue::new());
+            let (mut g, mut qg) = (Forever(0), EventQueue::new());
+            qf.schedule_at(0, ());
+            qg.schedule_at(0, ());
+            let plain = run_until(&mut f, &mut qf, end);
+            let (stoppable, stopped) = run_until_or_stop(&mut g, &mut qg, end, &flag);
+            assert_eq!((plain, false), (stoppable, stopped), "end {end}");
+            assert_eq!(f.0, g.0);
+        }
+        flag.store(true, Ordering::Relaxed);
+        let (mut f, mut q) = (Forever(0), EventQueue::new());
+        q.schedule_at(0, ());
+        let (out, stopped) = run_until_or_stop(&mut f, &mut q, SimTime::MAX, &flag);
+        assert!(stopped);
+        assert_eq!(out.events, 0);
     }
 }

@@ -3,6 +3,11 @@
 //! Every `(system, replication)` run is independent and deterministic; runs are executed on
 //! a pool of `threads` workers, collected in index order and reduced sequentially, so the
 //! results do not depend on the thread count.
+//!
+//! A scenario with `[capacity]` also runs its capacity search ([`capacity`]) after the
+//! ordinary runs, on the same pool.
+
+pub mod capacity;
 
 use crate::cost::CATEGORIES;
 use crate::metrics::Stat;
@@ -11,6 +16,8 @@ use crate::sim::{RunResult, run_system};
 use rayon::prelude::*;
 use serde::Serialize;
 use std::collections::BTreeMap;
+
+pub mod shard;
 
 /// Statistics of latency quantiles over replications.
 #[derive(Debug, Clone, Serialize)]
@@ -165,35 +172,160 @@ pub struct ExperimentResult {
     pub systems: Vec<SystemSummary>,
     /// Per-point summaries when the scenario has a `[sweep]` (empty otherwise).
     pub points: Vec<PointSummary>,
-    /// Total events over all runs.
+    /// Total events over all runs (capacity probes included).
     pub events: u64,
+    /// Capacity search results when the scenario has a `[capacity]` section.
+    pub capacity: Option<capacity::CapacityResult>,
+}
+
+/// Why an experiment produced no result.
+#[derive(Debug, thiserror::Error)]
+pub enum ExperimentError {
+    /// The worker pool could not be started.
+    #[error("cannot start worker threads: {0}")]
+    ThreadPool(#[from] rayon::ThreadPoolBuildError),
+    /// A stop was requested ([`crate::engine::STOP_REQUESTED`], set by Ctrl-C or SIGTERM).
+    #[error("interrupted: the runs were stopped before they completed; no results were written")]
+    Interrupted,
+    /// One run panicked (a bug in the simulator): the first such run in index order.
+    #[error(
+        "run failed: system `{system}`, replication {replication}{}, seed {seed}, panicked: {message}. \
+         No results were written. To reproduce it: ledgersim run <scenario> --seed {seed} --replications {} \
+         (replication {replication} is then the last one run)",
+        point_label(.point, .point_values),
+        .replication + 1
+    )]
+    RunPanicked {
+        /// Sweep point index (0 without a sweep).
+        point: usize,
+        /// `path=value` of the sweep point (empty without a sweep).
+        point_values: Vec<String>,
+        /// System name.
+        system: String,
+        /// Replication index (0-based).
+        replication: u32,
+        /// Master seed.
+        seed: u64,
+        /// The panic message.
+        message: String,
+    },
+}
+
+fn point_label(point: &usize, values: &[String]) -> String {
+    if values.is_empty() {
+        String::new()
+    } else {
+        format!(" at sweep point {point} ({})", values.join(", "))
+    }
+}
+
+/// The message carried by a panic payload.
+pub fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
+    if let Some(s) = payload.downcast_ref::<&str>() {
+        (*s).to_string()
+    } else if let Some(s) = payload.downcast_ref::<String>() {
+        s.clone()
+    } else {
+        "(no message)".into()
+    }
+}
+
+/// Run `job` on every item on `pool` and return the outputs in item order. A
+/// panicking job does not bring the others down: its panic message is returned in its
+/// place. Items not yet started when `stop` is set are skipped (`None`).
+pub fn run_isolated<T: Sync, R: Send>(
+    items: &[T],
+    pool: &rayon::ThreadPool,
+    stop: &std::sync::atomic::AtomicBool,
+    job: &(dyn Fn(&T) -> R + Sync),
+) -> Vec<Option<Result<R, String>>> {
+    pool.install(|| {
+        items
+            .par_iter()
+            .map(|item| {
+                if stop.load(std::sync::atomic::Ordering::Relaxed) {
+                    return None;
+                }
+                let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| job(item)));
+                Some(outcome.map_err(|payload| panic_message(payload.as_ref())))
+            })
+            .collect()
+    })
 }
 
 /// Run every (sweep point ×) system × replication of `scenario` on `threads` worker threads.
 ///
-/// `on_done` is called (from worker threads) after each run, for progress display.
+/// `on_done` is called (from worker threads) after each run, for progress display. A panic
+/// in one run is caught and reported as [`ExperimentError::RunPanicked`] naming the run; a
+/// stop request ([`crate::engine::STOP_REQUESTED`]) ends with [`ExperimentError::Interrupted`].
 pub fn run_experiment(
     scenario: &Scenario,
     threads: usize,
     on_done: &(dyn Fn() + Sync),
-) -> Result<ExperimentResult, rayon::ThreadPoolBuildError> {
+) -> Result<ExperimentResult, ExperimentError> {
+    run_experiment_shard(scenario, None, threads, on_done)
+}
+
+/// Like [`run_experiment`], but only the runs owned by `shard` (all runs when `None`); see
+/// [`shard`] for how the work is sliced. The summaries of a shard cover only its runs; the
+/// whole experiment's are rebuilt by [`assemble`] from the runs of every shard.
+pub fn run_experiment_shard(
+    scenario: &Scenario,
+    shard: Option<shard::Shard>,
+    threads: usize,
+    on_done: &(dyn Fn() + Sync),
+) -> Result<ExperimentResult, ExperimentError> {
     let points = scenario.run_points();
-    let jobs: Vec<(usize, usize, u32)> = points
-        .iter()
-        .enumerate()
-        .flat_map(|(p, (_, sc))| (0..sc.systems.len()).flat_map(move |s| (0..sc.replications).map(move |r| (p, s, r))))
-        .collect();
+    let jobs = shard::jobs(scenario, shard);
     let pool = rayon::ThreadPoolBuilder::new().num_threads(threads.max(1)).build()?;
-    let runs: Vec<RunResult> = pool.install(|| {
-        jobs.par_iter()
-            .map(|&(p, s, r)| {
-                let mut res = run_system(points[p].1, s, r);
-                res.point = p;
-                on_done();
-                res
-            })
-            .collect()
+    let stop = &crate::engine::STOP_REQUESTED;
+    let outcomes = run_isolated(&jobs, &pool, stop, &|&(p, s, r)| {
+        let mut res = run_system(points[p].1, s, r);
+        res.point = p;
+        on_done();
+        res
     });
+    if stop.load(std::sync::atomic::Ordering::Relaxed) {
+        return Err(ExperimentError::Interrupted);
+    }
+    let mut runs: Vec<RunResult> = Vec::with_capacity(jobs.len());
+    for (&(p, s, r), outcome) in jobs.iter().zip(outcomes) {
+        match outcome {
+            Some(Ok(run)) => runs.push(run),
+            Some(Err(message)) => {
+                let (values, sc) = &points[p];
+                return Err(ExperimentError::RunPanicked {
+                    point: p,
+                    point_values: values.iter().map(|(k, v)| format!("{k}={v}")).collect(),
+                    system: sc.systems[s].name.clone(),
+                    replication: r,
+                    seed: sc.seed,
+                    message,
+                });
+            }
+            None => return Err(ExperimentError::Interrupted),
+        }
+    }
+    let mut result = assemble(scenario, runs);
+    // Capacity probes are a sequential bisection over the whole scenario; sharded runs refuse
+    // `[capacity]` before they start, so only whole runs search.
+    if shard.is_none() {
+        result.capacity = capacity::search(scenario, &pool, on_done).map(|(c, probe_events)| {
+            result.events += probe_events;
+            c
+        });
+        if stop.load(std::sync::atomic::Ordering::Relaxed) {
+            return Err(ExperimentError::Interrupted);
+        }
+    }
+    Ok(result)
+}
+
+/// Reduce runs, ordered by (point, system, replication), into an experiment result: the
+/// per-point and per-system summaries, computed sequentially so they do not depend on where
+/// or in what order the runs were executed.
+pub fn assemble(scenario: &Scenario, runs: Vec<RunResult>) -> ExperimentResult {
+    let points = scenario.run_points();
     let mut summaries: Vec<PointSummary> = points
         .iter()
         .enumerate()
@@ -211,15 +343,17 @@ pub fn run_experiment(
         summaries.clear();
     }
     let events = runs.iter().map(|r| r.events).sum();
-    Ok(ExperimentResult {
+    ExperimentResult {
         runs,
         systems,
         points: summaries,
         events,
-    })
+        capacity: None,
+    }
 }
 
-/// Number of runs `run_experiment` will perform (for progress bars and estimates).
+/// Number of ordinary runs `run_experiment` will perform (for progress bars and estimates);
+/// a `[capacity]` search adds up to [`capacity::max_probe_runs`] more.
 pub fn run_count(scenario: &Scenario) -> usize {
     scenario
         .run_points()
@@ -351,4 +485,64 @@ pub fn summarize(scenario: &Scenario, runs: &[RunResult]) -> Vec<SystemSummary> 
             }
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::atomic::AtomicBool;
+
+    #[test]
+    fn a_panicking_job_is_isolated_and_reported_in_its_place() {
+        let items: Vec<u32> = (0..8).collect();
+        let stop = AtomicBool::new(false);
+        for threads in [1, 3] {
+            let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap();
+            let out = run_isolated(&items, &pool, &stop, &|&i| {
+                if i == 5 {
+                    panic!("boom at {i}");
+                }
+                i * 10
+            });
+            assert_eq!(out.len(), 8);
+            for (i, o) in out.iter().enumerate() {
+                match o {
+                    Some(Ok(v)) => assert_eq!(*v, i as u32 * 10),
+                    Some(Err(m)) => assert_eq!((i, m.as_str()), (5, "boom at 5")),
+                    None => panic!("item {i} skipped without a stop request"),
+                }
+            }
+        }
+        let stopped = AtomicBool::new(true);
+        let pool = rayon::ThreadPoolBuilder::new().num_threads(2).build().unwrap();
+        let out = run_isolated(&items, &pool, &stopped, &|&i| i);
+        assert!(
+            out.iter().all(|o| o.is_none()),
+            "nothing starts once a stop is requested"
+        );
+    }
+
+    #[test]
+    fn a_run_panic_message_names_the_run_and_how_to_reproduce_it() {
+        let e = ExperimentError::RunPanicked {
+            point: 2,
+            point_values: vec!["system[1].batch_max_tx=50".into()],
+            system: "pbft".into(),
+            replication: 3,
+            seed: 42,
+            message: "index out of bounds".into(),
+        };
+        let text = e.to_string();
+        for part in [
+            "system `pbft`",
+            "replication 3",
+            "at sweep point 2 (system[1].batch_max_tx=50)",
+            "seed 42",
+            "index out of bounds",
+            "No results were written",
+            "--seed 42 --replications 4",
+        ] {
+            assert!(text.contains(part), "{part:?} missing from: {text}");
+        }
+    }
 }

@@ -6,9 +6,32 @@
 //! Message delivery order between a pair of nodes is not forced to be FIFO: with jitter a
 //! later message may overtake an earlier one, as on separate connections.
 
-use crate::engine::{NS_PER_S, SimRng, SimTime};
+use crate::engine::{NS_PER_MS, NS_PER_S, SimRng, SimTime};
 use crate::scenario::{Jitter, NetworkSpec, NodeId, Topology};
 use rand::RngExt;
+
+/// How a message uses the network (chosen per message by the protocol, see
+/// [`crate::consensus::Replica::msg_lane`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Lane {
+    /// The sender's egress FIFO: serialization at the link rate, then the one-way delay.
+    #[default]
+    Egress,
+    /// SimBlock's control message (INV, GETDATA, GETBLOCKTXN): the one-way delay rounded to
+    /// whole milliseconds plus `extra` (SimBlock: 10 ms), no bandwidth use, no queueing.
+    SimBlockControl {
+        /// Fixed delay added to the latency.
+        extra: SimTime,
+    },
+    /// SimBlock's block upload: one at a time per sender, stop-and-wait — an upload starts
+    /// when the sender's previous upload has *arrived* (SimBlock's `sendingBlock`), and takes
+    /// the transfer time in whole milliseconds (⌊bits / ⌊rate / 1000⌋⌋ ms) plus `processing`
+    /// plus the one-way delay rounded to whole milliseconds.
+    SimBlockUpload {
+        /// Processing added to every upload (SimBlock: 2 ms).
+        processing: SimTime,
+    },
+}
 
 /// Network counters.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -30,6 +53,7 @@ pub struct Network {
     bandwidth: Vec<Option<u64>>,
     download: Vec<Option<u64>>,
     egress_free_at: Vec<SimTime>,
+    upload_free_at: Vec<SimTime>,
     jitter: Jitter,
     loss: f64,
     rto: SimTime,
@@ -50,6 +74,7 @@ impl Network {
             bandwidth: topology.nodes.iter().map(|n| n.bandwidth_bps).collect(),
             download: topology.nodes.iter().map(|n| n.download_bps).collect(),
             egress_free_at: vec![0; topology.nodes.len()],
+            upload_free_at: vec![0; topology.nodes.len()],
             jitter: spec.jitter,
             loss: spec.loss,
             rto: spec.rto,
@@ -109,6 +134,20 @@ impl Network {
         payload_bytes: u32,
         stats: Option<&mut NetStats>,
     ) -> SimTime {
+        self.transmit_on(Lane::Egress, depart, from, to, payload_bytes, stats)
+    }
+
+    /// [`Network::transmit`] on a given [`Lane`]. Losses apply to the egress lane only
+    /// (SimBlock models none).
+    pub fn transmit_on(
+        &mut self,
+        lane: Lane,
+        depart: SimTime,
+        from: NodeId,
+        to: NodeId,
+        payload_bytes: u32,
+        stats: Option<&mut NetStats>,
+    ) -> SimTime {
         if from == to {
             return depart;
         }
@@ -118,6 +157,36 @@ impl Network {
             (up, None) => up,
             (None, down) => down,
         };
+        match lane {
+            Lane::Egress => {}
+            Lane::SimBlockControl { extra } => {
+                let base = self.base_delay(from, to);
+                let arrival = depart + round_to_ms(self.jittered(base)) + extra;
+                if let Some(s) = stats {
+                    s.messages += 1;
+                    s.bytes += bytes;
+                }
+                return arrival;
+            }
+            Lane::SimBlockUpload { processing } => {
+                // SimBlock: `size * 8 / (bandwidth / 1000)` in integer milliseconds.
+                let transfer = match rate {
+                    Some(bps) if bps >= 1000 => bytes * 8 / (bps / 1000) * NS_PER_MS,
+                    Some(_) => bytes * 8 * NS_PER_S,
+                    None => 0,
+                };
+                let slot = &mut self.upload_free_at[from as usize];
+                let start = depart.max(*slot);
+                let base = self.base_delay(from, to);
+                let arrival = start + transfer + processing + round_to_ms(self.jittered(base));
+                self.upload_free_at[from as usize] = arrival;
+                if let Some(s) = stats {
+                    s.messages += 1;
+                    s.bytes += bytes;
+                }
+                return arrival;
+            }
+        }
         let ser = match rate {
             Some(bps) => (bytes * 8 * NS_PER_S).div_ceil(bps),
             None => 0,
@@ -146,10 +215,16 @@ impl Network {
     }
 }
 
+/// Round a delay to the nearest whole millisecond (SimBlock's `Math.round` of its latency).
+#[inline]
+fn round_to_ms(t: SimTime) -> SimTime {
+    (t + NS_PER_MS / 2) / NS_PER_MS * NS_PER_MS
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::engine::{NS_PER_MS, StreamLabel, stream_rng};
+    use crate::engine::{StreamLabel, stream_rng};
     use crate::scenario::NodeSpec;
 
     fn topo(bw: Option<u64>) -> Topology {
@@ -226,6 +301,26 @@ mod tests {
         // α = 6.4, x_m = 27 ms: mean 32 ms, sd ≈ 5.9 ms ⇒ standard error ≈ 0.04 ms.
         assert!((mean_ms - 32.0).abs() < 0.3, "{mean_ms}");
         assert!(min >= 27 * NS_PER_MS, "{min}");
+    }
+
+    #[test]
+    fn simblock_lanes_round_to_ms_and_uploads_stop_and_wait() {
+        // 8 Mb/s = 8,000 bits per ms: 1,500 bytes = 12,000 bits = 1.5 ms ⇒ ⌊1.5⌋ = 1 ms.
+        let mut s = spec();
+        s.one_way = vec![NS_PER_MS + 400_000; 4]; // 1.4 ms ⇒ rounds to 1 ms
+        let mut net = Network::new(&topo(Some(8_000_000)), &s, stream_rng(1, 0, StreamLabel("net"), 0));
+        let ctl = Lane::SimBlockControl { extra: 10 * NS_PER_MS };
+        assert_eq!(net.transmit_on(ctl, 0, 0, 1, 36, None), 11 * NS_PER_MS);
+        let up = Lane::SimBlockUpload {
+            processing: 2 * NS_PER_MS,
+        };
+        // transfer 1 + processing 2 + latency 1 = 4 ms.
+        assert_eq!(net.transmit_on(up, 0, 0, 1, 1500, None), 4 * NS_PER_MS);
+        // The next upload starts only when the first has arrived (t = 4 ms).
+        assert_eq!(net.transmit_on(up, 0, 0, 2, 1500, None), 8 * NS_PER_MS);
+        // Control messages do not wait behind uploads, nor uploads behind the egress FIFO.
+        assert_eq!(net.transmit_on(ctl, 0, 0, 1, 36, None), 11 * NS_PER_MS);
+        assert_eq!(net.transmit_on(up, 9 * NS_PER_MS, 0, 1, 1500, None), 13 * NS_PER_MS);
     }
 
     #[test]

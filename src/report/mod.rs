@@ -6,11 +6,13 @@
 pub mod charts;
 pub mod data;
 pub mod html;
+pub mod merge;
 pub mod sources;
 pub mod table;
 
 use crate::cost::CATEGORIES;
 use crate::engine::{SimTime, to_s};
+use crate::experiment::shard::{self, Shard};
 use crate::experiment::{ExperimentResult, SystemSummary};
 use crate::scenario::{Scenario, SettlementSchedule};
 use serde::Serialize;
@@ -36,6 +38,9 @@ pub enum ReportError {
     /// Charts or report could not be drawn from the data files.
     #[error("drawing charts and report: {0}")]
     Render(String),
+    /// A stop (Ctrl-C, SIGTERM) was requested while writing: nothing was put in place.
+    #[error("{0}: interrupted while writing; the partial output was removed")]
+    Interrupted(PathBuf),
     /// Serialization failure.
     #[error("cannot serialize {what}: {message}")]
     Serialize {
@@ -59,22 +64,34 @@ pub struct Invocation {
     pub overrides: Vec<String>,
     /// Worker threads (does not affect results).
     pub threads: usize,
+    /// The slice this run computed (`--shard K/N`), or `None` for a whole run.
+    pub shard: Option<Shard>,
+    /// For a merged result: the shard directories it was merged from (empty otherwise).
+    pub merged_from: Vec<String>,
 }
 
-/// Turn a scenario name into a safe single path component.
+/// Longest sanitized path component, in bytes (file systems allow 255).
+pub const MAX_COMPONENT_BYTES: usize = 100;
+
+/// Turn a scenario name into a safe single path component: letters and digits (any
+/// script, so `养老金` stays readable), `-`, `_` and `.` are kept, anything else — `/`, `\`,
+/// spaces, control characters — becomes `-`; leading dots and dashes are dropped (no `..`,
+/// no hidden directory, nothing that looks like an option), and the result is at most [`MAX_COMPONENT_BYTES`] bytes, never empty.
 pub fn sanitize_component(name: &str) -> String {
-    let s: String = name
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || c == '-' || c == '_' || c == '.' {
-                c
-            } else {
-                '-'
-            }
-        })
-        .collect();
-    let s = s.trim_start_matches('.').to_string();
-    if s.is_empty() { "scenario".into() } else { s }
+    let mut s = String::new();
+    for c in name.chars() {
+        let c = if c.is_alphanumeric() || c == '-' || c == '_' || c == '.' {
+            c
+        } else {
+            '-'
+        };
+        if s.len() + c.len_utf8() > MAX_COMPONENT_BYTES {
+            break;
+        }
+        s.push(c);
+    }
+    let s = s.trim_start_matches(['.', '-']);
+    if s.is_empty() { "scenario".into() } else { s.into() }
 }
 
 /// Lower-case hex SHA-256 of bytes.
@@ -111,8 +128,12 @@ struct Summary<'a> {
     warmup_s: f64,
     baseline: &'a str,
     settlement_schedule: String,
+    /// Valid but noteworthy settings (e.g. more faulty nodes than a protocol tolerates).
+    warnings: Vec<String>,
     systems: &'a [SystemSummary],
     sweep: Option<SweepSummary<'a>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    capacity: Option<&'a crate::experiment::capacity::CapacityResult>,
 }
 
 fn schedule_label(s: &SettlementSchedule) -> String {
@@ -155,11 +176,13 @@ pub fn summary_json(scenario: &Scenario, result: &ExperimentResult) -> Result<Ve
         warmup_s: to_s(scenario.warmup),
         baseline: &scenario.systems[scenario.baseline].name,
         settlement_schedule: schedule_label(&scenario.settlement),
+        warnings: scenario.warnings.iter().map(|w| w.to_string()).collect(),
         systems: &result.systems,
         sweep: (!result.points.is_empty()).then(|| SweepSummary {
             parameters: scenario.raw.sweep.keys().map(|k| k.as_str()).collect(),
             points: &result.points,
         }),
+        capacity: result.capacity.as_ref(),
     };
     let mut v = serde_json::to_vec_pretty(&s).map_err(|e| ReportError::Serialize {
         what: "summary.json",
@@ -380,6 +403,17 @@ pub struct Perf {
     pub runs: usize,
     /// Worker threads.
     pub threads: usize,
+    /// Peak resident set size of the process so far, MB (Linux `VmHWM`; `None` elsewhere).
+    pub peak_rss_mb: Option<f64>,
+}
+
+/// Peak resident set size of this process in MB, from `/proc/self/status` (`VmHWM`, Linux);
+/// `None` where that is unavailable.
+pub fn peak_rss_mb() -> Option<f64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    let kb: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kb / 1024.0)
 }
 
 /// Everything written for one experiment.
@@ -400,6 +434,38 @@ pub fn deterministic_outputs(scenario: &Scenario, result: &ExperimentResult) -> 
     })
 }
 
+/// Name of a shard's data file: every run of the shard, exactly, for `ledgersim merge`.
+pub const SHARD_RUNS_FILE: &str = "shard-runs.jsonl";
+
+/// The deterministic files of one shard (`--shard K/N`): `runs.csv` and `timeseries.csv`
+/// (rows of this shard's runs only) and [`SHARD_RUNS_FILE`]. No `summary.json`: statistics
+/// over a slice would be misleading; `ledgersim merge` computes them from all the slices.
+pub fn shard_outputs(scenario: &Scenario, result: &ExperimentResult) -> Result<Outputs, ReportError> {
+    let data = shard::runs_jsonl(&result.runs).map_err(|e| ReportError::Serialize {
+        what: SHARD_RUNS_FILE,
+        message: e.to_string(),
+    })?;
+    Ok(Outputs {
+        files: vec![
+            ("runs.csv", runs_csv(scenario, result)?),
+            ("timeseries.csv", timeseries_csv(scenario, result)?),
+            (SHARD_RUNS_FILE, data),
+        ],
+    })
+}
+
+/// The deterministic files of a whole run (`shard` is `None`) or of one shard.
+pub fn outputs_for(
+    scenario: &Scenario,
+    result: &ExperimentResult,
+    shard: Option<Shard>,
+) -> Result<Outputs, ReportError> {
+    match shard {
+        None => deterministic_outputs(scenario, result),
+        Some(_) => shard_outputs(scenario, result),
+    }
+}
+
 /// `manifest.json` bytes: version, resolved scenario, hashes of every deterministic output.
 pub fn manifest_json(scenario: &Scenario, inv: &Invocation, outputs: &Outputs) -> Result<Vec<u8>, ReportError> {
     let digests: std::collections::BTreeMap<&str, String> =
@@ -417,11 +483,12 @@ pub fn manifest_json(scenario: &Scenario, inv: &Invocation, outputs: &Outputs) -
         "seed": scenario.seed,
         "replications": scenario.replications,
         "replication_tags": seeds,
-        "shard": null,
+        "shard": inv.shard,
+        "merged_from": inv.merged_from,
         "command_line": inv.command_line,
         "threads": inv.threads,
         "digests_sha256": digests,
-        "reproduce": format!("ledgersim reproduce <this directory>  (or: ledgersim run {} --seed {} --replications {}{})", inv.scenario_path, scenario.seed, scenario.replications, inv.overrides.iter().map(|o| format!(" --set {o}")).collect::<String>()),
+        "reproduce": format!("ledgersim reproduce <this directory>  (or: ledgersim run {} --seed {} --replications {}{}{})", inv.scenario_path, scenario.seed, scenario.replications, inv.overrides.iter().map(|o| format!(" --set {o}")).collect::<String>(), inv.shard.map(|s| format!(" --shard {s}")).unwrap_or_default()),
     });
     let mut v = serde_json::to_vec_pretty(&m).map_err(|e| ReportError::Serialize {
         what: "manifest.json",
@@ -477,6 +544,10 @@ pub fn write_dir_then(
         let _ = fs::remove_dir_all(&tmp);
         return Err(e);
     }
+    if crate::engine::STOP_REQUESTED.load(std::sync::atomic::Ordering::Relaxed) {
+        fs::remove_dir_all(&tmp).map_err(io(&tmp))?;
+        return Err(ReportError::Interrupted(dir.to_path_buf()));
+    }
     if dir.exists() {
         // Only reached with --force (or an empty directory).
         let old = parent.join(format!(".{base}.old-{}", std::process::id()));
@@ -498,7 +569,7 @@ pub fn write_results(
     perf: &Perf,
     force: bool,
 ) -> Result<(), ReportError> {
-    let outputs = deterministic_outputs(scenario, result)?;
+    let outputs = outputs_for(scenario, result, inv.shard)?;
     let manifest = manifest_json(scenario, inv, &outputs)?;
     let mut perf_bytes = serde_json::to_vec_pretty(perf).map_err(|e| ReportError::Serialize {
         what: "perf.json",
@@ -509,17 +580,23 @@ pub fn write_results(
     files.push(("manifest.json", manifest));
     files.push(("perf.json", perf_bytes));
     let find = |name: &str| files.iter().find(|(n, _)| *n == name).map(|(_, b)| b.as_slice());
-    let data = data::ReportData::from_bytes(
-        find("summary.json").unwrap_or_default(),
-        find("timeseries.csv").unwrap_or_default(),
-        find("latency_histograms.csv"),
-        find("manifest.json").unwrap_or_default(),
-    )
-    .map_err(ReportError::Render)?;
+    // A shard directory has no summary.json: its charts come with the merged result.
+    let Some(summary) = find("summary.json") else {
+        return write_dir(dir, &files, force);
+    };
     // Charts are derived from the data files: if drawing them fails (or panics), the results
     // are still written, with a warning, and `ledgersim plot DIR` can draw them later.
     let draw = |tmp: &Path| {
-        let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| render_report(&data, tmp)));
+        let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            let data = data::ReportData::from_bytes(
+                summary,
+                find("timeseries.csv").unwrap_or_default(),
+                find("latency_histograms.csv"),
+                find("manifest.json").unwrap_or_default(),
+            )
+            .map_err(ReportError::Render)?;
+            render_report(&data, tmp)
+        }));
         let problem = match outcome {
             Ok(Ok(())) => return Ok(()),
             Ok(Err(e)) => e.to_string(),

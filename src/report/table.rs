@@ -50,7 +50,11 @@ fn lat(s: &Stat) -> String {
 /// Render the comparison (one table per sweep point when there is a sweep).
 pub fn render(scenario: &Scenario, result: &ExperimentResult) -> String {
     if result.points.is_empty() {
-        return render_point(scenario, &result.systems);
+        let mut out = render_point(scenario, &result.systems);
+        if let Some(c) = &result.capacity {
+            out.push_str(&render_capacity(c));
+        }
+        return out;
     }
     let mut out = String::new();
     for (p, (values, sc)) in result.points.iter().zip(scenario.run_points()) {
@@ -159,5 +163,36 @@ fn render_point(scenario: &Scenario, systems: &[SystemSummary]) -> String {
         "{} replication(s), 95% CI (Student t) as ±; latency = submit → recorded at the submitter; settlement per the system's mode; savings are paired per replication against `{}`.\n",
         scenario.replications, scenario.systems[scenario.baseline].name
     ));
+    out
+}
+
+/// One line per system searched by `[capacity]`.
+fn render_capacity(c: &crate::experiment::capacity::CapacityResult) -> String {
+    let mut out = format!(
+        "\nCapacity (largest offered load with p99 ≤ {} ms and committed/submitted ≥ {}, {} over replications; bisection {}–{} tx/s, resolution {:.4} tx/s):\n",
+        c.slo_p99_ms, c.min_throughput_ratio, c.criterion, c.min_tps, c.max_tps, c.resolution_tps
+    );
+    let width = c.systems.iter().map(|s| s.system.chars().count()).max().unwrap_or(0);
+    for s in &c.systems {
+        let verdict = match s.capacity_tps {
+            None => format!("none: fails already at {} tx/s", c.min_tps),
+            Some(v) if s.at_upper_bound => format!("≥ {v:.1} tx/s (the upper bound passed; raise max_tps)"),
+            Some(v) => {
+                let at = s.probes.iter().find(|p| p.offered_tps == v);
+                match at {
+                    Some(p) => format!(
+                        "{v:.1} tx/s (achieved {:.1} tx/s, p99 {:.2} ms)",
+                        p.achieved_tps, p.p99_ms
+                    ),
+                    None => format!("{v:.1} tx/s"),
+                }
+            }
+        };
+        out.push_str(&format!(
+            "  {:<width$}  {verdict}  [{} probes]\n",
+            s.system,
+            s.probes.len()
+        ));
+    }
     out
 }

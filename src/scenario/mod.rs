@@ -3,7 +3,10 @@
 //!
 //! After [`Scenario::load`] succeeds the simulation cannot fail on input.
 
+pub mod bounds;
 pub mod raw;
+pub mod resources;
+pub mod suggest;
 pub mod units;
 pub mod validate;
 
@@ -60,6 +63,11 @@ pub struct Scenario {
     pub faults: Vec<FaultSpec>,
     /// Sweep points (empty without a `[sweep]`): each a fully validated scenario.
     pub points: Vec<SweepPoint>,
+    /// Capacity search (`[capacity]`), if requested.
+    pub capacity: Option<CapacitySpec>,
+    /// Valid but noteworthy settings, e.g. more faulty nodes than a protocol tolerates
+    /// (allowed: it is an experiment). Printed before a run and recorded in `summary.json`.
+    pub warnings: Vec<ValidationIssue>,
     /// The raw scenario this was validated from (for the manifest).
     pub raw: raw::RawScenario,
 }
@@ -73,7 +81,75 @@ pub struct SweepPoint {
     pub scenario: Scenario,
 }
 
+/// How a capacity probe's replications decide pass or fail.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CapacityCriterion {
+    /// The mean over replications of the p99 latency and of the throughput ratio must pass.
+    Mean,
+    /// Every replication must pass on its own.
+    Every,
+}
+
+impl CapacityCriterion {
+    /// Label used in outputs.
+    pub fn label(&self) -> &'static str {
+        match self {
+            CapacityCriterion::Mean => "mean",
+            CapacityCriterion::Every => "every",
+        }
+    }
+}
+
+/// A validated `[capacity]` section: bisection over the offered load (every flow's arrival
+/// rate scaled by one factor) between two bounds.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CapacitySpec {
+    /// The p99 latency (submit → recorded) objective, ms.
+    pub slo_p99_ms: f64,
+    /// Committed / submitted in the window must reach this ratio.
+    pub min_throughput_ratio: f64,
+    /// Lowest offered load probed, tx/s.
+    pub min_tps: f64,
+    /// Highest offered load probed, tx/s.
+    pub max_tps: f64,
+    /// Bisection steps after the two bounds.
+    pub iterations: u32,
+    /// Pass criterion over replications.
+    pub criterion: CapacityCriterion,
+    /// Indices of the systems searched, in scenario order.
+    pub systems: Vec<usize>,
+    /// Offered load of the scenario as written (mean over the measurement window), tx/s.
+    pub nominal_tps: f64,
+}
+
 impl Scenario {
+    /// Mean offered load over the measurement window `[warmup, duration)`, tx/s: the sum over
+    /// flows of their arrival rates (a profile's rate averaged over the window's times of day).
+    pub fn offered_tps(&self) -> f64 {
+        self.flows
+            .iter()
+            .map(|f| match &f.arrival {
+                Arrival::Poisson(r) | Arrival::Constant(r) => *r,
+                Arrival::Profile(points) => profile_mean_rate(points, self.start_of_day, self.warmup, self.duration),
+            })
+            .sum()
+    }
+
+    /// This scenario with every flow's arrival rate multiplied by `factor` (profiles keep
+    /// their shape). Nothing else changes: same seed, topology and systems.
+    pub fn with_load_scaled(&self, factor: f64) -> Scenario {
+        let mut sc = self.clone();
+        sc.points.clear();
+        sc.capacity = None;
+        for f in &mut sc.flows {
+            match &mut f.arrival {
+                Arrival::Poisson(r) | Arrival::Constant(r) => *r *= factor,
+                Arrival::Profile(points) => points.iter_mut().for_each(|p| p.1 *= factor),
+            }
+        }
+        sc
+    }
+
     /// The points to run: the sweep's points, or the scenario itself as the only point.
     pub fn run_points(&self) -> Vec<(Vec<(String, String)>, &Scenario)> {
         if self.points.is_empty() {
@@ -82,6 +158,31 @@ impl Scenario {
             self.points.iter().map(|p| (p.values.clone(), &p.scenario)).collect()
         }
     }
+}
+
+/// Time-weighted mean of a piecewise-constant rate profile over run times `[from, to)`, given
+/// the time of day at run start (`points` sorted by time of day; before the first point the
+/// last point's rate applies, as in the workload).
+fn profile_mean_rate(points: &[(SimTime, f64)], start_of_day: SimTime, from: SimTime, to: SimTime) -> f64 {
+    const DAY: SimTime = 86_400 * crate::engine::NS_PER_S;
+    if points.is_empty() || to <= from {
+        return 0.0;
+    }
+    let mut area = 0.0;
+    let mut t = from;
+    while t < to {
+        let tod = (start_of_day + t) % DAY;
+        let idx = points.iter().rposition(|&(p, _)| p <= tod).unwrap_or(points.len() - 1);
+        let next = points
+            .iter()
+            .map(|p| p.0)
+            .find(|&p| p > tod)
+            .unwrap_or(DAY + points[0].0);
+        let end = (t + (next - tod)).min(to);
+        area += points[idx].1 * (end - t) as f64;
+        t = end;
+    }
+    area / (to - from) as f64
 }
 
 /// Regions, roles and nodes.
@@ -188,6 +289,10 @@ pub struct CpuCosts {
     pub execute_tx: SimTime,
     /// One database / block commit.
     pub db_commit: SimTime,
+    /// Charged by the simulator for every protocol message and client request a replica
+    /// receives, before its handler runs (a fixed per-message receive cost, as in the SimPy
+    /// reference model). Default 0.
+    pub per_message: SimTime,
 }
 
 impl CpuCosts {
@@ -198,6 +303,7 @@ impl CpuCosts {
         hash_per_kb: 0,
         execute_tx: 0,
         db_commit: 0,
+        per_message: 0,
     };
 
     /// Hashing cost of `bytes` bytes.
@@ -270,6 +376,8 @@ pub struct FlowSpec {
     pub amount: AmountDist,
     /// Fee class.
     pub fee: FeeClass,
+    /// Stop after this many transactions (`None`: arrivals continue until `duration`).
+    pub limit: Option<u64>,
 }
 
 /// Service-time distribution.
@@ -499,8 +607,46 @@ pub struct PowSpec {
     pub hash_rate: f64,
     /// Joules per hash.
     pub joules_per_hash: f64,
-    /// Per-block processing at each node before relaying.
+    /// Per-block processing at each node before relaying (with [`RelayTiming::SimBlock`]:
+    /// added to every block upload instead).
     pub block_processing: SimTime,
+    /// How block relay messages use the network.
+    pub relay_timing: RelayTiming,
+    /// Fraction of nodes that are "churning" (SimBlock); they fail compact blocks with
+    /// `compact_failure`, the others with `compact_failure_stable`.
+    pub churn_share: f64,
+    /// Compact-block failure probability of non-churning nodes.
+    pub compact_failure_stable: f64,
+    /// What a churning sender sends after a compact failure, as fractions of the block
+    /// (`None`: the full block).
+    pub compact_refill: Option<Refill>,
+    /// The same for a non-churning sender.
+    pub compact_refill_stable: Option<Refill>,
+}
+
+/// An empirical distribution of the fraction of a block sent after a failed compact block
+/// (SimBlock's `CBR_FAILURE_BLOCK_SIZE_DISTRIBUTION_*`): `fractions[i]` with weight
+/// `weights[i]`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Refill {
+    /// Fractions of the block size, each in (0, 1].
+    pub fractions: Vec<f64>,
+    /// Positive integer weights, one per fraction.
+    pub weights: Vec<u64>,
+}
+
+/// Timing model of proof-of-work block relay.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum RelayTiming {
+    /// Every message through the sender's egress FIFO (serialization at the link rate, then
+    /// the one-way delay); `block_processing` once per block at each receiving node.
+    #[default]
+    Egress,
+    /// SimBlock's algorithm: INV / GETDATA / GETBLOCKTXN take the latency + 10 ms and no
+    /// bandwidth; a node uploads blocks one at a time, each upload starting when the previous
+    /// one has arrived, taking ⌊bits / (rate in bits per ms)⌋ ms + `block_processing` + the
+    /// latency; latencies rounded to whole ms; no processing at the receiver.
+    SimBlock,
 }
 
 /// The protocol of a system.
@@ -655,5 +801,23 @@ mod tests {
         let e = SettlementSchedule::Every(4 * h);
         assert_eq!(e.next_cutoff(9 * h, 0), 3 * h);
         assert_eq!(e.next_cutoff(0, 4 * h), 4 * h);
+    }
+
+    #[test]
+    fn profile_mean_rate_weights_each_piece_by_its_time_in_the_window() {
+        let h = 3600 * NS_PER_S;
+        // 10/s from 09:00 to 17:00, 2/s from 17:00 to 09:00 the next day (before the first
+        // point the last point's rate applies, as in the workload).
+        let points = vec![(9 * h, 10.0), (17 * h, 2.0)];
+        // Start at 08:00, window [1h, 3h) = 09:00–11:00: all at 10/s.
+        assert_eq!(profile_mean_rate(&points, 8 * h, h, 3 * h), 10.0);
+        // Window 08:00–10:00: one hour at 2/s (wrapped), one at 10/s.
+        assert_eq!(profile_mean_rate(&points, 8 * h, 0, 2 * h), 6.0);
+        // A whole day: 8 h at 10/s and 16 h at 2/s.
+        let day = profile_mean_rate(&points, 0, 0, 24 * h);
+        assert!((day - (8.0 * 10.0 + 16.0 * 2.0) / 24.0).abs() < 1e-12, "{day}");
+        // Across midnight into the next day: 16:00–10:00 (18 h): 1 h at 10, 16 h at 2, 1 h at 10.
+        let v = profile_mean_rate(&points, 16 * h, 0, 18 * h);
+        assert!((v - (2.0 * 10.0 + 16.0 * 2.0) / 18.0).abs() < 1e-12, "{v}");
     }
 }

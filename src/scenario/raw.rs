@@ -59,6 +59,43 @@ pub struct RawScenario {
     /// Parameter sweep: field path → values (Cartesian product over paths, in path order).
     #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
     pub sweep: std::collections::BTreeMap<String, RawSweepAxis>,
+    /// Capacity search: the largest offered load each system sustains within an SLO.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub capacity: Option<RawCapacity>,
+}
+
+/// The `[capacity]` section: a deterministic bisection over the offered load.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawCapacity {
+    /// Latency objective: the 99th percentile of submit → recorded must not exceed it, e.g. `"500ms"`.
+    pub slo_p99: String,
+    /// Committed / submitted in the window must be at least this (default 0.99).
+    #[serde(default = "default_throughput_ratio")]
+    pub min_throughput_ratio: f64,
+    /// Lowest offered load probed, tx/s (the whole workload, all flows together).
+    pub min_tps: f64,
+    /// Highest offered load probed, tx/s.
+    pub max_tps: f64,
+    /// Bisection steps after probing both bounds (default 8).
+    #[serde(default = "default_capacity_iterations")]
+    pub iterations: u32,
+    /// `"mean"` (default): the means over replications pass; `"every"`: every replication passes.
+    #[serde(default = "default_capacity_criterion")]
+    pub criterion: String,
+    /// Names of the systems to search (default: every system).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub systems: Option<Vec<String>>,
+}
+
+fn default_throughput_ratio() -> f64 {
+    0.99
+}
+fn default_capacity_iterations() -> u32 {
+    8
+}
+fn default_capacity_criterion() -> String {
+    "mean".into()
 }
 
 /// The values one swept parameter takes.
@@ -262,6 +299,9 @@ pub struct RawCpu {
     /// Persist one block / one database commit.
     #[serde(default = "cpu_commit")]
     pub db_commit: String,
+    /// Receive cost charged for every message a replica receives (default 0).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub per_message: Option<String>,
 }
 
 fn cpu_sign() -> String {
@@ -288,6 +328,7 @@ impl Default for RawCpu {
             hash_per_kb: cpu_hash(),
             execute_tx: cpu_exec(),
             db_commit: cpu_commit(),
+            per_message: None,
         }
     }
 }
@@ -333,6 +374,9 @@ pub struct RawFlow {
     /// Interbank fee schedule for this flow: `tiered` (per-transfer corporate tariff) or `bulk`.
     #[serde(default = "default_fee")]
     pub fee: String,
+    /// Stop the flow after this many transactions (default: no limit).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub limit: Option<u64>,
 }
 
 fn default_endpoints() -> String {
@@ -668,9 +712,35 @@ pub struct RawSystem {
     /// PoW: per-block processing time at each node before relaying.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub block_processing: Option<String>,
+    /// PoW: relay timing model, "egress" (default) or "simblock".
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub relay_timing: Option<String>,
+    /// PoW: fraction of churning nodes (SimBlock), 0–1 (default 1: all use `compact_failure`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub churn_share: Option<f64>,
+    /// PoW: compact-block failure probability of non-churning nodes (default `compact_failure`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub compact_failure_stable: Option<f64>,
+    /// PoW: fraction of the block a churning node sends after a compact failure (default:
+    /// the full block).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub compact_refill: Option<RawRefill>,
+    /// PoW: the same for a non-churning node (default: `compact_refill`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub compact_refill_stable: Option<RawRefill>,
     /// Cost overrides.
     #[serde(default)]
     pub cost: RawSystemCost,
+}
+
+/// An empirical distribution: `fraction[i]` with weight `weight[i]`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawRefill {
+    /// Fractions of the block size, each in (0, 1].
+    pub fraction: Vec<f64>,
+    /// Positive integer weights, one per fraction.
+    pub weight: Vec<u64>,
 }
 
 /// Distribution of relative mining power over miners.

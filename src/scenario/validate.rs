@@ -2,6 +2,7 @@
 //! semantic validation collects **every** problem, each naming its field path.
 
 use super::raw::*;
+use super::suggest::{did_you_mean, for_serde_message};
 use super::units::{parse_bandwidth, parse_duration, parse_time_of_day};
 use super::*;
 use std::collections::BTreeSet;
@@ -111,9 +112,11 @@ pub fn load_str(text: &str, origin: &str, overrides: &[String]) -> Result<Scenar
         toml::from_str(&patched).map_err(|e| {
             // Name the field, not a location in the regenerated text the user never saw.
             let field = e.span().and_then(|sp| field_at(&patched, sp.start.min(patched.len())));
+            let parser = e.message().trim().replace('\n', " ");
+            let hint = for_serde_message(&parser);
             let message = match field {
-                Some(f) => format!("field `{f}`: {}", e.message().trim().replace('\n', " ")),
-                None => e.message().trim().replace('\n', " "),
+                Some(f) => format!("field `{f}`: {parser}{hint}"),
+                None => format!("{parser}{hint}"),
             };
             ScenarioError::Override {
                 spec: overrides.join(" "),
@@ -123,6 +126,24 @@ pub fn load_str(text: &str, origin: &str, overrides: &[String]) -> Result<Scenar
     };
     let base = validate(raw, origin)?;
     expand_sweep(base, origin)
+}
+
+/// Validate a resolved scenario, as recorded in a manifest (overrides and `--seed` already
+/// applied), and expand its `[sweep]`: the scenario the recorded run used. Seeds above
+/// `i64::MAX` (TOML's integer limit, reachable with `--seed`) are kept.
+pub fn validate_resolved(mut raw: RawScenario, origin: &str) -> Result<Scenario, ScenarioError> {
+    // Sweep points are expanded through TOML, whose integers stop at i64::MAX; nothing in
+    // validation depends on the seed, so expand with a stand-in and restore it.
+    let seed = raw.seed;
+    raw.seed = 0;
+    let mut sc = expand_sweep(validate(raw, origin)?, origin)?;
+    sc.seed = seed;
+    sc.raw.seed = seed;
+    for p in &mut sc.points {
+        p.scenario.seed = seed;
+        p.scenario.raw.seed = seed;
+    }
+    Ok(sc)
 }
 
 /// Apply one `a.b[2].c=value` override to a TOML table. The value is parsed as a TOML value
@@ -207,6 +228,24 @@ fn apply_value(table: &mut toml::Table, path: &str, raw_value: &str, value: toml
 
 /// Most sweep points a scenario may define.
 pub const MAX_SWEEP_POINTS: usize = 10_000;
+/// Most sweep points × nodes (every point is a fully validated copy of the topology).
+pub const MAX_SWEEP_NODE_POINTS: usize = 20_000_000;
+/// Most nodes in a topology.
+pub const MAX_NODES: usize = 100_000;
+/// Most regions (the round-trip table has regions² entries).
+pub const MAX_REGIONS: usize = 1_000;
+/// Most replications per system.
+pub const MAX_REPLICATIONS: u32 = 100_000;
+/// Highest arrival rate of one flow, per second: one transaction per simulated nanosecond.
+pub const MAX_RATE_PER_S: f64 = 1.0e9;
+/// Most missing region pairs listed one by one (the rest are counted in one line).
+const MAX_MISSING_PAIRS_SHOWN: usize = 10;
+/// Most validation problems listed one by one (the rest are counted in one line).
+pub const MAX_ISSUES_SHOWN: usize = 100;
+/// Most time-series windows per run (each is a row of `timeseries.csv`).
+pub const MAX_TIMESERIES_WINDOWS: u64 = 1_000_000;
+/// Most outbound peer connections of a proof-of-work node.
+pub const MAX_POW_PEERS: u32 = 10_000;
 
 fn render_value(v: &toml::Value) -> String {
     match v {
@@ -226,7 +265,13 @@ fn expand_sweep(mut base: Scenario, origin: &str) -> Result<Scenario, ScenarioEr
         let values: Vec<toml::Value> = match axis {
             RawSweepAxis::Values(v) => v.clone(),
             RawSweepAxis::Range { from, to, steps } => {
-                if *steps < 2 || !from.is_finite() || !to.is_finite() {
+                if *steps as usize > MAX_SWEEP_POINTS {
+                    issues.push(ValidationIssue {
+                        path: format!("sweep.\"{path}\".steps"),
+                        message: format!("{steps} steps exceed the limit of {MAX_SWEEP_POINTS} sweep points"),
+                    });
+                    vec![]
+                } else if *steps < 2 || !from.is_finite() || !to.is_finite() {
                     issues.push(ValidationIssue {
                         path: format!("sweep.\"{path}\""),
                         message: "a range needs finite `from`, `to` and `steps` ≥ 2".into(),
@@ -266,6 +311,14 @@ fn expand_sweep(mut base: Scenario, origin: &str) -> Result<Scenario, ScenarioEr
             path: "sweep".into(),
             message: format!("{total} points exceed the limit of {MAX_SWEEP_POINTS}; split the sweep"),
         });
+    } else if total.saturating_mul(base.topology.nodes.len()) > MAX_SWEEP_NODE_POINTS {
+        issues.push(ValidationIssue {
+            path: "sweep".into(),
+            message: format!(
+                "{total} points × {} nodes exceed the limit of {MAX_SWEEP_NODE_POINTS} validated nodes; split the sweep",
+                base.topology.nodes.len()
+            ),
+        });
     }
     if !issues.is_empty() {
         return Err(ScenarioError::Invalid {
@@ -283,6 +336,7 @@ fn expand_sweep(mut base: Scenario, origin: &str) -> Result<Scenario, ScenarioEr
         }],
     })?;
     let mut points = Vec::with_capacity(total);
+    let mut point_warnings = Vec::new();
     for idx in 0..total {
         let mut rest = idx;
         let mut assignment = vec![(String::new(), toml::Value::Boolean(false)); axes.len()];
@@ -308,20 +362,34 @@ fn expand_sweep(mut base: Scenario, origin: &str) -> Result<Scenario, ScenarioEr
         if point_issues.is_empty() {
             match t.try_into::<RawScenario>() {
                 Ok(raw) => match validate(raw, origin) {
-                    Ok(sc) => points.push(SweepPoint {
-                        values: assignment.iter().map(|(p, v)| (p.clone(), render_value(v))).collect(),
-                        scenario: sc,
-                    }),
+                    Ok(sc) => {
+                        for w in &sc.warnings {
+                            if !base.warnings.contains(w) && point_warnings.len() < 50 {
+                                point_warnings.push(ValidationIssue {
+                                    path: w.path.clone(),
+                                    message: format!("at sweep point {idx} ({label}): {}", w.message),
+                                });
+                            }
+                        }
+                        points.push(SweepPoint {
+                            values: assignment.iter().map(|(p, v)| (p.clone(), render_value(v))).collect(),
+                            scenario: sc,
+                        })
+                    }
                     Err(ScenarioError::Invalid { issues, .. }) => point_issues.extend(issues),
                     Err(other) => point_issues.push(ValidationIssue {
                         path: "sweep".into(),
                         message: other.to_string(),
                     }),
                 },
-                Err(e) => point_issues.push(ValidationIssue {
-                    path: "sweep".into(),
-                    message: e.message().trim().replace('\n', " "),
-                }),
+                Err(e) => {
+                    let parser = e.message().trim().replace('\n', " ");
+                    let hint = for_serde_message(&parser);
+                    point_issues.push(ValidationIssue {
+                        path: "sweep".into(),
+                        message: format!("{parser}{hint}"),
+                    })
+                }
             }
         }
         for mut i in point_issues {
@@ -339,6 +407,7 @@ fn expand_sweep(mut base: Scenario, origin: &str) -> Result<Scenario, ScenarioEr
         });
     }
     base.points = points;
+    base.warnings.extend(point_warnings);
     Ok(base)
 }
 
@@ -354,12 +423,14 @@ fn parse_error(origin: &str, text: &str, e: &toml::de::Error) -> ScenarioError {
         }
         None => (1, 1, None),
     };
+    let parser = e.message().trim().replace('\n', " ");
+    let hint = for_serde_message(&parser);
     ScenarioError::Parse {
         origin: origin.into(),
         line,
         column,
         field,
-        message: e.message().trim().replace('\n', " "),
+        message: format!("{parser}{hint}"),
     }
 }
 
@@ -438,6 +509,17 @@ impl Checker {
         v
     }
 
+    fn rate(&mut self, path: &str, v: f64) -> f64 {
+        let v = self.positive(path, v);
+        if v > MAX_RATE_PER_S {
+            self.err(
+                path,
+                format!("{v} per second is above the limit of {MAX_RATE_PER_S:e} (one per simulated nanosecond)"),
+            );
+        }
+        v
+    }
+
     fn probability(&mut self, path: &str, v: f64, allow_one: bool) -> f64 {
         let ok = v.is_finite() && v >= 0.0 && if allow_one { v <= 1.0 } else { v < 1.0 };
         if !ok {
@@ -468,6 +550,11 @@ pub fn validate(raw: RawScenario, origin: &str) -> Result<Scenario, ScenarioErro
     }
     if raw.replications == 0 {
         c.err("replications", "must be at least 1");
+    } else if raw.replications > MAX_REPLICATIONS {
+        c.err(
+            "replications",
+            format!("{} is more than the limit of {MAX_REPLICATIONS}", raw.replications),
+        );
     }
     if raw.currency.trim().is_empty() {
         c.err("currency", "must not be empty (e.g. \"CNY\")");
@@ -477,12 +564,30 @@ pub fn validate(raw: RawScenario, origin: &str) -> Result<Scenario, ScenarioErro
         0
     });
     let timeseries_window = c.positive_duration("timeseries_window", &raw.timeseries_window);
+    if timeseries_window > 0 && duration / timeseries_window > MAX_TIMESERIES_WINDOWS {
+        c.err(
+            "timeseries_window",
+            format!(
+                "`{}` over a duration of `{}` makes {} windows per run, more than the limit of {MAX_TIMESERIES_WINDOWS}; use a longer window",
+                raw.timeseries_window,
+                raw.duration,
+                duration / timeseries_window
+            ),
+        );
+    }
 
     // ---- topology
     let regions = raw.topology.regions.clone();
     if regions.is_empty() {
         c.err("topology.regions", "must list at least one region");
     }
+    if regions.len() > MAX_REGIONS {
+        c.err(
+            "topology.regions",
+            format!("{} regions are more than the limit of {MAX_REGIONS}", regions.len()),
+        );
+    }
+    let regions: Vec<String> = regions.into_iter().take(MAX_REGIONS).collect();
     {
         let mut seen = BTreeSet::new();
         for (i, r) in regions.iter().enumerate() {
@@ -508,6 +613,7 @@ pub fn validate(raw: RawScenario, origin: &str) -> Result<Scenario, ScenarioErro
     };
     let mut roles: Vec<String> = Vec::new();
     let mut nodes: Vec<NodeSpec> = Vec::new();
+    let mut node_names: BTreeSet<String> = BTreeSet::new();
     if raw.topology.groups.is_empty() {
         c.err("topology.group", "must define at least one node group");
     }
@@ -528,9 +634,26 @@ pub fn validate(raw: RawScenario, origin: &str) -> Result<Scenario, ScenarioErro
                 c.err(p.clone(), "give either `names` or `count`, not both");
                 vec![]
             }
+            (Some(n), None) if n.len() > MAX_NODES.saturating_sub(nodes.len()) => {
+                c.err(
+                    format!("{p}.names"),
+                    format!(
+                        "{} nodes would bring the topology above the limit of {MAX_NODES} nodes",
+                        n.len()
+                    ),
+                );
+                vec![]
+            }
             (Some(n), None) => n.clone(),
             (None, Some(0)) => {
                 c.err(format!("{p}.count"), "must be at least 1");
+                vec![]
+            }
+            (None, Some(k)) if k as usize > MAX_NODES.saturating_sub(nodes.len()) => {
+                c.err(
+                    format!("{p}.count"),
+                    format!("{k} nodes would bring the topology above the limit of {MAX_NODES} nodes"),
+                );
                 vec![]
             }
             (None, Some(k)) => {
@@ -571,7 +694,11 @@ pub fn validate(raw: RawScenario, origin: &str) -> Result<Scenario, ScenarioErro
                 if id.is_none() {
                     c.err(
                         format!("{p}.region"),
-                        format!("unknown region `{r}`; known: {}", regions.join(", ")),
+                        format!(
+                            "unknown region `{r}`; known: {}{}",
+                            regions.join(", "),
+                            did_you_mean(r, regions.iter().map(|s| s.as_str()))
+                        ),
                     );
                 }
                 vec![id; names.len()]
@@ -590,7 +717,11 @@ pub fn validate(raw: RawScenario, origin: &str) -> Result<Scenario, ScenarioErro
                         if id.is_none() {
                             c.err(
                                 format!("{p}.regions[{i}]"),
-                                format!("unknown region `{r}`; known: {}", regions.join(", ")),
+                                format!(
+                                    "unknown region `{r}`; known: {}{}",
+                                    regions.join(", "),
+                                    did_you_mean(r, regions.iter().map(|s| s.as_str()))
+                                ),
                             );
                         }
                         id
@@ -606,7 +737,7 @@ pub fn validate(raw: RawScenario, origin: &str) -> Result<Scenario, ScenarioErro
             if name.trim().is_empty() {
                 c.err(format!("{p}.names[{i}]"), "node name must not be empty");
             }
-            if nodes.iter().any(|n| &n.name == name) {
+            if !node_names.insert(name.clone()) {
                 c.err(format!("{p}.names[{i}]"), format!("node name `{name}` is used twice"));
             }
             nodes.push(NodeSpec {
@@ -680,7 +811,12 @@ pub fn validate(raw: RawScenario, origin: &str) -> Result<Scenario, ScenarioErro
             if id.is_none() {
                 c.err(
                     format!("{p}.between[{side}]"),
-                    format!("unknown region `{}`; known: {}", e.between[side], regions.join(", ")),
+                    format!(
+                        "unknown region `{}`; known: {}{}",
+                        e.between[side],
+                        regions.join(", "),
+                        did_you_mean(&e.between[side], regions.iter().map(|s| s.as_str()))
+                    ),
                 );
             }
         }
@@ -702,18 +838,32 @@ pub fn validate(raw: RawScenario, origin: &str) -> Result<Scenario, ScenarioErro
             }
         }
     }
+    let mut missing_pairs = 0usize;
     for i in 0..nr {
         for j in (i + 1)..nr {
             if rtt[i * nr + j].is_none() && n.rtt_matrix_ms.is_none() {
-                c.err(
-                    "network.rtt",
-                    format!(
-                        "missing the round-trip time between `{}` and `{}`",
-                        regions[i], regions[j]
-                    ),
-                );
+                missing_pairs += 1;
+                if missing_pairs <= MAX_MISSING_PAIRS_SHOWN {
+                    c.err(
+                        "network.rtt",
+                        format!(
+                            "missing the round-trip time between `{}` and `{}`",
+                            regions[i], regions[j]
+                        ),
+                    );
+                }
             }
         }
+    }
+    if missing_pairs > MAX_MISSING_PAIRS_SHOWN {
+        c.err(
+            "network.rtt",
+            format!(
+                "… and {} more region pairs without a round-trip time ({missing_pairs} of {} pairs missing; `rtt_matrix_ms` may be easier)",
+                missing_pairs - MAX_MISSING_PAIRS_SHOWN,
+                nr * nr.saturating_sub(1) / 2
+            ),
+        );
     }
     let one_way: Vec<SimTime> = rtt.iter().map(|v| v.unwrap_or(0) / 2).collect();
     let jitter = match &n.jitter {
@@ -756,6 +906,11 @@ pub fn validate(raw: RawScenario, origin: &str) -> Result<Scenario, ScenarioErro
         hash_per_kb: c.duration("cpu.hash_per_kb", &raw.cpu.hash_per_kb),
         execute_tx: c.duration("cpu.execute_tx", &raw.cpu.execute_tx),
         db_commit: c.duration("cpu.db_commit", &raw.cpu.db_commit),
+        per_message: raw
+            .cpu
+            .per_message
+            .as_deref()
+            .map_or(0, |t| c.duration("cpu.per_message", t)),
     };
 
     // ---- workload
@@ -779,7 +934,11 @@ pub fn validate(raw: RawScenario, origin: &str) -> Result<Scenario, ScenarioErro
                 None => {
                     c.err(
                         format!("{p}.{field}"),
-                        format!("unknown role `{name}`; known roles: {}", roles.join(", ")),
+                        format!(
+                            "unknown role `{name}`; known roles: {}{}",
+                            roles.join(", "),
+                            did_you_mean(name, roles.iter().map(|s| s.as_str()))
+                        ),
                     );
                     vec![]
                 }
@@ -807,14 +966,17 @@ pub fn validate(raw: RawScenario, origin: &str) -> Result<Scenario, ScenarioErro
             other => {
                 c.err(
                     format!("{p}.endpoints"),
-                    format!("unknown `{other}`; allowed: uniform, round_robin, same_region"),
+                    format!(
+                        "unknown `{other}`; allowed: uniform, round_robin, same_region{}",
+                        did_you_mean(other, ["uniform", "round_robin", "same_region"])
+                    ),
                 );
                 EndpointChoice::Uniform
             }
         };
         let arrival = match &f.arrival {
-            RawArrival::Poisson { rate } => Arrival::Poisson(c.positive(&format!("{p}.arrival.rate"), *rate)),
-            RawArrival::Constant { rate } => Arrival::Constant(c.positive(&format!("{p}.arrival.rate"), *rate)),
+            RawArrival::Poisson { rate } => Arrival::Poisson(c.rate(&format!("{p}.arrival.rate"), *rate)),
+            RawArrival::Constant { rate } => Arrival::Constant(c.rate(&format!("{p}.arrival.rate"), *rate)),
             RawArrival::Profile { points } => {
                 let mut pts = Vec::new();
                 if points.is_empty() {
@@ -829,6 +991,12 @@ pub fn validate(raw: RawScenario, origin: &str) -> Result<Scenario, ScenarioErro
                         0
                     });
                     c.non_negative(&format!("{p}.arrival.points[{k}]"), *r);
+                    if *r > MAX_RATE_PER_S {
+                        c.err(
+                            format!("{p}.arrival.points[{k}]"),
+                            format!("rate {r} is above the limit of {MAX_RATE_PER_S:e} per second"),
+                        );
+                    }
                     if let Some(&(prev, _)) = pts.last()
                         && tod <= prev
                     {
@@ -866,7 +1034,13 @@ pub fn validate(raw: RawScenario, origin: &str) -> Result<Scenario, ScenarioErro
             "tiered" => FeeClass::Tiered,
             "bulk" => FeeClass::Bulk,
             other => {
-                c.err(format!("{p}.fee"), format!("unknown `{other}`; allowed: tiered, bulk"));
+                c.err(
+                    format!("{p}.fee"),
+                    format!(
+                        "unknown `{other}`; allowed: tiered, bulk{}",
+                        did_you_mean(other, ["tiered", "bulk"])
+                    ),
+                );
                 FeeClass::Tiered
             }
         };
@@ -880,6 +1054,16 @@ pub fn validate(raw: RawScenario, origin: &str) -> Result<Scenario, ScenarioErro
             size_bytes: f.size_bytes.max(1),
             amount,
             fee,
+            limit: match f.limit {
+                Some(0) => {
+                    c.err(
+                        format!("{p}.limit"),
+                        "must be a positive number of transactions (omit it for no limit)",
+                    );
+                    None
+                }
+                l => l,
+            },
         });
     }
     let initial_balance = c.non_negative("workload.initial_balance", raw.workload.initial_balance);
@@ -999,7 +1183,7 @@ pub fn validate(raw: RawScenario, origin: &str) -> Result<Scenario, ScenarioErro
         if !sys_names.insert(s.name.clone()) {
             c.err(format!("{p}.name"), format!("system name `{}` is used twice", s.name));
         }
-        let present: [(&str, bool); 30] = [
+        let present: [(&str, bool); 35] = [
             ("operator", s.operator.is_some()),
             ("standby", s.standby.is_some()),
             ("db_servers", s.db_servers.is_some()),
@@ -1027,6 +1211,11 @@ pub fn validate(raw: RawScenario, origin: &str) -> Result<Scenario, ScenarioErro
             ("hash_rate", s.hash_rate.is_some()),
             ("joules_per_hash", s.joules_per_hash.is_some()),
             ("block_processing", s.block_processing.is_some()),
+            ("relay_timing", s.relay_timing.is_some()),
+            ("churn_share", s.churn_share.is_some()),
+            ("compact_failure_stable", s.compact_failure_stable.is_some()),
+            ("compact_refill", s.compact_refill.is_some()),
+            ("compact_refill_stable", s.compact_refill_stable.is_some()),
             ("settlement", false),
             ("baseline", false),
             ("cost", false),
@@ -1064,6 +1253,11 @@ pub fn validate(raw: RawScenario, origin: &str) -> Result<Scenario, ScenarioErro
                 "hash_rate",
                 "joules_per_hash",
                 "block_processing",
+                "relay_timing",
+                "churn_share",
+                "compact_failure_stable",
+                "compact_refill",
+                "compact_refill_stable",
             ],
             _ => vec![],
         };
@@ -1080,7 +1274,13 @@ pub fn validate(raw: RawScenario, origin: &str) -> Result<Scenario, ScenarioErro
         }
         let node = |c: &mut Checker, field: &str, name: &str| -> NodeId {
             topology.node_id(name).unwrap_or_else(|| {
-                c.err(format!("{p}.{field}"), format!("unknown node `{name}`"));
+                c.err(
+                    format!("{p}.{field}"),
+                    format!(
+                        "unknown node `{name}`{}",
+                        did_you_mean(name, topology.nodes.iter().map(|x| x.name.as_str()))
+                    ),
+                );
                 0
             })
         };
@@ -1101,7 +1301,11 @@ pub fn validate(raw: RawScenario, origin: &str) -> Result<Scenario, ScenarioErro
                             Some(ns) => set.extend(ns),
                             None => c.err(
                                 format!("{p}.validators.roles[{i}]"),
-                                format!("unknown role `{r}`; known roles: {}", roles.join(", ")),
+                                format!(
+                                    "unknown role `{r}`; known roles: {}{}",
+                                    roles.join(", "),
+                                    did_you_mean(r, roles.iter().map(|s| s.as_str()))
+                                ),
                             ),
                         }
                     }
@@ -1110,7 +1314,13 @@ pub fn validate(raw: RawScenario, origin: &str) -> Result<Scenario, ScenarioErro
                             Some(id) => {
                                 set.insert(id);
                             }
-                            None => c.err(format!("{p}.validators.names[{i}]"), format!("unknown node `{nm}`")),
+                            None => c.err(
+                                format!("{p}.validators.names[{i}]"),
+                                format!(
+                                    "unknown node `{nm}`{}",
+                                    did_you_mean(nm, topology.nodes.iter().map(|x| x.name.as_str()))
+                                ),
+                            ),
                         }
                     }
                 }
@@ -1286,7 +1496,13 @@ pub fn validate(raw: RawScenario, origin: &str) -> Result<Scenario, ScenarioErro
                         vec![1.0]
                     }
                     (Some(k), None) => {
-                        let k = at_least_one(&mut c, "peers", Some(*k), 8) as usize;
+                        if *k > MAX_POW_PEERS {
+                            c.err(
+                                format!("{p}.peers"),
+                                format!("{k} is more than the limit of {MAX_POW_PEERS}"),
+                            );
+                        }
+                        let k = at_least_one(&mut c, "peers", Some(*k), 8).min(MAX_POW_PEERS) as usize;
                         let mut v = vec![0.0; k];
                         v[k - 1] = 1.0;
                         v
@@ -1339,12 +1555,41 @@ pub fn validate(raw: RawScenario, origin: &str) -> Result<Scenario, ScenarioErro
                     hash_rate: c.non_negative(&format!("{p}.hash_rate"), s.hash_rate.unwrap_or(0.0)),
                     joules_per_hash: c.non_negative(&format!("{p}.joules_per_hash"), s.joules_per_hash.unwrap_or(0.0)),
                     block_processing: dur_or(&mut c, "block_processing", &s.block_processing, 2 * ms),
+                    relay_timing: match s.relay_timing.as_deref() {
+                        None | Some("egress") => RelayTiming::Egress,
+                        Some("simblock") => RelayTiming::SimBlock,
+                        Some(other) => {
+                            c.err(
+                                format!("{p}.relay_timing"),
+                                format!("unknown relay timing `{other}`; allowed: egress, simblock"),
+                            );
+                            RelayTiming::Egress
+                        }
+                    },
+                    churn_share: c.probability(&format!("{p}.churn_share"), s.churn_share.unwrap_or(1.0), true),
+                    compact_failure_stable: c.probability(
+                        &format!("{p}.compact_failure_stable"),
+                        s.compact_failure_stable.or(s.compact_failure).unwrap_or(0.0),
+                        true,
+                    ),
+                    compact_refill: s
+                        .compact_refill
+                        .as_ref()
+                        .map(|r| refill(&mut c, &format!("{p}.compact_refill"), r)),
+                    compact_refill_stable: s
+                        .compact_refill_stable
+                        .as_ref()
+                        .or(s.compact_refill.as_ref())
+                        .map(|r| refill(&mut c, &format!("{p}.compact_refill_stable"), r)),
                 })
             }
             other => {
                 c.err(
                     format!("{p}.consensus"),
-                    format!("unknown consensus `{other}`; allowed: centralized, pbft, raft, hotstuff, poa, pow"),
+                    format!(
+                        "unknown consensus `{other}`; allowed: centralized, pbft, raft, hotstuff, poa, pow{}",
+                        did_you_mean(other, ["centralized", "pbft", "raft", "hotstuff", "poa", "pow"])
+                    ),
                 );
                 continue;
             }
@@ -1404,7 +1649,13 @@ pub fn validate(raw: RawScenario, origin: &str) -> Result<Scenario, ScenarioErro
                     Some(id) => {
                         set.insert(id);
                     }
-                    None => c.err(format!("{p}.{field}.nodes[{i}]"), format!("unknown node `{n}`")),
+                    None => c.err(
+                        format!("{p}.{field}.nodes[{i}]"),
+                        format!(
+                            "unknown node `{n}`{}",
+                            did_you_mean(n, topology.nodes.iter().map(|x| x.name.as_str()))
+                        ),
+                    ),
                 }
             }
             for (i, r) in sel.roles.iter().enumerate() {
@@ -1412,7 +1663,11 @@ pub fn validate(raw: RawScenario, origin: &str) -> Result<Scenario, ScenarioErro
                     Some(ns) => set.extend(ns),
                     None => c.err(
                         format!("{p}.{field}.roles[{i}]"),
-                        format!("unknown role `{r}`; known roles: {}", roles.join(", ")),
+                        format!(
+                            "unknown role `{r}`; known roles: {}{}",
+                            roles.join(", "),
+                            did_you_mean(r, roles.iter().map(|s| s.as_str()))
+                        ),
                     ),
                 }
             }
@@ -1428,7 +1683,11 @@ pub fn validate(raw: RawScenario, origin: &str) -> Result<Scenario, ScenarioErro
                     ),
                     None => c.err(
                         format!("{p}.{field}.regions[{i}]"),
-                        format!("unknown region `{r}`; known: {}", regions.join(", ")),
+                        format!(
+                            "unknown region `{r}`; known: {}{}",
+                            regions.join(", "),
+                            did_you_mean(r, regions.iter().map(|s| s.as_str()))
+                        ),
                     ),
                 }
             }
@@ -1513,7 +1772,10 @@ pub fn validate(raw: RawScenario, origin: &str) -> Result<Scenario, ScenarioErro
                 Some(other) => {
                     c.err(
                         format!("{p}.behaviour"),
-                        format!("unknown `{other}`; allowed: silent, equivocate, censor"),
+                        format!(
+                            "unknown `{other}`; allowed: silent, equivocate, censor{}",
+                            did_you_mean(other, ["silent", "equivocate", "censor"])
+                        ),
                     );
                     Behaviour::Silent
                 }
@@ -1528,7 +1790,10 @@ pub fn validate(raw: RawScenario, origin: &str) -> Result<Scenario, ScenarioErro
             other => {
                 c.err(
                     format!("{p}.kind"),
-                    format!("unknown `{other}`; allowed: crash, partition, degrade, slow_cpu, byzantine"),
+                    format!(
+                        "unknown `{other}`; allowed: crash, partition, degrade, slow_cpu, byzantine{}",
+                        did_you_mean(other, ["crash", "partition", "degrade", "slow_cpu", "byzantine"])
+                    ),
                 );
                 continue;
             }
@@ -1538,7 +1803,13 @@ pub fn validate(raw: RawScenario, origin: &str) -> Result<Scenario, ScenarioErro
             Some(name) => match raw.systems.iter().position(|s| &s.name == name) {
                 Some(i) => vec![i],
                 None => {
-                    c.err(format!("{p}.system"), format!("unknown system `{name}`"));
+                    c.err(
+                        format!("{p}.system"),
+                        format!(
+                            "unknown system `{name}`{}",
+                            did_you_mean(name, raw.systems.iter().map(|x| x.name.as_str()))
+                        ),
+                    );
                     vec![]
                 }
             },
@@ -1570,13 +1841,24 @@ pub fn validate(raw: RawScenario, origin: &str) -> Result<Scenario, ScenarioErro
         });
     }
 
+    let capacity = raw.capacity.as_ref().map(|cap| validate_capacity(&mut c, &raw, cap));
+
     if !c.issues.is_empty() {
+        let mut issues = c.issues;
+        if issues.len() > MAX_ISSUES_SHOWN {
+            let hidden = issues.len() - MAX_ISSUES_SHOWN;
+            issues.truncate(MAX_ISSUES_SHOWN);
+            issues.push(ValidationIssue {
+                path: "(scenario)".into(),
+                message: format!("… and {hidden} more problems not shown; fix these first"),
+            });
+        }
         return Err(ScenarioError::Invalid {
             origin: origin.into(),
-            issues: c.issues,
+            issues,
         });
     }
-    Ok(Scenario {
+    let mut scenario = Scenario {
         name: raw.name.clone(),
         description: raw.description.clone(),
         seed: raw.seed,
@@ -1597,8 +1879,145 @@ pub fn validate(raw: RawScenario, origin: &str) -> Result<Scenario, ScenarioErro
         systems,
         faults,
         points: Vec::new(),
+        capacity: None,
+        warnings: Vec::new(),
         raw,
-    })
+    };
+    if let Some(mut cap) = capacity {
+        cap.nominal_tps = scenario.offered_tps();
+        if !(cap.nominal_tps.is_finite() && cap.nominal_tps > 0.0) {
+            return Err(ScenarioError::Invalid {
+                origin: origin.into(),
+                issues: vec![ValidationIssue {
+                    path: "capacity".into(),
+                    message: "the workload offers no load in the measurement window, so there is nothing to scale; \
+                              give some flow a positive rate"
+                        .into(),
+                }],
+            });
+        }
+        scenario.capacity = Some(cap);
+    }
+    scenario.warnings = super::bounds::protocol_warnings(&scenario);
+    Ok(scenario)
+}
+
+/// Most bisection steps `[capacity]` accepts (resolution (max − min) / 2^iterations).
+pub const MAX_CAPACITY_ITERATIONS: u32 = 20;
+
+/// Check `[capacity]`; the returned spec's `nominal_tps` is filled in by the caller.
+fn validate_capacity(c: &mut Checker, raw: &RawScenario, cap: &RawCapacity) -> CapacitySpec {
+    let slo = c.positive_duration("capacity.slo_p99", &cap.slo_p99);
+    let ratio = cap.min_throughput_ratio;
+    if !(ratio.is_finite() && ratio > 0.0 && ratio <= 1.0) {
+        c.err(
+            "capacity.min_throughput_ratio",
+            format!("must be in (0, 1] (got {ratio}); e.g. 0.99 = throughput within 1 % of the offer"),
+        );
+    }
+    let min = c.positive("capacity.min_tps", cap.min_tps);
+    let max = c.positive("capacity.max_tps", cap.max_tps);
+    if min.is_finite() && max.is_finite() && min > 0.0 && max <= min {
+        c.err(
+            "capacity.max_tps",
+            format!("must be greater than capacity.min_tps (got {max} ≤ {min})"),
+        );
+    }
+    if !(1..=MAX_CAPACITY_ITERATIONS).contains(&cap.iterations) {
+        c.err(
+            "capacity.iterations",
+            format!(
+                "must be between 1 and {MAX_CAPACITY_ITERATIONS} (got {})",
+                cap.iterations
+            ),
+        );
+    }
+    let criterion = match cap.criterion.as_str() {
+        "mean" => CapacityCriterion::Mean,
+        "every" => CapacityCriterion::Every,
+        other => {
+            c.err(
+                "capacity.criterion",
+                format!("unknown criterion `{other}`; allowed: \"mean\" (means over replications pass), \"every\" (every replication passes)"),
+            );
+            CapacityCriterion::Mean
+        }
+    };
+    let systems = match &cap.systems {
+        None => (0..raw.systems.len()).collect(),
+        Some(names) => {
+            if names.is_empty() {
+                c.err(
+                    "capacity.systems",
+                    "must name at least one system (or be left out: every system)",
+                );
+            }
+            let mut idx = Vec::new();
+            for (i, n) in names.iter().enumerate() {
+                match raw.systems.iter().position(|s| &s.name == n) {
+                    Some(k) if idx.contains(&k) => {
+                        c.err(format!("capacity.systems[{i}]"), format!("`{n}` is listed twice"))
+                    }
+                    Some(k) => idx.push(k),
+                    None => {
+                        let known: Vec<&str> = raw.systems.iter().map(|s| s.name.as_str()).collect();
+                        c.err(
+                            format!("capacity.systems[{i}]"),
+                            format!("no system named `{n}`; systems: {}", known.join(", ")),
+                        )
+                    }
+                }
+            }
+            idx.sort_unstable();
+            idx
+        }
+    };
+    if !raw.sweep.is_empty() {
+        c.err(
+            "capacity",
+            "cannot be combined with [sweep]: a capacity search already varies the load; \
+             run one search per parameter value with --set instead",
+        );
+    }
+    CapacitySpec {
+        slo_p99_ms: slo as f64 / 1e6,
+        min_throughput_ratio: ratio,
+        min_tps: min,
+        max_tps: max,
+        iterations: cap.iterations,
+        criterion,
+        systems,
+        nominal_tps: 0.0,
+    }
+}
+
+/// Validate a compact-refill distribution: equal, non-empty `fraction` / `weight` lists,
+/// fractions in (0, 1], positive weights.
+fn refill(c: &mut Checker, path: &str, r: &RawRefill) -> Refill {
+    if r.fraction.is_empty() || r.fraction.len() != r.weight.len() {
+        c.err(
+            path,
+            format!(
+                "`fraction` and `weight` must be non-empty lists of the same length (got {} and {})",
+                r.fraction.len(),
+                r.weight.len()
+            ),
+        );
+    }
+    for (i, f) in r.fraction.iter().enumerate() {
+        if !(f.is_finite() && *f > 0.0 && *f <= 1.0) {
+            c.err(format!("{path}.fraction[{i}]"), format!("must be in (0, 1] (got {f})"));
+        }
+    }
+    for (i, w) in r.weight.iter().enumerate() {
+        if *w == 0 {
+            c.err(format!("{path}.weight[{i}]"), "must be a positive integer (got 0)");
+        }
+    }
+    Refill {
+        fractions: r.fraction.clone(),
+        weights: r.weight.clone(),
+    }
 }
 
 #[cfg(test)]

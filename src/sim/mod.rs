@@ -8,7 +8,7 @@
 
 use crate::consensus::{self, Action, Deployment, Outbox, Replica, Reply};
 use crate::cost::{CostAccumulator, CostBreakdown};
-use crate::engine::{EventQueue, Model, NS_PER_S, SimTime, StreamLabel, run_until, stream_rng};
+use crate::engine::{EventQueue, Model, NS_PER_S, SimTime, StreamLabel, run_until_or_stop, stream_rng};
 use crate::ledger::TxEntry;
 use crate::metrics::{Histogram, TimeSeries};
 use crate::net::{NetStats, Network};
@@ -322,6 +322,13 @@ struct World<'a, R: Replica> {
     free_slots: Vec<u32>,
     checker: SafetyChecker,
     faults: FaultState,
+    /// Skip deliveries the receiver declares no-ops (no faults, no per-message CPU).
+    skip_noops: bool,
+    /// Per node: cores busy with a job that has no outputs, as `(done, reserved seq)` of the
+    /// `CoreFree` event that would release them. The event is only scheduled (with that
+    /// seq, so every tie-break stays the same) if a job has to wait for the core; otherwise
+    /// the core is released when the node's CPU is next used.
+    silent_busy: Vec<Vec<(SimTime, u64)>>,
     latency: Histogram,
     settle: Histogram,
     series: TimeSeries,
@@ -345,12 +352,26 @@ impl<'a, R: Replica> World<'a, R> {
         bytes: u32,
         wire: Wire<R::Msg>,
     ) {
+        self.send_on(queue, crate::net::Lane::Egress, at, from, to, bytes, wire);
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn send_on(
+        &mut self,
+        queue: &mut EventQueue<Event<R::Msg>>,
+        lane: crate::net::Lane,
+        at: SimTime,
+        from: NodeId,
+        to: NodeId,
+        bytes: u32,
+        wire: Wire<R::Msg>,
+    ) {
         let stats = if self.in_window(at) {
             Some(&mut self.net_stats)
         } else {
             None
         };
-        let mut arrival = self.net.transmit(at, from, to, bytes, stats);
+        let mut arrival = self.net.transmit_on(lane, at, from, to, bytes, stats);
         if !self.faults.links.is_empty() && from != to {
             let (f, t) = (from as usize, to as usize);
             for (idx, in_target, in_peer) in &self.faults.links {
@@ -371,6 +392,15 @@ impl<'a, R: Replica> World<'a, R> {
                     _ => {}
                 }
             }
+        }
+        // A delivery that is certain to be a no-op needs no event (see `Replica::ignores`).
+        if self.skip_noops
+            && let Wire::Proto(m) = &wire
+            && self.replicas[to as usize]
+                .as_ref()
+                .is_some_and(|r| r.ignores(arrival, from, m))
+        {
+            return;
         }
         queue.schedule_at(arrival, Event::Deliver { from, to, wire });
     }
@@ -448,6 +478,30 @@ impl<'a, R: Replica> World<'a, R> {
 
     /// Start queued jobs on free cores of `node`.
     fn dispatch(&mut self, now: SimTime, node: NodeId, queue: &mut EventQueue<Event<R::Msg>>) {
+        // Release the silently busy cores whose virtual CoreFree precedes the current event.
+        if !self.silent_busy[node as usize].is_empty() {
+            let current = (now, queue.current_seq());
+            let cpu = &mut self.cpus[node as usize];
+            self.silent_busy[node as usize].retain(|&(done, seq)| {
+                if (done, seq) < current {
+                    cpu.release();
+                    false
+                } else {
+                    true
+                }
+            });
+        }
+        self.start_jobs(now, node, queue);
+        // A job waits for a core: the silent cores' CoreFree events are needed after all.
+        if self.cpus[node as usize].queued() > 0 && !self.silent_busy[node as usize].is_empty() {
+            for (done, seq) in self.silent_busy[node as usize].drain(..) {
+                queue.schedule_with_seq(done, seq, Event::CoreFree { node, slot: NO_SLOT });
+            }
+        }
+    }
+
+    /// Start queued jobs on free cores of `node`.
+    fn start_jobs(&mut self, now: SimTime, node: NodeId, queue: &mut EventQueue<Event<R::Msg>>) {
         while let Some((enqueued, job)) = self.cpus[node as usize].start_next() {
             self.outbox.clear();
             let mut submit = None;
@@ -457,6 +511,7 @@ impl<'a, R: Replica> World<'a, R> {
                     submit = Some(tx);
                 }
                 Job::Request(tx) => {
+                    self.outbox.charge(self.scenario.cpu.per_message);
                     if !self.censored(node, &tx)
                         && let Some(r) = self.replicas[node as usize].as_mut()
                     {
@@ -464,6 +519,7 @@ impl<'a, R: Replica> World<'a, R> {
                     }
                 }
                 Job::Proto(from, msg) => {
+                    self.outbox.charge(self.scenario.cpu.per_message);
                     let censored = R::carried_tx(&msg).is_some_and(|tx| self.censored(node, tx));
                     if !censored && let Some(r) = self.replicas[node as usize].as_mut() {
                         r.on_message(now, from, msg, &mut self.outbox);
@@ -514,6 +570,11 @@ impl<'a, R: Replica> World<'a, R> {
             } else if cost == 0 {
                 self.flush(now, node, queue);
                 self.cpus[node as usize].release();
+            } else if self.outbox.actions.is_empty() {
+                // Nothing to send when the job ends: the core's release needs no event unless
+                // a job waits for it (see `silent_busy`).
+                let seq = queue.reserve_seq();
+                self.silent_busy[node as usize].push((done, seq));
             } else {
                 // Park the outputs until the CPU time has passed, so that every node's sends
                 // happen in time order (the egress FIFO sees departures as they occur).
@@ -538,7 +599,10 @@ impl<'a, R: Replica> World<'a, R> {
                 Action::Send { to, msg } => {
                     self.count_kind(at, &msg);
                     let bytes = R::msg_bytes(&msg);
-                    self.send(queue, at, node, to, bytes, Wire::Proto(msg));
+                    let lane = self.replicas[node as usize]
+                        .as_ref()
+                        .map_or(crate::net::Lane::Egress, |r| r.msg_lane(&msg));
+                    self.send_on(queue, lane, at, node, to, bytes, Wire::Proto(msg));
                 }
                 Action::Broadcast { msg } => {
                     let bytes = R::msg_bytes(&msg);
@@ -799,6 +863,8 @@ fn run_world<R: Replica>(scenario: &Scenario, system: usize, replication: u32, d
             ..Default::default()
         },
         faults,
+        skip_noops: scenario.faults.is_empty() && scenario.cpu.per_message == 0,
+        silent_busy: vec![Vec::new(); n],
         latency: Histogram::new(),
         settle: Histogram::new(),
         series: TimeSeries::new(scenario.duration, scenario.timeseries_window),
@@ -843,8 +909,10 @@ fn run_world<R: Replica>(scenario: &Scenario, system: usize, replication: u32, d
             }
         }
     }
-    let main = run_until(&mut world, &mut queue, scenario.duration);
-    let drain = run_until(&mut world, &mut queue, scenario.duration + DRAIN_LIMIT);
+    // Stoppable (Ctrl-C): a stopped run's results are incomplete and discarded by the caller.
+    let stop = &crate::engine::STOP_REQUESTED;
+    let (main, _) = run_until_or_stop(&mut world, &mut queue, scenario.duration, stop);
+    let (drain, _) = run_until_or_stop(&mut world, &mut queue, scenario.duration + DRAIN_LIMIT, stop);
     let events = main.events + drain.events;
 
     // Replica consistency and conservation.

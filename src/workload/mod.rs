@@ -43,6 +43,7 @@ struct FlowState {
     rr_to: usize,
     rr_via: usize,
     constant_k: u64,
+    issued: u64,
 }
 
 /// Generates the transactions of one replication.
@@ -62,6 +63,7 @@ impl<'a> Workload<'a> {
                 rr_to: 0,
                 rr_via: 0,
                 constant_k: 0,
+                issued: 0,
             })
             .collect();
         Self {
@@ -76,10 +78,15 @@ impl<'a> Workload<'a> {
         self.next_arrival(f, 0)
     }
 
-    /// The next arrival of flow `f` after one at `now`.
+    /// The next arrival of flow `f` after one at `now` (`SimTime::MAX` once the flow's
+    /// `limit` is reached).
     pub fn next_arrival(&mut self, f: usize, now: SimTime) -> SimTime {
         let spec = &self.scenario.flows[f];
         let st = &mut self.flows[f];
+        st.issued += 1;
+        if spec.limit.is_some_and(|l| st.issued > l) {
+            return SimTime::MAX;
+        }
         match &spec.arrival {
             Arrival::Poisson(rate) => now + from_s_f64_ns(sample_exp(&mut st.rng, 1.0 / rate)).max(1),
             Arrival::Constant(rate) => {
@@ -95,7 +102,13 @@ impl<'a> Workload<'a> {
                     // Current piece: the last point at or before tod (wrapping to the last point).
                     let idx = points.iter().rposition(|&(p, _)| p <= tod).unwrap_or(points.len() - 1);
                     let rate = points[idx].1;
-                    let next_boundary_tod = points.get(idx + 1).map(|p| p.0).unwrap_or(DAY + points[0].0);
+                    // The next point after `tod`, or the first one tomorrow. (Not `idx + 1`: before
+                    // the first point `idx` is the last point, wrapped from yesterday.)
+                    let next_boundary_tod = points
+                        .iter()
+                        .map(|p| p.0)
+                        .find(|&p| p > tod)
+                        .unwrap_or(DAY + points[0].0);
                     let next_boundary_tod = if next_boundary_tod <= tod {
                         next_boundary_tod + DAY
                     } else {

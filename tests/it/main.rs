@@ -4,6 +4,7 @@
 mod common;
 
 mod analytic;
+mod capacity;
 mod cli;
 mod fault_scenarios;
 mod faults;
@@ -11,9 +12,13 @@ mod hotstuff;
 mod malformed;
 mod paired;
 mod pbft_faults;
+mod perf_models;
 mod poa;
 mod pow;
 mod raft;
+mod random_scenarios;
 mod report;
 mod reproduce;
+mod robust;
+mod shard;
 mod sweep;

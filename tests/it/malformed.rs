@@ -152,6 +152,7 @@ fn cases() -> Vec<Case> {
                     col: None,
                 },
                 Says("unknown variant `poison`"),
+                Says("did you mean `poisson`?"),
                 Says("(field `workload.flow.arrival`)"),
             ],
         ),
@@ -258,7 +259,11 @@ fn cases() -> Vec<Case> {
         case(
             "unknown region of a group",
             vec![Replace("region = \"Beijing\"", "region = \"Beijng\"")],
-            vec![Issue("topology.group[2].region"), Says("unknown region `Beijng`")],
+            vec![
+                Issue("topology.group[2].region"),
+                Says("unknown region `Beijng`"),
+                Says("did you mean `Beijing`?"),
+            ],
         ),
         case(
             "unknown region in a group's regions list",
@@ -641,6 +646,97 @@ fn cases() -> Vec<Case> {
             vec![Set("cost.transfer_fee_tiers=[[100.0, 1.0], [50.0, 2.0]]")],
             vec![Issue("cost.transfer_fee_tiers[1]")],
         ),
+        // ---- [capacity]
+        case(
+            "capacity: SLO without a unit",
+            vec![Append(
+                "\n[capacity]\nslo_p99 = \"500\"\nmin_tps = 10.0\nmax_tps = 100.0\n",
+            )],
+            vec![Issue("capacity.slo_p99")],
+        ),
+        case(
+            "capacity: throughput ratio above 1",
+            vec![Append(
+                "\n[capacity]\nslo_p99 = \"1s\"\nmin_tps = 10.0\nmax_tps = 100.0\nmin_throughput_ratio = 1.5\n",
+            )],
+            vec![Issue("capacity.min_throughput_ratio")],
+        ),
+        case(
+            "capacity: bounds reversed",
+            vec![Append(
+                "\n[capacity]\nslo_p99 = \"1s\"\nmin_tps = 100.0\nmax_tps = 10.0\n",
+            )],
+            vec![Issue("capacity.max_tps")],
+        ),
+        case(
+            "capacity: negative lower bound",
+            vec![Append(
+                "\n[capacity]\nslo_p99 = \"1s\"\nmin_tps = -5.0\nmax_tps = 10.0\n",
+            )],
+            vec![Issue("capacity.min_tps")],
+        ),
+        case(
+            "capacity: zero iterations",
+            vec![Append(
+                "\n[capacity]\nslo_p99 = \"1s\"\nmin_tps = 10.0\nmax_tps = 100.0\niterations = 0\n",
+            )],
+            vec![Issue("capacity.iterations")],
+        ),
+        case(
+            "capacity: unknown criterion",
+            vec![Append(
+                "\n[capacity]\nslo_p99 = \"1s\"\nmin_tps = 10.0\nmax_tps = 100.0\ncriterion = \"median\"\n",
+            )],
+            vec![Issue("capacity.criterion"), Says("\"every\"")],
+        ),
+        case(
+            "capacity: unknown system",
+            vec![Append(
+                "\n[capacity]\nslo_p99 = \"1s\"\nmin_tps = 10.0\nmax_tps = 100.0\nsystems = [\"pbft\", \"raft\"]\n",
+            )],
+            vec![Issue("capacity.systems[1]"), Says("no system named `raft`")],
+        ),
+        case(
+            "capacity: unknown field",
+            vec![Append(
+                "\n[capacity]\nslo_p95 = \"1s\"\nmin_tps = 10.0\nmax_tps = 100.0\n",
+            )],
+            vec![
+                At {
+                    marker: "slo_p95 = ",
+                    col: Some(1),
+                },
+                Says("unknown field `slo_p95`"),
+            ],
+        ),
+        case(
+            "capacity: missing bound",
+            vec![Append("\n[capacity]\nslo_p99 = \"1s\"\nmin_tps = 10.0\n")],
+            vec![Says("missing field `max_tps`")],
+        ),
+        case(
+            "capacity combined with a sweep",
+            vec![Append(
+                "\n[capacity]\nslo_p99 = \"1s\"\nmin_tps = 10.0\nmax_tps = 100.0\n[sweep]\n\"system[1].batch_max_tx\" = [10, 20]\n",
+            )],
+            vec![Issue("capacity"), Says("cannot be combined with [sweep]")],
+        ),
+        case(
+            "capacity: bad value via --set",
+            vec![
+                Append("\n[capacity]\nslo_p99 = \"1s\"\nmin_tps = 10.0\nmax_tps = 100.0\n"),
+                Set("capacity.iterations=99"),
+            ],
+            vec![Issue("capacity.iterations")],
+        ),
+        case(
+            "capacity: wrong type via --set",
+            vec![
+                Append("\n[capacity]\nslo_p99 = \"1s\"\nmin_tps = 10.0\nmax_tps = 100.0\n"),
+                Set("capacity.min_tps=\"lots\""),
+            ],
+            vec![Says("--set capacity.min_tps=\"lots\""), Says("min_tps")],
+        ),
         // ---- bad --set
         case(
             "--set on a nonexistent array index",
@@ -666,6 +762,175 @@ fn cases() -> Vec<Case> {
             vec![Says("`seed` is not a table")],
         ),
         case("--set with an empty path", vec![Set("=3")], vec![Says("--set =3")]),
+        // ---- suggestions for misspelt names (issue #8)
+        case(
+            "misspelt field: nearest name suggested",
+            vec![Replace("batch_timeout = \"200ms\"", "batch_timout = \"200ms\"")],
+            vec![
+                At {
+                    marker: "batch_timout = ",
+                    col: Some(1),
+                },
+                Says("unknown field `batch_timout`"),
+                Says("did you mean `batch_timeout`?"),
+            ],
+        ),
+        case(
+            "misspelt variant: nearest name suggested",
+            vec![Replace(
+                "dist = \"lognormal\", median = 3000.0",
+                "dist = \"lognormal\", medain = 3000.0",
+            )],
+            vec![
+                At {
+                    marker: "medain = 3000.0",
+                    col: None,
+                },
+                Says("did you mean `median`?"),
+            ],
+        ),
+        case(
+            "misspelt field via --set: nearest name suggested",
+            vec![Set("network.bandwith=\"1Gbps\"")],
+            vec![
+                Says("--set network.bandwith=\"1Gbps\""),
+                Says("unknown field `bandwith`"),
+                Says("did you mean `bandwidth`?"),
+            ],
+        ),
+        case(
+            "misspelt consensus: nearest name suggested",
+            vec![Set("system[1].consensus=\"pbtf\"")],
+            vec![Issue("system[1].consensus"), Says("did you mean `pbft`?")],
+        ),
+        case(
+            "misspelt role in a flow: nearest name suggested",
+            vec![Set("workload.flow[0].to=\"bnak\"")],
+            vec![Issue("workload.flow[0].to"), Says("did you mean `bank`?")],
+        ),
+        case(
+            "misspelt operator node: nearest name suggested",
+            vec![Set("system[0].operator=\"NSSf\"")],
+            vec![Issue("system[0].operator"), Says("did you mean `NSSF`?")],
+        ),
+        case(
+            "misspelt region of a group: nearest name suggested",
+            vec![Set("topology.group[2].region=\"Shangai\"")],
+            vec![Issue("topology.group[2].region"), Says("did you mean `Shanghai`?")],
+        ),
+        // ---- faults naming unknown things
+        case(
+            "fault with a misspelt kind",
+            vec![Append(
+                "\n[[fault]]\nkind = \"crsh\"\nat = \"1s\"\ntarget = { nodes = [\"NSSF\"] }\n",
+            )],
+            vec![Issue("fault[0].kind"), Says("did you mean `crash`?")],
+        ),
+        case(
+            "fault naming an unknown node",
+            vec![Append(
+                "\n[[fault]]\nkind = \"crash\"\nat = \"1s\"\ntarget = { nodes = [\"Atlantis\"] }\n",
+            )],
+            vec![Issue("fault[0].target.nodes[0]"), Says("unknown node `Atlantis`")],
+        ),
+        case(
+            "fault naming an unknown region",
+            vec![Append(
+                "\n[[fault]]\nkind = \"crash\"\nat = \"1s\"\ntarget = { regions = [\"Tokyo\"] }\n",
+            )],
+            vec![Issue("fault[0].target.regions[0]")],
+        ),
+        case(
+            "fault naming an unknown system",
+            vec![Append(
+                "\n[[fault]]\nkind = \"crash\"\nat = \"1s\"\nsystem = \"pbtf\"\ntarget = { nodes = [\"NSSF\"] }\n",
+            )],
+            vec![Issue("fault[0].system"), Says("did you mean `pbft`?")],
+        ),
+        case(
+            "fault ending before it starts",
+            vec![Append(
+                "\n[[fault]]\nkind = \"crash\"\nat = \"3s\"\nuntil = \"2s\"\ntarget = { nodes = [\"NSSF\"] }\n",
+            )],
+            vec![Issue("fault[0].until")],
+        ),
+        // ---- protocol minimums and absurd sizes
+        case(
+            "HotStuff with 3 validators",
+            vec![
+                Set("system[1].consensus=\"hotstuff\""),
+                Set("system[1].validators={names=[\"Beijing\", \"Hebei\", \"ICBC\"]}"),
+            ],
+            vec![Issue("system[1].validators"), Says("at least 4 validators")],
+        ),
+        case(
+            "replications above the limit",
+            vec![Set("replications=200000")],
+            vec![Issue("replications"), Says("limit")],
+        ),
+        case(
+            "a group of more nodes than the limit",
+            vec![Replace("names = [\"NSSF\"]", "count = 4000000000")],
+            vec![Issue("topology.group[2].count"), Says("limit")],
+        ),
+        case(
+            "proof-of-work with billions of peers",
+            vec![Set("system[1].consensus=\"pow\""), Set("system[1].peers=4000000000")],
+            vec![Issue("system[1].peers"), Says("limit of 10000")],
+        ),
+        case(
+            "arrival rate above one per nanosecond",
+            vec![Set("workload.flow[0].arrival.rate=1e12")],
+            vec![Issue("workload.flow[0].arrival.rate")],
+        ),
+        case(
+            "sweep range with billions of steps",
+            vec![Append(
+                "\n[sweep]\n\"workload.flow[0].arrival.rate\" = { from = 1.0, to = 2.0, steps = 4000000000 }\n",
+            )],
+            vec![Issue("sweep.\"workload.flow[0].arrival.rate\".steps")],
+        ),
+        case(
+            "a million time-series windows",
+            vec![Set("duration=\"30d\"")],
+            vec![Issue("timeseries_window"), Says("use a longer window")],
+        ),
+        case(
+            "negative amount bound",
+            vec![Set("workload.flow[0].amount={dist=\"uniform\", min=-5.0, max=50.0}")],
+            vec![Issue("workload.flow[0].amount.min")],
+        ),
+        case(
+            "unparseable retransmit timeout",
+            vec![Set("network.retransmit_timeout=\"soon\"")],
+            vec![Issue("network.retransmit_timeout")],
+        ),
+        case(
+            "more regions than the limit (and a million missing pairs, summarized)",
+            vec![Set(Box::leak(
+                format!(
+                    "topology.regions=[{}]",
+                    (0..1001).map(|i| format!("\"r{i}\"")).collect::<Vec<_>>().join(", ")
+                )
+                .into_boxed_str(),
+            ))],
+            vec![
+                Issue("topology.regions"),
+                Says("1001 regions are more than the limit of 1000"),
+                Says("more region pairs without a round-trip time"),
+            ],
+        ),
+        // ---- the resource guard (no field to blame: the estimate and how to proceed)
+        case(
+            "resource guard: ten years of simulated time",
+            vec![Set("duration=\"3650d\""), Set("timeseries_window=\"1d\"")],
+            vec![
+                Says("is estimated to need"),
+                Says("engine events"),
+                Says("duration"),
+                Says("--force"),
+            ],
+        ),
     ]
 }
 
