@@ -33,6 +33,11 @@ enum Command {
         #[arg(long)]
         threads: Option<usize>,
     },
+    /// Redraw DIR/charts/ and DIR/report.html from the data files in DIR alone.
+    Plot {
+        /// A results directory written by `ledgersim run`.
+        dir: PathBuf,
+    },
     /// Join the directories of `run --shard K/N` into the result one whole run would have written.
     Merge(MergeArgs),
     /// Validate a scenario and print the resolved configuration, without running it.
@@ -135,6 +140,22 @@ impl From<anyhow::Error> for Failure {
     fn from(e: anyhow::Error) -> Self {
         Failure { code: 1, error: e }
     }
+}
+
+/// A progress bar with ETA on stderr, one tick per finished run; hidden when stderr is not a
+/// terminal or with `--quiet`.
+fn progress(total: usize, quiet: bool) -> indicatif::ProgressBar {
+    use std::io::IsTerminal;
+    if quiet || !std::io::stderr().is_terminal() {
+        return indicatif::ProgressBar::hidden();
+    }
+    let bar = indicatif::ProgressBar::new(total as u64);
+    if let Ok(style) =
+        indicatif::ProgressStyle::with_template("{spinner} [{elapsed_precise}] {bar:30} {pos}/{len} runs, ETA {eta}")
+    {
+        bar.set_style(style);
+    }
+    bar
 }
 
 fn load(
@@ -407,8 +428,10 @@ fn run(args: RunArgs) -> Result<(), Failure> {
     guard(&scenario, threads, args.force)?;
     let bytes = std::fs::read(&args.scenario).with_context(|| format!("reading {}", args.scenario.display()))?;
     let start = Instant::now();
-    let result = ledgersim::experiment::run_experiment_shard(&scenario, shard, threads, &|| {})
+    let bar = progress(ledgersim::experiment::run_count(&scenario), args.quiet);
+    let result = ledgersim::experiment::run_experiment_shard(&scenario, shard, threads, &|| bar.inc(1))
         .map_err(|e| experiment_failure(e, Some(&dir)))?;
+    bar.finish_and_clear();
     let wall = start.elapsed().as_secs_f64();
     let inv = Invocation {
         command_line: std::env::args().collect(),
@@ -650,8 +673,10 @@ fn reproduce(dir: &Path, threads: Option<usize>) -> Result<(), Failure> {
                 .map_err(invalid)?,
         ),
     };
-    let result = ledgersim::experiment::run_experiment_shard(&scenario, shard, threads, &|| {})
+    let bar = progress(ledgersim::experiment::run_count(&scenario), false);
+    let result = ledgersim::experiment::run_experiment_shard(&scenario, shard, threads, &|| bar.inc(1))
         .map_err(|e| experiment_failure(e, None))?;
+    bar.finish_and_clear();
     let outputs = report::outputs_for(&scenario, &result, shard).context("building outputs")?;
     let digests = manifest.get("digests_sha256").and_then(|d| d.as_object());
     let mut differ = Vec::new();
@@ -683,6 +708,30 @@ fn reproduce(dir: &Path, threads: Option<usize>) -> Result<(), Failure> {
             error: anyhow::anyhow!("not reproduced: {} differ(s) from the manifest", differ.join(", ")),
         })
     }
+}
+
+fn plot(dir: &Path) -> Result<(), Failure> {
+    for name in ["summary.json", "timeseries.csv", "manifest.json"] {
+        if !dir.join(name).is_file() {
+            return Err(Failure {
+                code: 2,
+                error: anyhow::anyhow!(
+                    "{}: no {name}; expected a results directory written by `ledgersim run`",
+                    dir.display()
+                ),
+            });
+        }
+    }
+    let n = report::plot(dir).map_err(|e| Failure {
+        code: 1,
+        error: e.into(),
+    })?;
+    println!(
+        "redrew {n} chart file(s) in {}/charts/ and {}/report.html",
+        dir.display(),
+        dir.display()
+    );
+    Ok(())
 }
 
 fn merge(args: MergeArgs) -> Result<(), Failure> {
@@ -733,6 +782,7 @@ fn main() -> ExitCode {
         Command::Merge(a) => merge(a),
         Command::Reproduce { dir, threads } => reproduce(&dir, threads),
         Command::Validate(a) => validate_suite(a),
+        Command::Plot { dir } => plot(&dir),
     };
     match outcome {
         Ok(()) => ExitCode::SUCCESS,

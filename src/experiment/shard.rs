@@ -261,6 +261,13 @@ pub struct RunRecord {
     /// Per window: committed, and the sum of latencies in ns (as a decimal string: u128).
     timeseries: Vec<(u64, String)>,
     chain: Option<ChainRecord>,
+    /// Non-empty latency histogram buckets `(low_ns, high_ns, count)` (absent in shards
+    /// written before the charts existed).
+    #[serde(default)]
+    latency_buckets: Vec<(u64, u64, u64)>,
+    /// Non-empty settlement histogram buckets `(low_ns, high_ns, count)`.
+    #[serde(default)]
+    settlement_buckets: Vec<(u64, u64, u64)>,
 }
 
 fn cost_array(c: &CostBreakdown) -> [f64; N_CATEGORIES] {
@@ -352,6 +359,8 @@ impl From<&RunResult> for RunRecord {
             state_digest,
             timeseries,
             chain,
+            latency_buckets,
+            settlement_buckets,
         } = r;
         RunRecord {
             point: *point,
@@ -384,6 +393,8 @@ impl From<&RunResult> for RunRecord {
             heights: *heights,
             money_conserved: *money_conserved,
             state_digest: state_digest.clone(),
+            latency_buckets: latency_buckets.clone(),
+            settlement_buckets: settlement_buckets.clone(),
             timeseries_window: timeseries.window,
             timeseries: timeseries
                 .windows
@@ -467,6 +478,8 @@ impl RunRecord {
             money_conserved: self.money_conserved,
             state_digest: self.state_digest,
             timeseries,
+            latency_buckets: self.latency_buckets,
+            settlement_buckets: self.settlement_buckets,
             chain: self.chain.map(|c| ChainMetrics {
                 blocks: c.blocks,
                 propagated: c.propagated,

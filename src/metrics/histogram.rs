@@ -137,6 +137,20 @@ impl Histogram {
         self.max = self.max.max(other.max);
     }
 
+    /// The non-empty buckets in increasing order: `(low, high, count)` with every counted
+    /// value in `[low, high)`. Deterministic; used to write the histograms out for charts.
+    pub fn buckets(&self) -> Vec<(u64, u64, u64)> {
+        self.counts
+            .iter()
+            .enumerate()
+            .filter(|(_, c)| **c > 0)
+            .map(|(i, &c)| {
+                let (lo, hi) = bucket_range(i);
+                (lo, hi, c)
+            })
+            .collect()
+    }
+
     /// Fraction of samples ≤ `v` (bucket resolution), for CDF charts.
     pub fn cdf_points(&self) -> Vec<(f64, f64)> {
         let mut out = Vec::new();

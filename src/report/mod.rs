@@ -1,9 +1,14 @@
 //! Outputs of a run: `summary.json`, `runs.csv`, `timeseries.csv`, `manifest.json`
 //! (SHA-256 of every deterministic output) and `perf.json` (the one non-deterministic file),
-//! written atomically into a results directory; plus the console comparison table.
+//! written atomically into a results directory; plus the console comparison table, the
+//! charts (`charts/`) and the self-contained `report.html` drawn from those files.
 
+pub mod charts;
+pub mod data;
 pub mod expect;
+pub mod html;
 pub mod merge;
+pub mod sources;
 pub mod table;
 pub mod validation;
 
@@ -32,6 +37,9 @@ pub enum ReportError {
         /// OS error.
         source: std::io::Error,
     },
+    /// Charts or report could not be drawn from the data files.
+    #[error("drawing charts and report: {0}")]
+    Render(String),
     /// A stop (Ctrl-C, SIGTERM) was requested while writing: nothing was put in place.
     #[error("{0}: interrupted while writing; the partial output was removed")]
     Interrupted(PathBuf),
@@ -191,7 +199,7 @@ pub fn summary_json(scenario: &Scenario, result: &ExperimentResult) -> Result<Ve
 }
 
 /// Neutralize cells a spreadsheet would execute (`=`, `+`, `-`, `@` first).
-fn csv_cell(s: &str) -> String {
+pub(crate) fn csv_cell(s: &str) -> String {
     match s.chars().next() {
         Some('=' | '+' | '-' | '@') if s.parse::<f64>().is_err() => format!("'{s}"),
         _ => s.to_string(),
@@ -345,6 +353,49 @@ pub fn timeseries_csv(scenario: &Scenario, result: &ExperimentResult) -> Result<
     })
 }
 
+/// `latency_histograms.csv` bytes: the non-empty buckets of every run's latency histograms
+/// (`recorded`: submit → recorded; `settled`: submit → settled), for the latency CDF chart.
+/// Bucket bounds in nanoseconds, `[low, high)`; quantiles have ≤ 1.6 % relative error.
+pub fn latency_histograms_csv(scenario: &Scenario, result: &ExperimentResult) -> Result<Vec<u8>, ReportError> {
+    let mut w = csv::Writer::from_writer(Vec::new());
+    let err = |e: csv::Error| ReportError::Serialize {
+        what: "latency_histograms.csv",
+        message: e.to_string(),
+    };
+    w.write_record([
+        "point",
+        "system",
+        "replication",
+        "measure",
+        "bucket_low_ns",
+        "bucket_high_ns",
+        "count",
+    ])
+    .map_err(err)?;
+    let points = scenario.run_points();
+    for r in &result.runs {
+        let name = csv_cell(&points[r.point].1.systems[r.system].name);
+        for (measure, buckets) in [("recorded", &r.latency_buckets), ("settled", &r.settlement_buckets)] {
+            for (lo, hi, c) in buckets {
+                w.write_record([
+                    r.point.to_string(),
+                    name.clone(),
+                    r.replication.to_string(),
+                    measure.to_string(),
+                    lo.to_string(),
+                    hi.to_string(),
+                    c.to_string(),
+                ])
+                .map_err(err)?;
+            }
+        }
+    }
+    w.into_inner().map_err(|e| ReportError::Serialize {
+        what: "latency_histograms.csv",
+        message: e.to_string(),
+    })
+}
+
 /// Wall-clock performance of the run (not deterministic; excluded from digests).
 #[derive(Debug, Clone, Serialize)]
 pub struct Perf {
@@ -384,6 +435,7 @@ pub fn deterministic_outputs(scenario: &Scenario, result: &ExperimentResult) -> 
             ("summary.json", summary_json(scenario, result)?),
             ("runs.csv", runs_csv(scenario, result)?),
             ("timeseries.csv", timeseries_csv(scenario, result)?),
+            ("latency_histograms.csv", latency_histograms_csv(scenario, result)?),
         ],
     })
 }
@@ -462,6 +514,17 @@ fn io(path: &Path) -> impl FnOnce(std::io::Error) -> ReportError + '_ {
 /// Write all files into `dir` atomically: a temporary sibling directory is filled, synced
 /// and renamed into place. An existing non-empty `dir` is replaced only with `force`.
 pub fn write_dir(dir: &Path, files: &[(&str, Vec<u8>)], force: bool) -> Result<(), ReportError> {
+    write_dir_then(dir, files, force, &|_| Ok(()))
+}
+
+/// Like [`write_dir`], calling `extra` on the filled temporary directory before it is
+/// renamed into place (to add files derived from the written ones, such as the charts).
+pub fn write_dir_then(
+    dir: &Path,
+    files: &[(&str, Vec<u8>)],
+    force: bool,
+    extra: &dyn Fn(&Path) -> Result<(), ReportError>,
+) -> Result<(), ReportError> {
     check_target(dir, force)?;
     let parent = dir
         .parent()
@@ -482,6 +545,10 @@ pub fn write_dir(dir: &Path, files: &[(&str, Vec<u8>)], force: bool) -> Result<(
         let mut f = fs::File::create(&p).map_err(io(&p))?;
         f.write_all(bytes).map_err(io(&p))?;
         f.sync_all().map_err(io(&p))?;
+    }
+    if let Err(e) = extra(&tmp) {
+        let _ = fs::remove_dir_all(&tmp);
+        return Err(e);
     }
     if crate::engine::STOP_REQUESTED.load(std::sync::atomic::Ordering::Relaxed) {
         fs::remove_dir_all(&tmp).map_err(io(&tmp))?;
@@ -518,5 +585,69 @@ pub fn write_results(
     let mut files: Vec<(&str, Vec<u8>)> = outputs.files;
     files.push(("manifest.json", manifest));
     files.push(("perf.json", perf_bytes));
-    write_dir(dir, &files, force)
+    let find = |name: &str| files.iter().find(|(n, _)| *n == name).map(|(_, b)| b.as_slice());
+    // A shard directory has no summary.json: its charts come with the merged result.
+    let Some(summary) = find("summary.json") else {
+        return write_dir(dir, &files, force);
+    };
+    // Charts are derived from the data files: if drawing them fails (or panics), the results
+    // are still written, with a warning, and `ledgersim plot DIR` can draw them later.
+    let draw = |tmp: &Path| {
+        let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            let data = data::ReportData::from_bytes(
+                summary,
+                find("timeseries.csv").unwrap_or_default(),
+                find("latency_histograms.csv"),
+                find("manifest.json").unwrap_or_default(),
+            )
+            .map_err(ReportError::Render)?;
+            render_report(&data, tmp)
+        }));
+        let problem = match outcome {
+            Ok(Ok(())) => return Ok(()),
+            Ok(Err(e)) => e.to_string(),
+            Err(_) => "drawing the charts panicked".to_string(),
+        };
+        eprintln!(
+            "warning: {problem}; the data files are written without charts or report.html (run `ledgersim plot {}` to retry)",
+            dir.display()
+        );
+        let _ = fs::remove_dir_all(tmp.join("charts"));
+        Ok(())
+    };
+    write_dir_then(dir, &files, force, &draw)
+}
+
+/// Draw `charts/` and `report.html` into `dir` from the data files' contents.
+pub fn render_report(data: &data::ReportData, dir: &Path) -> Result<(), ReportError> {
+    let charts = charts::render_all(data, &dir.join("charts")).map_err(ReportError::Render)?;
+    let page = html::render(data, &charts);
+    let p = dir.join("report.html");
+    fs::write(&p, page).map_err(io(&p))
+}
+
+/// `ledgersim plot DIR`: redraw `DIR/charts/` and `DIR/report.html` from the data files in
+/// `DIR` alone. The new files are drawn in a temporary directory first, then moved into
+/// place, so a failure leaves the old ones intact.
+pub fn plot(dir: &Path) -> Result<usize, ReportError> {
+    let data = data::ReportData::load(dir).map_err(ReportError::Render)?;
+    let tmp = dir.join(format!(".plot.tmp-{}", std::process::id()));
+    if tmp.exists() {
+        fs::remove_dir_all(&tmp).map_err(io(&tmp))?;
+    }
+    fs::create_dir(&tmp).map_err(io(&tmp))?;
+    if let Err(e) = render_report(&data, &tmp) {
+        let _ = fs::remove_dir_all(&tmp);
+        return Err(e);
+    }
+    let charts = dir.join("charts");
+    if charts.exists() {
+        fs::remove_dir_all(&charts).map_err(io(&charts))?;
+    }
+    fs::rename(tmp.join("charts"), &charts).map_err(io(&charts))?;
+    let report = dir.join("report.html");
+    fs::rename(tmp.join("report.html"), &report).map_err(io(&report))?;
+    let n = fs::read_dir(&charts).map_err(io(&charts))?.count();
+    fs::remove_dir_all(&tmp).map_err(io(&tmp))?;
+    Ok(n)
 }

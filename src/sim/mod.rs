@@ -240,6 +240,10 @@ pub struct RunResult {
     pub state_digest: String,
     /// Time series of commits.
     pub timeseries: TimeSeries,
+    /// Non-empty buckets `(low_ns, high_ns, count)` of the submit → recorded histogram.
+    pub latency_buckets: Vec<(u64, u64, u64)>,
+    /// Non-empty buckets `(low_ns, high_ns, count)` of the submit → settled histogram.
+    pub settlement_buckets: Vec<(u64, u64, u64)>,
     /// Block propagation and stale rate (proof-of-work only).
     pub chain: Option<consensus::ChainMetrics>,
 }
@@ -995,6 +999,8 @@ fn run_world<R: Replica>(scenario: &Scenario, system: usize, replication: u32, d
         throughput_tps: world.committed as f64 / window_s,
         latency: LatencySummary::from_hist(&world.latency),
         settlement: LatencySummary::from_hist(&world.settle),
+        latency_buckets: world.latency.buckets(),
+        settlement_buckets: world.settle.buckets(),
         cost_per_tx_total: if world.committed > 0 {
             per_tx.iter().sum()
         } else {

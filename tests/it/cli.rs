@@ -10,11 +10,14 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 /// The deterministic outputs, which the manifest hashes.
-const DETERMINISTIC: [&str; 3] = ["summary.json", "runs.csv", "timeseries.csv"];
-/// Every file a run writes.
-const ALL_OUTPUTS: [&str; 5] = [
+const DETERMINISTIC: [&str; 4] = ["summary.json", "runs.csv", "timeseries.csv", "latency_histograms.csv"];
+/// Every file a run writes (sorted; `charts/` holds the SVG and PNG charts).
+const ALL_OUTPUTS: [&str; 8] = [
+    "charts",
+    "latency_histograms.csv",
     "manifest.json",
     "perf.json",
+    "report.html",
     "runs.csv",
     "summary.json",
     "timeseries.csv",
@@ -254,10 +257,26 @@ fn refuses_to_overwrite_a_non_empty_directory_without_force() {
     let tmp = TempDir::new("overwrite");
     let out = tmp.join("out");
     quick_run(&out, &["--replications", "1"]);
-    let before: Vec<(String, Vec<u8>)> = list_dir(&out)
-        .into_iter()
-        .map(|n| (n.clone(), read(&out, &n)))
-        .collect();
+    // Every file, those in charts/ included.
+    let snapshot = |dir: &Path| -> Vec<(String, Vec<u8>)> {
+        let mut v = Vec::new();
+        for n in list_dir(dir) {
+            if dir.join(&n).is_dir() {
+                for f in list_dir(&dir.join(&n)) {
+                    v.push((format!("{n}/{f}"), read(&dir.join(&n), &f)));
+                }
+            } else {
+                v.push((n.clone(), read(dir, &n)));
+            }
+        }
+        v
+    };
+    let before = snapshot(&out);
+    assert!(
+        before.iter().any(|(n, _)| n == "charts/cost.svg"),
+        "{:?}",
+        list_dir(&out)
+    );
 
     // Without --force (and with a different seed, so a write would change the files).
     let (code, stdout, stderr) = common::run(quick_run_args(&out, &["--replications", "1", "--seed", "9"]));
@@ -270,10 +289,7 @@ fn refuses_to_overwrite_a_non_empty_directory_without_force() {
         stderr.contains(&out.display().to_string()),
         "the message should name the directory: {stderr}"
     );
-    let after: Vec<(String, Vec<u8>)> = list_dir(&out)
-        .into_iter()
-        .map(|n| (n.clone(), read(&out, &n)))
-        .collect();
+    let after = snapshot(&out);
     assert!(before == after, "the existing results were modified");
     assert!(leftovers(tmp.path()).is_empty(), "leftovers: {:?}", tmp.entries());
 

@@ -17,6 +17,7 @@ mod poa;
 mod pow;
 mod raft;
 mod random_scenarios;
+mod report;
 mod reproduce;
 mod robust;
 mod shard;

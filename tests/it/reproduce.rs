@@ -21,7 +21,7 @@ fn reproduce_verifies_digests_and_names_what_differs() {
     std::fs::remove_file(&scenario).unwrap();
     let (code, stdout, err) = common::run(["reproduce", out.to_str().unwrap(), "--threads", "1"]);
     assert_eq!(code, 0, "{stdout}{err}");
-    assert_eq!(stdout.matches("identical").count(), 3, "{stdout}");
+    assert_eq!(stdout.matches("identical").count(), 4, "{stdout}");
 
     // Tamper with one recorded digest: reproduce fails and names that file only.
     let manifest = out.join("manifest.json");

@@ -8,7 +8,7 @@ use ledgersim::experiment::{assemble, run_experiment, run_experiment_shard};
 use ledgersim::report::deterministic_outputs;
 use std::path::{Path, PathBuf};
 
-const DETERMINISTIC: [&str; 3] = ["summary.json", "runs.csv", "timeseries.csv"];
+const DETERMINISTIC: [&str; 4] = ["summary.json", "runs.csv", "timeseries.csv", "latency_histograms.csv"];
 
 /// The shortened quickstart with a two-point sweep (4 units at 2 replications).
 fn swept() -> String {
@@ -70,6 +70,15 @@ fn assert_merge_equals_whole(tmp: &TempDir, scenario: &Path, extra: &[&str], n: 
         );
         assert!(a == b, "{n}-way merge: {f} differs from the whole run");
     }
+    // The charts are drawn from those files, so they are identical too (report.html differs:
+    // it shows the manifest's command line).
+    for f in ["charts/cost.svg", "charts/latency_cdf.png", "charts/timeseries.svg"] {
+        let (a, b) = (
+            std::fs::read(whole.join(f)).unwrap(),
+            std::fs::read(merged.join(f)).unwrap(),
+        );
+        assert!(a == b, "{n}-way merge: {f} differs from the whole run");
+    }
     let (mw, mm) = (manifest(&whole), manifest(&merged));
     assert_eq!(mw["digests_sha256"], mm["digests_sha256"]);
     for key in [
@@ -95,7 +104,7 @@ fn one_and_two_way_merges_equal_the_whole_run() {
     // The merged manifest is enough to reproduce the experiment.
     std::fs::remove_file(&scenario).unwrap();
     let out = run_ok(&["reproduce", merged.to_str().unwrap(), "--threads", "1"]);
-    assert_eq!(out.matches("identical").count(), 3, "{out}");
+    assert_eq!(out.matches("identical").count(), 4, "{out}");
 }
 
 #[test]
@@ -131,7 +140,7 @@ fn a_four_way_sweep_merge_equals_the_whole_run_and_shards_reproduce() {
     let out = run_ok(&["reproduce", tmp.join("shard-1-of-4").to_str().unwrap()]);
     assert_eq!(out.matches("identical").count(), 3, "{out}");
     let out = run_ok(&["reproduce", merged.to_str().unwrap()]);
-    assert_eq!(out.matches("identical").count(), 3, "{out}");
+    assert_eq!(out.matches("identical").count(), 4, "{out}");
 }
 
 #[test]
@@ -311,7 +320,7 @@ fn bad_shard_specifications_are_usage_errors() {
 #[test]
 fn a_capacity_search_cannot_be_sharded() {
     let tmp = TempDir::new("shard-capacity");
-    let scenario = tmp.write("c.toml", &std::fs::read_to_string("scenarios/capacity.toml").unwrap());
+    let scenario = tmp.write("c.toml", std::fs::read_to_string("scenarios/capacity.toml").unwrap());
     let out = tmp.join("out");
     let (code, _, err) = common::run([
         "run",
