@@ -10,6 +10,8 @@
 #   - bitcoin-simblock-2019 is SKIPPED: 6,000 proof-of-work nodes over 1,000 simulated
 #     minutes is a long run (see the README), and its summary.json alone is ≈1.6 MB (CPU
 #     utilization of every node) even when shortened — too big to commit as an example;
+#   - national-day is SKIPPED: one whole simulated day at record level is a performance
+#     scenario (≈1.9 G events, minutes of CPU; docs/PERFORMANCE.md), not an example;
 #   - scenarios/validation/ (if present): those are checked by `ledgersim validate`, which
 #     writes docs/VALIDATION.md; they are not example results and are skipped.
 # Outputs go to results/examples/<path under scenarios/ without .toml>/ and replace what
@@ -34,6 +36,10 @@ find scenarios -name '*.toml' -not -path 'scenarios/validation/*' | LC_ALL=C sor
     case "$rel" in
         bitcoin-simblock-2019.toml)
             echo "== $scenario: skipped (long run, large summary; see above)"
+            continue
+            ;;
+        national-day.toml)
+            echo "== $scenario: skipped (performance scenario, a long run; see above)"
             continue
             ;;
     esac
