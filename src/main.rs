@@ -428,7 +428,14 @@ fn run(args: RunArgs) -> Result<(), Failure> {
     guard(&scenario, threads, args.force)?;
     let bytes = std::fs::read(&args.scenario).with_context(|| format!("reading {}", args.scenario.display()))?;
     let start = Instant::now();
-    let bar = progress(ledgersim::experiment::run_count(&scenario), args.quiet);
+    // This invocation's runs: the shard's slice, or every run plus the most capacity probes.
+    let total_runs = match shard {
+        Some(_) => ledgersim::experiment::shard::jobs(&scenario, shard).len(),
+        None => {
+            ledgersim::experiment::run_count(&scenario) + ledgersim::experiment::capacity::max_probe_runs(&scenario)
+        }
+    };
+    let bar = progress(total_runs, args.quiet);
     let result = ledgersim::experiment::run_experiment_shard(&scenario, shard, threads, &|| bar.inc(1))
         .map_err(|e| experiment_failure(e, Some(&dir)))?;
     bar.finish_and_clear();
