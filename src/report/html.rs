@@ -494,7 +494,7 @@ fn faults_section(d: &ReportData) -> String {
         let sc = d.scenario.as_ref();
         for (i, (label, from, until)) in windows.iter().enumerate() {
             let spec = sc.and_then(|s| s.faults.get(i));
-            let kind = spec.map(|f| format!("{:?}", f.kind)).unwrap_or_default();
+            let kind = spec.map(|f| f.kind.describe()).unwrap_or_default();
             let systems = match (sc, spec) {
                 (Some(s), Some(f)) => f
                     .systems
@@ -507,7 +507,7 @@ fn faults_section(d: &ReportData) -> String {
             let open = spec.map(|f| f.until.is_none()).unwrap_or(false);
             let _ = write!(
                 h,
-                "<tr><td>{}</td><td>{}</td><td>{}</td><td><code>{}</code></td><td>{}</td></tr>",
+                "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
                 esc(label),
                 ms_label(from * 1000.0),
                 if open {

@@ -712,6 +712,34 @@ pub enum FaultKind {
     Byzantine(Behaviour),
 }
 
+impl FaultKind {
+    /// A plain-language description for reports, e.g. "degraded links: +50 ms, 2 % loss".
+    pub fn describe(&self) -> String {
+        match self {
+            FaultKind::Crash => "crash".into(),
+            FaultKind::Partition => "network partition".into(),
+            FaultKind::Degrade { extra_latency, loss } => {
+                // Up to three decimals, without trailing zeros (0.07 × 100 prints as 7, not 7.000000000000001).
+                let short = |x: f64| {
+                    let t = format!("{x:.3}");
+                    t.trim_end_matches('0').trim_end_matches('.').to_string()
+                };
+                format!(
+                    "degraded links: +{} ms, {} % loss",
+                    short(*extra_latency as f64 / 1e6),
+                    short(loss * 100.0)
+                )
+            }
+            FaultKind::SlowCpu(factor) => format!("slow CPU: work takes {factor}× longer"),
+            FaultKind::Byzantine(Behaviour::Silent) => "Byzantine: silent".into(),
+            FaultKind::Byzantine(Behaviour::Equivocate) => "Byzantine: equivocating proposals".into(),
+            FaultKind::Byzantine(Behaviour::Censor(payers)) => {
+                format!("Byzantine: censoring transactions of {} payer node(s)", payers.len())
+            }
+        }
+    }
+}
+
 /// A Byzantine behaviour, applied as a wrapper around any replica.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Behaviour {
@@ -820,5 +848,23 @@ mod tests {
         // Across midnight into the next day: 16:00–10:00 (18 h): 1 h at 10, 16 h at 2, 1 h at 10.
         let v = profile_mean_rate(&points, 16 * h, 0, 18 * h);
         assert!((v - (2.0 * 10.0 + 16.0 * 2.0) / 18.0).abs() < 1e-12, "{v}");
+    }
+
+    #[test]
+    fn fault_kinds_are_described_in_plain_language() {
+        assert_eq!(FaultKind::Partition.describe(), "network partition");
+        assert_eq!(
+            FaultKind::Degrade {
+                extra_latency: 50_000_000,
+                loss: 0.07
+            }
+            .describe(),
+            "degraded links: +50 ms, 7 % loss"
+        );
+        assert_eq!(FaultKind::SlowCpu(3.0).describe(), "slow CPU: work takes 3× longer");
+        assert_eq!(
+            FaultKind::Byzantine(Behaviour::Censor(vec![1, 2])).describe(),
+            "Byzantine: censoring transactions of 2 payer node(s)"
+        );
     }
 }
