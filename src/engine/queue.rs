@@ -134,17 +134,7 @@ impl<E> EventQueue<E> {
         let seq = self.next_seq;
         self.next_seq += 1;
         self.len += 1;
-        let key = key_of(time, seq);
-        let ev = Scheduled { time, seq, event };
-        if key < self.last {
-            self.low.push(ev);
-            return;
-        }
-        let b = bucket_of(key, self.last);
-        if b > 0 {
-            self.nonempty |= 1u128 << (b - 1);
-        }
-        self.buckets[b].push(ev);
+        self.insert(time, seq, event);
     }
 
     /// Take the next sequence number without scheduling anything: a *virtual* event that
@@ -173,6 +163,12 @@ impl<E> EventQueue<E> {
             "a reserved event must not be scheduled in the past"
         );
         self.len += 1;
+        self.insert(time, seq, event);
+    }
+
+    /// Put `(time, seq, event)` into `low` (below the last popped key) or its radix bucket.
+    #[inline(always)]
+    fn insert(&mut self, time: SimTime, seq: u64, event: E) {
         let key = key_of(time, seq);
         let ev = Scheduled { time, seq, event };
         if key < self.last {
