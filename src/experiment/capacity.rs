@@ -19,7 +19,6 @@
 
 use crate::scenario::{CapacityCriterion, CapacitySpec, Scenario};
 use crate::sim::{RunResult, run_system};
-use rayon::prelude::*;
 use serde::Serialize;
 
 /// One probe: the system at one offered load, over the scenario's replications.
@@ -136,8 +135,10 @@ pub fn search(
     scenario: &Scenario,
     pool: &rayon::ThreadPool,
     on_done: &(dyn Fn() + Sync),
-) -> Option<(CapacityResult, u64)> {
-    let spec = scenario.capacity.as_ref()?;
+) -> Result<Option<(CapacityResult, u64)>, super::ExperimentError> {
+    let Some(spec) = scenario.capacity.as_ref() else {
+        return Ok(None);
+    };
     let mut searches: Vec<Search> = spec
         .systems
         .iter()
@@ -173,15 +174,32 @@ pub fn search(
         let jobs: Vec<(usize, u32)> = (0..probes.len())
             .flat_map(|p| (0..scenario.replications).map(move |r| (p, r)))
             .collect();
-        let runs: Vec<RunResult> = pool.install(|| {
-            jobs.par_iter()
-                .map(|&(p, r)| {
-                    let res = run_system(&scaled[p], searches[probes[p].0].system, r);
-                    on_done();
-                    res
-                })
-                .collect()
+        // Probes run like ordinary runs: panic-isolated, and skipped once a stop is requested.
+        let outcomes = super::run_isolated(&jobs, pool, &crate::engine::STOP_REQUESTED, &|&(p, r)| {
+            let res = run_system(&scaled[p], searches[probes[p].0].system, r);
+            on_done();
+            res
         });
+        // A run cut short by a stop request returns a truncated result: judge nothing then.
+        if crate::engine::STOP_REQUESTED.load(std::sync::atomic::Ordering::Relaxed) {
+            return Err(super::ExperimentError::Interrupted);
+        }
+        let mut runs: Vec<RunResult> = Vec::with_capacity(jobs.len());
+        for (&(p, r), outcome) in jobs.iter().zip(outcomes) {
+            match outcome {
+                Some(Ok(run)) => runs.push(run),
+                Some(Err(message)) => {
+                    return Err(super::ExperimentError::ProbePanicked {
+                        system: scenario.systems[searches[probes[p].0].system].name.clone(),
+                        offered_tps: probes[p].1,
+                        replication: r,
+                        seed: scenario.seed,
+                        message,
+                    });
+                }
+                None => return Err(super::ExperimentError::Interrupted),
+            }
+        }
         events += runs.iter().map(|r| r.events).sum::<u64>();
         for (p, &(i, load)) in probes.iter().enumerate() {
             let mine: Vec<&RunResult> = jobs
@@ -228,7 +246,7 @@ pub fn search(
             }
         })
         .collect();
-    Some((
+    Ok(Some((
         CapacityResult {
             slo_p99_ms: spec.slo_p99_ms,
             min_throughput_ratio: spec.min_throughput_ratio,
@@ -242,5 +260,5 @@ pub fn search(
             systems,
         },
         events,
-    ))
+    )))
 }

@@ -209,6 +209,24 @@ pub enum ExperimentError {
         /// The panic message.
         message: String,
     },
+    /// One run of a `[capacity]` probe panicked (a bug in the simulator).
+    #[error(
+        "capacity probe failed: system `{system}` at {offered_tps} tx/s offered, replication {replication}, \
+         seed {seed}, panicked: {message}. No results were written. To reproduce it without the search, \
+         scale the scenario's flow rates to that load and run it with --seed {seed}"
+    )]
+    ProbePanicked {
+        /// The searched system.
+        system: String,
+        /// The probe's offered load, tx/s.
+        offered_tps: f64,
+        /// Replication index of the failed run.
+        replication: u32,
+        /// The scenario's seed.
+        seed: u64,
+        /// The panic message.
+        message: String,
+    },
 }
 
 fn point_label(point: &usize, values: &[String]) -> String {
@@ -309,14 +327,11 @@ pub fn run_experiment_shard(
     let mut result = assemble(scenario, runs);
     // Capacity probes are a sequential bisection over the whole scenario; sharded runs refuse
     // `[capacity]` before they start, so only whole runs search.
-    if shard.is_none() {
-        result.capacity = capacity::search(scenario, &pool, on_done).map(|(c, probe_events)| {
-            result.events += probe_events;
-            c
-        });
-        if stop.load(std::sync::atomic::Ordering::Relaxed) {
-            return Err(ExperimentError::Interrupted);
-        }
+    if shard.is_none()
+        && let Some((c, probe_events)) = capacity::search(scenario, &pool, on_done)?
+    {
+        result.events += probe_events;
+        result.capacity = Some(c);
     }
     Ok(result)
 }
@@ -541,6 +556,29 @@ mod tests {
             "index out of bounds",
             "No results were written",
             "--seed 42 --replications 4",
+        ] {
+            assert!(text.contains(part), "{part:?} missing from: {text}");
+        }
+    }
+
+    #[test]
+    fn a_probe_panic_message_names_the_system_load_and_seed() {
+        let text = ExperimentError::ProbePanicked {
+            system: "raft".into(),
+            offered_tps: 5277.3,
+            replication: 1,
+            seed: 7,
+            message: "attempt to subtract with overflow".into(),
+        }
+        .to_string();
+        for part in [
+            "capacity probe failed",
+            "system `raft`",
+            "5277.3 tx/s",
+            "replication 1",
+            "seed 7",
+            "attempt to subtract with overflow",
+            "No results were written",
         ] {
             assert!(text.contains(part), "{part:?} missing from: {text}");
         }
