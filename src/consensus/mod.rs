@@ -251,6 +251,13 @@ pub struct ChainMetrics {
     pub propagation_p50_ms: f64,
     /// Median over blocks of the time for 90 % of the nodes to receive a block, ms.
     pub propagation_p90_ms: f64,
+    /// Gervais et al.'s statistic: per node the mean time from a block's discovery until the
+    /// node has it (over the blocks it received), then the median over nodes, ms.
+    pub node_mean_p50_ms: f64,
+    /// The same, 90th percentile over nodes, ms.
+    pub node_mean_p90_ms: f64,
+    /// The same, mean over nodes, ms.
+    pub node_mean_mean_ms: f64,
     /// Stale blocks / blocks mined, over heights up to the highest final height.
     pub stale_rate: f64,
     /// Stale blocks counted in `stale_rate`.

@@ -47,7 +47,7 @@ use super::{Action, Batch, ChainMetrics, Deployment, Outbox, ProtocolCounters, R
 use crate::engine::{NS_PER_S, SimRng, SimTime, StreamLabel, stream_rng};
 use crate::ledger::{Ledger, TxEntry};
 use crate::net::Lane;
-use crate::scenario::{BatchSpec, CpuCosts, HashPowerDist, NodeId, PowSpec, Refill, RelayTiming, Scenario};
+use crate::scenario::{BatchSpec, CpuCosts, HashPowerDist, NodeId, PeerLinks, PowSpec, Refill, RelayTiming, Scenario};
 use rand::RngExt;
 use std::cell::RefCell;
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
@@ -143,6 +143,8 @@ pub struct Tracker {
     props: BTreeMap<u64, Prop>,
     mined_per_height: Vec<u32>,
     max_final: u64,
+    /// Per node: (sum of the propagation times of the blocks it received, ns; how many).
+    per_node: Vec<(u64, u32)>,
 }
 
 impl Tracker {
@@ -162,6 +164,20 @@ impl Tracker {
             },
         );
         self.received(b.id, b.mined_at);
+    }
+
+    /// Node `node` has block `id` (received from a peer, not mined) at `at`.
+    fn node_received(&mut self, node: NodeId, id: u64, at: SimTime) {
+        if let Some(p) = self.props.get(&id) {
+            let d = at.saturating_sub(p.mined_at);
+            let i = node as usize;
+            if self.per_node.len() <= i {
+                self.per_node.resize(i + 1, (0, 0));
+            }
+            self.per_node[i].0 += d;
+            self.per_node[i].1 += 1;
+        }
+        self.received(id, at);
     }
 
     fn received(&mut self, id: u64, at: SimTime) {
@@ -199,6 +215,29 @@ impl Tracker {
             .filter_map(|p| p.t50)
             .collect();
         let t90: Vec<SimTime> = self.props.values().filter_map(|p| p.t90).collect();
+        // Gervais et al.'s statistic: each node's mean over the blocks it received, then the
+        // median (element size / 2), 90th percentile (element ⌊0.9 size⌋) and mean over nodes.
+        let mut node_means: Vec<f64> = self
+            .per_node
+            .iter()
+            .filter(|&&(_, k)| k > 0)
+            .map(|&(sum, k)| sum as f64 / f64::from(k) / 1e6)
+            .collect();
+        node_means.sort_unstable_by(f64::total_cmp);
+        let at = |q: f64| -> f64 {
+            if node_means.is_empty() {
+                f64::NAN
+            } else {
+                node_means[((node_means.len() as f64 * q) as usize).min(node_means.len() - 1)]
+            }
+        };
+        let node_mean_p50_ms = at(0.5);
+        let node_mean_p90_ms = at(0.9);
+        let node_mean_mean_ms = if node_means.is_empty() {
+            f64::NAN
+        } else {
+            node_means.iter().sum::<f64>() / node_means.len() as f64
+        };
         let h = (self.max_final as usize + 1).min(self.mined_per_height.len());
         let mined: u64 = self.mined_per_height[..h].iter().skip(1).map(|&c| u64::from(c)).sum();
         let stale = mined.saturating_sub(h.saturating_sub(1) as u64);
@@ -207,6 +246,9 @@ impl Tracker {
             propagated: t90.len() as u64,
             propagation_p50_ms: median(t50),
             propagation_p90_ms: median(t90),
+            node_mean_p50_ms,
+            node_mean_p90_ms,
+            node_mean_mean_ms,
             stale_rate: if mined > 0 {
                 stale as f64 / mined as f64
             } else {
@@ -361,11 +403,11 @@ impl PowReplica {
         }
         // SimBlock charges its processing on every upload (see `msg_lane`), not here.
         let processing = match self.timing {
-            RelayTiming::Egress => self.processing,
+            RelayTiming::Egress | RelayTiming::Gervais => self.processing,
             RelayTiming::SimBlock => 0,
         };
         out.charge(processing + self.cpu.hash(block.bytes) + self.cpu.verify * block.batch.txs.len() as u64);
-        self.tracker.borrow_mut().received(block.id, now + processing);
+        self.tracker.borrow_mut().node_received(self.id, block.id, now + processing);
         if !self.blocks.contains_key(&block.parent) {
             if let std::collections::btree_map::Entry::Vacant(e) = self.requested.entry(block.parent) {
                 e.insert(now);
@@ -706,6 +748,8 @@ impl Replica for PowReplica {
     fn msg_lane(&self, msg: &PowMsg) -> Lane {
         match (self.timing, msg) {
             (RelayTiming::Egress, _) | (RelayTiming::SimBlock, PowMsg::Tx(_)) => Lane::Egress,
+            (RelayTiming::Gervais, PowMsg::Block(_) | PowMsg::BlockTxn { .. }) => Lane::GervaisBlock,
+            (RelayTiming::Gervais, _) => Lane::Egress,
             (RelayTiming::SimBlock, PowMsg::Block(_) | PowMsg::Cmpct { .. } | PowMsg::BlockTxn { .. }) => {
                 Lane::SimBlockUpload {
                     processing: self.processing,
@@ -730,12 +774,55 @@ fn draw_peers(rng: &mut SimRng, cdf: &[f64]) -> usize {
 /// outbound count from `cdf` and links to that many random distinct nodes it is not yet
 /// linked with. Returns sorted adjacency lists.
 pub fn peer_graph(n: usize, cdf: &[f64], rngs: &mut [SimRng]) -> Vec<Vec<NodeId>> {
+    peer_graph_with(n, cdf, rngs, &PeerOptions::default())
+}
+
+/// Options of [`peer_graph_with`] beyond the count distribution (the defaults give
+/// [`peer_graph`]).
+#[derive(Debug, Clone, Default)]
+pub struct PeerOptions {
+    /// Whether a drawn count is the node's own links or its total degree.
+    pub links: PeerLinks,
+    /// `is_miner[i]`: node i mines (empty: no node is treated as a miner).
+    pub is_miner: Vec<bool>,
+    /// Count of every miner instead of a draw.
+    pub miner_peers: Option<usize>,
+    /// Link every pair of miners first.
+    pub miner_mesh: bool,
+}
+
+/// [`peer_graph`] with options: with `miner_mesh` every pair of miners is linked first (no
+/// random draw); then node i (in id order) takes its count — `miner_peers` for a miner when
+/// set, else a draw from `cdf` on its own stream — and links to random distinct nodes it is
+/// not yet linked with: that many new links (`PeerLinks::Outbound`), or until its degree
+/// reaches the count (`PeerLinks::Total`). With the default options the draws are exactly
+/// those of [`peer_graph`].
+pub fn peer_graph_with(n: usize, cdf: &[f64], rngs: &mut [SimRng], opts: &PeerOptions) -> Vec<Vec<NodeId>> {
     let mut adj: Vec<Vec<NodeId>> = vec![Vec::new(); n];
     if n < 2 {
         return adj;
     }
+    let miner = |i: usize| opts.is_miner.get(i).copied().unwrap_or(false);
+    if opts.miner_mesh {
+        for i in 0..n {
+            for j in i + 1..n {
+                if miner(i) && miner(j) {
+                    adj[i].push(j as NodeId);
+                    adj[j].push(i as NodeId);
+                }
+            }
+        }
+    }
     for i in 0..n {
-        let want = draw_peers(&mut rngs[i], cdf).min(n - 1);
+        let count = match opts.miner_peers {
+            Some(c) if miner(i) => c,
+            _ => draw_peers(&mut rngs[i], cdf),
+        }
+        .min(n - 1);
+        let want = match opts.links {
+            PeerLinks::Outbound => count,
+            PeerLinks::Total => count.saturating_sub(adj[i].len()),
+        };
         let mut made = 0;
         let mut tries = 0;
         while made < want && adj[i].len() < n - 1 && tries < 64 * n {
@@ -761,7 +848,21 @@ pub fn deploy(scenario: &Scenario, spec: &PowSpec, replication: u32) -> Deployme
     let mut rngs: Vec<SimRng> = (0..n)
         .map(|i| stream_rng(scenario.seed, replication, StreamLabel("pow"), i as u32))
         .collect();
-    let adj = peer_graph(n, &spec.peers_cdf, &mut rngs);
+    let mut is_miner = vec![false; n];
+    for &m in &spec.miners {
+        is_miner[m as usize] = true;
+    }
+    let adj = peer_graph_with(
+        n,
+        &spec.peers_cdf,
+        &mut rngs,
+        &PeerOptions {
+            links: spec.peer_links,
+            is_miner,
+            miner_peers: spec.miner_peers,
+            miner_mesh: spec.miner_mesh,
+        },
+    );
     let compact: Rc<Vec<bool>> = Rc::new(
         rngs.iter_mut()
             .map(|r| spec.compact_block_share > 0.0 && r.random::<f64>() < spec.compact_block_share)
@@ -787,13 +888,14 @@ pub fn deploy(scenario: &Scenario, spec: &PowSpec, replication: u32) -> Deployme
     let refill_churn = spec.compact_refill.as_ref().map(cumulative);
     let refill_stable = spec.compact_refill_stable.as_ref().map(cumulative);
     let mut power = vec![0.0f64; n];
-    for &m in &spec.miners {
-        power[m as usize] = match spec.hash_power {
+    for (k, &m) in spec.miners.iter().enumerate() {
+        power[m as usize] = match &spec.hash_power {
             HashPowerDist::Uniform => 1.0,
             HashPowerDist::Normal(mean, sd) => {
                 let z = crate::workload::sample_std_normal(&mut rngs[m as usize]);
                 (mean + sd * z).max(0.01 * mean)
             }
+            HashPowerDist::Shares(values) => values.get(k).copied().unwrap_or(0.0),
         };
     }
     let total: f64 = power.iter().sum();

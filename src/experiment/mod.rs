@@ -82,6 +82,13 @@ pub struct PropagationStats {
     pub p50_of_median: Stat,
     /// Median over blocks of the time for 90 % of the nodes to receive a block, ms.
     pub p90: Stat,
+    /// Per node the mean propagation time over the blocks it received; median over nodes, ms
+    /// (Gervais et al. CCS'16's "median block propagation time").
+    pub node_mean_p50: Stat,
+    /// The same, 90th percentile over nodes, ms.
+    pub node_mean_p90: Stat,
+    /// The same, mean over nodes, ms.
+    pub node_mean_mean: Stat,
 }
 
 /// One system's results over all replications.
@@ -492,6 +499,9 @@ pub fn summarize(scenario: &Scenario, runs: &[RunResult]) -> Vec<SystemSummary> 
                 block_propagation_ms: rs.iter().any(|r| r.chain.is_some()).then(|| PropagationStats {
                     p50_of_median: stat_of(rs, |r| r.chain.map(|c| c.propagation_p50_ms).unwrap_or(f64::NAN)),
                     p90: stat_of(rs, |r| r.chain.map(|c| c.propagation_p90_ms).unwrap_or(f64::NAN)),
+                    node_mean_p50: stat_of(rs, |r| r.chain.map(|c| c.node_mean_p50_ms).unwrap_or(f64::NAN)),
+                    node_mean_p90: stat_of(rs, |r| r.chain.map(|c| c.node_mean_p90_ms).unwrap_or(f64::NAN)),
+                    node_mean_mean: stat_of(rs, |r| r.chain.map(|c| c.node_mean_mean_ms).unwrap_or(f64::NAN)),
                 }),
                 stale_rate: rs
                     .iter()

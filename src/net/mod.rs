@@ -31,6 +31,13 @@ pub enum Lane {
         /// Processing added to every upload (SimBlock: 2 ms).
         processing: SimTime,
     },
+    /// The block transfer of Gervais et al.'s simulator (arthurgervais/Bitcoin-Simulator,
+    /// `BitcoinNode`): the sender starts uploads one after the other, each occupying its
+    /// upload for bytes / (its upload rate) (`m_sendBlockTimes`); the message then takes the
+    /// one-way delay; the receiver takes it in one download at a time, each occupying its
+    /// download for bytes / (its download rate) (`m_receiveBlockTimes`), and has the block
+    /// bytes / min(its download, the sender's upload) after the download starts.
+    GervaisBlock,
 }
 
 /// Network counters.
@@ -54,6 +61,7 @@ pub struct Network {
     download: Vec<Option<u64>>,
     egress_free_at: Vec<SimTime>,
     upload_free_at: Vec<SimTime>,
+    download_free_at: Vec<SimTime>,
     jitter: Jitter,
     loss: f64,
     rto: SimTime,
@@ -75,6 +83,7 @@ impl Network {
             download: topology.nodes.iter().map(|n| n.download_bps).collect(),
             egress_free_at: vec![0; topology.nodes.len()],
             upload_free_at: vec![0; topology.nodes.len()],
+            download_free_at: vec![0; topology.nodes.len()],
             jitter: spec.jitter,
             loss: spec.loss,
             rto: spec.rto,
@@ -185,6 +194,25 @@ impl Network {
                     s.bytes += bytes;
                 }
                 return arrival;
+            }
+            Lane::GervaisBlock => {
+                let time_at = |bps: Option<u64>| match bps {
+                    Some(bps) => (bytes * 8 * NS_PER_S).div_ceil(bps),
+                    None => 0,
+                };
+                let up = &mut self.upload_free_at[from as usize];
+                let start = depart.max(*up);
+                *up = start + time_at(self.bandwidth[from as usize]);
+                let base = self.base_delay(from, to);
+                let reached = start + self.jittered(base);
+                let down = &mut self.download_free_at[to as usize];
+                let begin = reached.max(*down);
+                *down = begin + time_at(self.download[to as usize]);
+                if let Some(s) = stats {
+                    s.messages += 1;
+                    s.bytes += bytes;
+                }
+                return begin + time_at(rate);
             }
         }
         let ser = match rate {

@@ -172,6 +172,9 @@ const COMMON_METRICS: &[&str] = &[
 const POW_METRICS: &[&str] = &[
     "block_propagation_ms.p50_of_median",
     "block_propagation_ms.p90",
+    "block_propagation_ms.node_mean_p50",
+    "block_propagation_ms.node_mean_p90",
+    "block_propagation_ms.node_mean_mean",
     "stale_rate",
 ];
 

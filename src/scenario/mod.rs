@@ -573,12 +573,27 @@ pub struct PoaSpec {
 }
 
 /// How mining power is spread over miners.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, PartialEq)]
 pub enum HashPowerDist {
     /// Equal shares.
     Uniform,
     /// Normal(mean, sd), truncated at 1 % of the mean.
     Normal(f64, f64),
+    /// Given relative powers, one per miner in miner (node id) order.
+    Shares(Vec<f64>),
+}
+
+/// What a node's drawn peer count means when the peer graph is built.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum PeerLinks {
+    /// The node opens that many links of its own (its degree is that plus the links others
+    /// open to it; SimBlock / Bitcoin Core outbound connections).
+    #[default]
+    Outbound,
+    /// The node opens links until its degree (links in either direction) reaches the count
+    /// (Gervais et al.'s simulator, `BitcoinTopologyHelper`: a node connects until it has its
+    /// minimum number of connections).
+    Total,
 }
 
 /// Proof-of-work's parameters.
@@ -592,6 +607,12 @@ pub struct PowSpec {
     pub confirmations: u32,
     /// Outbound connections: fixed count, or a CDF over 1, 2, ….
     pub peers_cdf: Vec<f64>,
+    /// Whether the drawn count is a node's own links or its total degree.
+    pub peer_links: PeerLinks,
+    /// Peer count of every miner instead of a draw from `peers_cdf` (`None`: drawn).
+    pub miner_peers: Option<usize>,
+    /// Link every pair of miners directly before the random links are drawn.
+    pub miner_mesh: bool,
     /// Fraction of nodes that relay compact blocks.
     pub compact_block_share: f64,
     /// Compact block size.
@@ -648,6 +669,12 @@ pub enum RelayTiming {
     /// one has arrived, taking ⌊bits / (rate in bits per ms)⌋ ms + `block_processing` + the
     /// latency; latencies rounded to whole ms; no processing at the receiver.
     SimBlock,
+    /// Gervais et al.'s simulator: blocks (BLOCK) travel on [`crate::net::Lane::GervaisBlock`]
+    /// (uploads paced at the sender's own upload rate, the transfer at min(sender's upload,
+    /// receiver's download) at the receiver, one download at a time); INV / GETDATA and
+    /// transactions on the egress lane; `block_processing` once per received block, as in
+    /// `Egress`.
+    Gervais,
 }
 
 /// The protocol of a system.

@@ -745,6 +745,16 @@ pub struct RawSystem {
     /// PoW: cumulative distribution of outbound connections over k = 1, 2, … (SimBlock style).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub peers_cdf: Option<Vec<f64>>,
+    /// PoW: what the drawn peer count means: "outbound" (default: links the node opens) or
+    /// "total" (the node opens links until its degree reaches the count).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub peer_links: Option<String>,
+    /// PoW: peer count of every miner (instead of a draw from `peers` / `peers_cdf`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub miner_peers: Option<u32>,
+    /// PoW: link every pair of miners directly (default false).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub miner_mesh: Option<bool>,
     /// PoW: relay compact blocks (fraction of nodes using it, 0–1).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub compact_block_share: Option<f64>,
@@ -812,6 +822,11 @@ pub enum RawHashPower {
         mean: f64,
         /// Standard deviation.
         sd: f64,
+    },
+    /// Given relative powers, one per miner in miner order (node id order).
+    Shares {
+        /// Positive relative powers (normalized by their sum).
+        values: Vec<f64>,
     },
 }
 

@@ -1192,7 +1192,7 @@ pub fn validate(raw: RawScenario, origin: &str) -> Result<Scenario, ScenarioErro
         if !sys_names.insert(s.name.clone()) {
             c.err(format!("{p}.name"), format!("system name `{}` is used twice", s.name));
         }
-        let present: [(&str, bool); 35] = [
+        let present: [(&str, bool); 38] = [
             ("operator", s.operator.is_some()),
             ("standby", s.standby.is_some()),
             ("db_servers", s.db_servers.is_some()),
@@ -1212,6 +1212,9 @@ pub fn validate(raw: RawScenario, origin: &str) -> Result<Scenario, ScenarioErro
             ("confirmations", s.confirmations.is_some()),
             ("peers", s.peers.is_some()),
             ("peers_cdf", s.peers_cdf.is_some()),
+            ("peer_links", s.peer_links.is_some()),
+            ("miner_peers", s.miner_peers.is_some()),
+            ("miner_mesh", s.miner_mesh.is_some()),
             ("compact_block_share", s.compact_block_share.is_some()),
             ("compact_block_bytes", s.compact_block_bytes.is_some()),
             ("compact_failure", s.compact_failure.is_some()),
@@ -1254,6 +1257,9 @@ pub fn validate(raw: RawScenario, origin: &str) -> Result<Scenario, ScenarioErro
                 "confirmations",
                 "peers",
                 "peers_cdf",
+                "peer_links",
+                "miner_peers",
+                "miner_mesh",
                 "compact_block_share",
                 "compact_block_bytes",
                 "compact_failure",
@@ -1541,12 +1547,51 @@ pub fn validate(raw: RawScenario, origin: &str) -> Result<Scenario, ScenarioErro
                         c.positive(&format!("{p}.hash_power.mean"), *mean),
                         c.non_negative(&format!("{p}.hash_power.sd"), *sd),
                     ),
+                    Some(RawHashPower::Shares { values }) => {
+                        if values.len() != miners.len() {
+                            c.err(
+                                format!("{p}.hash_power.values"),
+                                format!(
+                                    "{} values for {} miners: give one relative power per miner",
+                                    values.len(),
+                                    miners.len()
+                                ),
+                            );
+                        }
+                        if values.iter().any(|v| !v.is_finite() || *v <= 0.0) {
+                            c.err(format!("{p}.hash_power.values"), "every value must be positive");
+                        }
+                        HashPowerDist::Shares(values.clone())
+                    }
                 };
+                let peer_links = match s.peer_links.as_deref() {
+                    None | Some("outbound") => PeerLinks::Outbound,
+                    Some("total") => PeerLinks::Total,
+                    Some(other) => {
+                        c.err(
+                            format!("{p}.peer_links"),
+                            format!("unknown peer links `{other}`; allowed: outbound, total"),
+                        );
+                        PeerLinks::Outbound
+                    }
+                };
+                let miner_peers = s.miner_peers.map(|k| {
+                    if k > MAX_POW_PEERS {
+                        c.err(
+                            format!("{p}.miner_peers"),
+                            format!("{k} is more than the limit of {MAX_POW_PEERS}"),
+                        );
+                    }
+                    at_least_one(&mut c, "miner_peers", Some(k), 1).min(MAX_POW_PEERS) as usize
+                });
                 SystemKind::Pow(PowSpec {
                     miners,
                     block_interval: positive_dur_or(&mut c, "block_interval", &s.block_interval, 600_000 * ms),
                     confirmations: s.confirmations.unwrap_or(6),
                     peers_cdf,
+                    peer_links,
+                    miner_peers,
+                    miner_mesh: s.miner_mesh.unwrap_or(false),
                     compact_block_share: c.probability(
                         &format!("{p}.compact_block_share"),
                         s.compact_block_share.unwrap_or(0.0),
@@ -1567,10 +1612,11 @@ pub fn validate(raw: RawScenario, origin: &str) -> Result<Scenario, ScenarioErro
                     relay_timing: match s.relay_timing.as_deref() {
                         None | Some("egress") => RelayTiming::Egress,
                         Some("simblock") => RelayTiming::SimBlock,
+                        Some("gervais") => RelayTiming::Gervais,
                         Some(other) => {
                             c.err(
                                 format!("{p}.relay_timing"),
-                                format!("unknown relay timing `{other}`; allowed: egress, simblock"),
+                                format!("unknown relay timing `{other}`; allowed: egress, simblock, gervais"),
                             );
                             RelayTiming::Egress
                         }
