@@ -1214,6 +1214,92 @@ compact_failure = {failure}
     }
 
     #[test]
+    fn peer_graph_default_options_are_the_plain_graph() {
+        let mk = || -> Vec<SimRng> { (0..40).map(|i| stream_rng(5, 0, StreamLabel("pow"), i)).collect() };
+        let cdf = [0.2, 0.5, 1.0];
+        assert_eq!(
+            peer_graph(40, &cdf, &mut mk()),
+            peer_graph_with(40, &cdf, &mut mk(), &PeerOptions::default())
+        );
+    }
+
+    #[test]
+    fn peer_graph_miner_mesh_miner_peers_and_total_degree() {
+        let n = 60;
+        let mut rngs: Vec<SimRng> = (0..n).map(|i| stream_rng(7, 0, StreamLabel("pow"), i as u32)).collect();
+        let mut is_miner = vec![false; n];
+        for m in is_miner.iter_mut().take(4) {
+            *m = true;
+        }
+        let cdf = [0.0, 0.0, 1.0]; // every other node: 3
+        let adj = peer_graph_with(
+            n,
+            &cdf,
+            &mut rngs,
+            &PeerOptions {
+                links: PeerLinks::Total,
+                is_miner,
+                miner_peers: Some(20),
+                miner_mesh: true,
+            },
+        );
+        for m in 0..4u32 {
+            let others: Vec<NodeId> = (0..4).filter(|&x| x != m).collect();
+            assert!(
+                others.iter().all(|o| adj[m as usize].contains(o)),
+                "miners meshed: {:?}",
+                adj[m as usize]
+            );
+            // Total degree 20 (3 mesh links + 17 random), plus links others open to it.
+            assert!(adj[m as usize].len() >= 20, "{}", adj[m as usize].len());
+        }
+        // Every node reaches its total count of 3 (it may have more: links others open).
+        assert!(adj.iter().all(|a| a.len() >= 3));
+        // Undirected and simple.
+        for (i, a) in adj.iter().enumerate() {
+            assert!(a.windows(2).all(|w| w[0] < w[1]) && !a.contains(&(i as NodeId)));
+            assert!(a.iter().all(|&j| adj[j as usize].contains(&(i as NodeId))));
+        }
+        // With "total" the mean degree is far below that of 3 outbound links each (≈ 6).
+        let non_miner_mean = adj[4..].iter().map(Vec::len).sum::<usize>() as f64 / (n - 4) as f64;
+        assert!(non_miner_mean < 5.5, "{non_miner_mean}");
+    }
+
+    #[test]
+    fn hash_power_shares_follow_the_miner_order() {
+        let (sc, mut spec) = setup(1, 0.0, 0.0);
+        spec.hash_power = HashPowerDist::Shares(vec![1.0, 3.0, 0.5, 0.5]);
+        let rs: Vec<PowReplica> = deploy(&sc, &spec, 0).replicas.into_iter().map(|(_, r)| r).collect();
+        let shares: Vec<f64> = rs.iter().map(|r| r.share).collect();
+        assert_eq!(shares, vec![0.2, 0.6, 0.1, 0.1]);
+    }
+
+    #[test]
+    fn tracker_per_node_means_follow_gervais() {
+        let mut t = Tracker {
+            nodes: 3,
+            ..Tracker::default()
+        };
+        // Two blocks mined at 0 and 100 ns; node 1 has them after 10 and 30 ns (mean 20),
+        // node 2 after 50 and 70 ns (mean 60); the miner's own block is not a reception.
+        for (id, at) in [(1, 0), (2, 100)] {
+            let mut b = block(id, 0, 1, vec![]);
+            Rc::get_mut(&mut b).unwrap().mined_at = at;
+            t.mined(&b);
+        }
+        t.node_received(1, 1, 10);
+        t.node_received(2, 1, 50);
+        t.node_received(1, 2, 130);
+        t.node_received(2, 2, 170);
+        let m = t.metrics();
+        // Sorted per-node means [20, 60]: element 2/2 = 1 is the "median" (Gervais's
+        // convention), element ⌊0.9 × 2⌋ = 1 the 90th percentile; the mean is 40.
+        assert_eq!(m.node_mean_p50_ms, 60.0 / 1e6);
+        assert_eq!(m.node_mean_p90_ms, 60.0 / 1e6);
+        assert_eq!(m.node_mean_mean_ms, 40.0 / 1e6);
+    }
+
+    #[test]
     fn tracker_medians_and_stale_rate() {
         let mut t = Tracker {
             nodes: 4,

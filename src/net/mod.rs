@@ -352,6 +352,27 @@ mod tests {
     }
 
     #[test]
+    fn gervais_lane_paces_uploads_at_the_sender_and_transfers_at_the_receiver() {
+        // Node 0 uploads at 8 Mb/s (1,000 bytes = 1 ms); node 1 downloads at 4 Mb/s (2 ms),
+        // node 2 at 16 Mb/s (0.5 ms). One-way delays: 0 → 1 10 ms, 0 → 2 1 ms.
+        let mut t = topo(Some(8_000_000));
+        t.nodes[1].download_bps = Some(4_000_000);
+        t.nodes[2].download_bps = Some(16_000_000);
+        let mut net = Network::new(&t, &spec(), stream_rng(1, 0, StreamLabel("net"), 0));
+        let g = Lane::GervaisBlock;
+        // Upload starts at 0; arrives at 10 ms; transfer at min(8, 4) Mb/s = 2 ms.
+        assert_eq!(net.transmit_on(g, 0, 0, 1, 1000, None), 12 * NS_PER_MS);
+        // The next upload starts when the first has left the sender's upload (1 ms), not when
+        // it has arrived: 1 + 1 (delay) + 1 (min(8, 16) Mb/s) = 3 ms.
+        assert_eq!(net.transmit_on(g, 0, 0, 2, 1000, None), 3 * NS_PER_MS);
+        // Node 1's download is busy until 10 + 2 = 12 ms: a second block from node 0 (upload
+        // from 2 ms, arriving at 12 ms) starts downloading at 12 ms and is there at 14 ms.
+        assert_eq!(net.transmit_on(g, 0, 0, 1, 1000, None), 14 * NS_PER_MS);
+        // The egress FIFO is separate (control messages never wait behind blocks).
+        assert_eq!(net.transmit_on(Lane::Egress, 0, 0, 2, 1000, None), 2 * NS_PER_MS);
+    }
+
+    #[test]
     fn loss_adds_timeouts_and_bytes() {
         let mut s = spec();
         s.loss = 0.5;

@@ -304,3 +304,32 @@ fn simblock_bitcoin_2019_reduced_to_600_nodes_runs_in_the_ballpark() {
     assert!((gb / cm - 0.27).abs() < 0.06, "failure share {}", gb / cm);
     assert!(r.cost.energy > 0.0, "energy is costed");
 }
+
+#[test]
+fn gervais_options_validate_and_report_the_per_node_statistic() {
+    // Six equal-rate nodes, the first two mine with shares 3:1, are meshed and have 4 peers
+    // each; the others connect until they have 2 links; Gervais relay timing.
+    let system = "block_interval = \"2s\"\nconfirmations = 2\nvalidators = { names = [\"node-1\", \"node-2\"] }\n\
+                  hash_power = { dist = \"shares\", values = [3.0, 1.0] }\nminer_mesh = true\nminer_peers = 4\n\
+                  peer_links = \"total\"\npeers = 2\nrelay_timing = \"gervais\"";
+    let sc = load(&pow_net(6, 10.0, "200s", 1, TINY_FLOW, system, ""));
+    let r = run_system(&sc, 0, 0);
+    let c = r.chain.expect("pow reports chain metrics");
+    assert!(c.propagated >= 50, "{c:?}");
+    // Per-node means: every node is within a few hops of 3δ = 30 ms per hop.
+    assert!(c.node_mean_p50_ms >= 30.0 && c.node_mean_p90_ms >= c.node_mean_p50_ms, "{c:?}");
+    assert!(c.node_mean_mean_ms.is_finite(), "{c:?}");
+    assert!(r.safety_violations == 0 && r.money_conserved && r.replicas_consistent);
+
+    // Wrong share count, unknown peer_links / relay timing, miner_peers = 0: errors naming
+    // the fields.
+    let bad = "validators = { names = [\"node-1\", \"node-2\"] }\nhash_power = { dist = \"shares\", values = [1.0] }\n\
+               peer_links = \"both\"\nrelay_timing = \"ns3\"\nminer_peers = 0";
+    let err = Scenario::from_toml_str(&pow_net(6, 10.0, "10s", 1, TINY_FLOW, bad, ""), "bad")
+        .err()
+        .expect("invalid")
+        .to_string();
+    for f in ["hash_power.values", "peer_links", "relay_timing", "miner_peers"] {
+        assert!(err.contains(f), "{f} missing in: {err}");
+    }
+}
