@@ -407,7 +407,9 @@ impl PowReplica {
             RelayTiming::SimBlock => 0,
         };
         out.charge(processing + self.cpu.hash(block.bytes) + self.cpu.verify * block.batch.txs.len() as u64);
-        self.tracker.borrow_mut().node_received(self.id, block.id, now + processing);
+        self.tracker
+            .borrow_mut()
+            .node_received(self.id, block.id, now + processing);
         if !self.blocks.contains_key(&block.parent) {
             if let std::collections::btree_map::Entry::Vacant(e) = self.requested.entry(block.parent) {
                 e.insert(now);

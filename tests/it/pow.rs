@@ -317,7 +317,10 @@ fn gervais_options_validate_and_report_the_per_node_statistic() {
     let c = r.chain.expect("pow reports chain metrics");
     assert!(c.propagated >= 50, "{c:?}");
     // Per-node means: every node is within a few hops of 3δ = 30 ms per hop.
-    assert!(c.node_mean_p50_ms >= 30.0 && c.node_mean_p90_ms >= c.node_mean_p50_ms, "{c:?}");
+    assert!(
+        c.node_mean_p50_ms >= 30.0 && c.node_mean_p90_ms >= c.node_mean_p50_ms,
+        "{c:?}"
+    );
     assert!(c.node_mean_mean_ms.is_finite(), "{c:?}");
     assert!(r.safety_violations == 0 && r.money_conserved && r.replicas_consistent);
 
@@ -326,8 +329,7 @@ fn gervais_options_validate_and_report_the_per_node_statistic() {
     let bad = "validators = { names = [\"node-1\", \"node-2\"] }\nhash_power = { dist = \"shares\", values = [1.0] }\n\
                peer_links = \"both\"\nrelay_timing = \"ns3\"\nminer_peers = 0";
     let err = Scenario::from_toml_str(&pow_net(6, 10.0, "10s", 1, TINY_FLOW, bad, ""), "bad")
-        .err()
-        .expect("invalid")
+        .expect_err("invalid")
         .to_string();
     for f in ["hash_power.values", "peer_links", "relay_timing", "miner_peers"] {
         assert!(err.contains(f), "{f} missing in: {err}");
