@@ -428,22 +428,40 @@ pub struct Outputs {
     pub files: Vec<(&'static str, Vec<u8>)>,
 }
 
-/// Build the deterministic files (summary, runs, timeseries) in memory.
-pub fn deterministic_outputs(scenario: &Scenario, result: &ExperimentResult) -> Result<Outputs, ReportError> {
-    Ok(Outputs {
-        files: vec![
-            ("summary.json", summary_json(scenario, result)?),
-            ("runs.csv", runs_csv(scenario, result)?),
-            ("timeseries.csv", timeseries_csv(scenario, result)?),
-            ("latency_histograms.csv", latency_histograms_csv(scenario, result)?),
-        ],
-    })
-}
+/// The deterministic files of a whole (or merged) run, in the order they are written; the
+/// manifest's `digests_sha256` lists exactly these.
+pub const RUN_FILES: [&str; 4] = ["summary.json", "runs.csv", "timeseries.csv", "latency_histograms.csv"];
 
 /// Name of a shard's data file: every run of the shard, exactly, for `ledgersim merge`.
 pub const SHARD_RUNS_FILE: &str = "shard-runs.jsonl";
 
-/// The deterministic files of one shard (`--shard K/N`): `runs.csv` and `timeseries.csv`
+/// The deterministic files of one shard (`--shard K/N`), in the order they are written; the
+/// manifest's `digests_sha256` lists exactly these.
+pub const SHARD_FILES: [&str; 3] = ["runs.csv", "timeseries.csv", SHARD_RUNS_FILE];
+
+/// Names of the deterministic files a run writes — [`RUN_FILES`] for a whole run (`shard`
+/// is `None`), [`SHARD_FILES`] for a shard: the digests a complete manifest carries.
+pub fn deterministic_file_names(shard: Option<Shard>) -> &'static [&'static str] {
+    match shard {
+        None => &RUN_FILES,
+        Some(_) => &SHARD_FILES,
+    }
+}
+
+/// Build the deterministic files ([`RUN_FILES`]) in memory.
+pub fn deterministic_outputs(scenario: &Scenario, result: &ExperimentResult) -> Result<Outputs, ReportError> {
+    let bytes = [
+        summary_json(scenario, result)?,
+        runs_csv(scenario, result)?,
+        timeseries_csv(scenario, result)?,
+        latency_histograms_csv(scenario, result)?,
+    ];
+    Ok(Outputs {
+        files: RUN_FILES.into_iter().zip(bytes).collect(),
+    })
+}
+
+/// The deterministic files of one shard ([`SHARD_FILES`]): `runs.csv` and `timeseries.csv`
 /// (rows of this shard's runs only) and [`SHARD_RUNS_FILE`]. No `summary.json`: statistics
 /// over a slice would be misleading; `ledgersim merge` computes them from all the slices.
 pub fn shard_outputs(scenario: &Scenario, result: &ExperimentResult) -> Result<Outputs, ReportError> {
@@ -451,12 +469,9 @@ pub fn shard_outputs(scenario: &Scenario, result: &ExperimentResult) -> Result<O
         what: SHARD_RUNS_FILE,
         message: e.to_string(),
     })?;
+    let bytes = [runs_csv(scenario, result)?, timeseries_csv(scenario, result)?, data];
     Ok(Outputs {
-        files: vec![
-            ("runs.csv", runs_csv(scenario, result)?),
-            ("timeseries.csv", timeseries_csv(scenario, result)?),
-            (SHARD_RUNS_FILE, data),
-        ],
+        files: SHARD_FILES.into_iter().zip(bytes).collect(),
     })
 }
 
