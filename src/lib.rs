@@ -29,5 +29,11 @@ pub mod scenario;
 pub mod sim;
 pub mod workload;
 
+/// The build identity recorded in every manifest (`ledgersim_build`): the git commit this
+/// binary was built from (`git rev-parse HEAD`, with `-dirty` when `src/`, `build.rs`,
+/// `Cargo.toml` or `Cargo.lock` differed from it), or `unknown` when built outside a git
+/// checkout (see `build.rs`). `merge` refuses shards of different builds.
+pub const BUILD: &str = env!("LEDGERSIM_BUILD");
+
 pub use experiment::{ExperimentResult, run_experiment};
 pub use scenario::Scenario;

@@ -659,10 +659,21 @@ fn reproduce(dir: &Path, threads: Option<usize>, force: bool) -> Result<(), Fail
         .get("ledgersim_version")
         .and_then(|v| v.as_str())
         .unwrap_or("?");
+    let recorded_build = manifest
+        .get("ledgersim_build")
+        .and_then(|v| v.as_str())
+        .unwrap_or("unknown");
     if recorded != env!("CARGO_PKG_VERSION") {
         eprintln!(
             "note: results were made by ledgersim {recorded}; this is {}",
             env!("CARGO_PKG_VERSION")
+        );
+    } else if recorded_build != ledgersim::BUILD {
+        // Not refused: checking old results with a newer build is the point of reproducing.
+        eprintln!(
+            "warning: results were made by build {recorded_build}; this is build {}: a digest that \
+             differs may come from a change in the simulator rather than in the results",
+            ledgersim::BUILD
         );
     }
     let threads = threads

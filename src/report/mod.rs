@@ -496,6 +496,7 @@ pub fn manifest_json(scenario: &Scenario, inv: &Invocation, outputs: &Outputs) -
         .collect();
     let m = serde_json::json!({
         "ledgersim_version": env!("CARGO_PKG_VERSION"),
+        "ledgersim_build": crate::BUILD,
         "scenario": scenario.name,
         "scenario_path": inv.scenario_path,
         "scenario_sha256": inv.scenario_sha256,

@@ -133,3 +133,33 @@ fn reproduce_refuses_an_incomplete_or_padded_digest_list() {
         assert!(!stdout.contains("identical"), "{says}: ran anyway: {stdout}");
     }
 }
+
+#[test]
+fn manifest_records_the_build_and_reproduce_warns_about_another() {
+    let tmp = TempDir::new("reproduce-build");
+    let out = quickstart_result(&tmp);
+    let m: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("manifest.json")).unwrap()).unwrap();
+    let build = m["ledgersim_build"].as_str().expect("ledgersim_build is a string");
+    assert_eq!(build, env!("LEDGERSIM_BUILD"));
+    let commit = build.strip_suffix("-dirty").unwrap_or(build);
+    assert!(
+        build == "unknown" || (commit.len() == 40 && commit.bytes().all(|b| b.is_ascii_hexdigit())),
+        "{build}"
+    );
+    // summary.json does not carry it: its bytes do not depend on the commit.
+    let summary = std::fs::read_to_string(out.join("summary.json")).unwrap();
+    assert!(build == "unknown" || !summary.contains(commit));
+
+    // Results of another build of the same version are still checked, with a warning.
+    edit_manifest(&out, |m| {
+        m["ledgersim_build"] = "0123456789abcdef0123456789abcdef01234567".into()
+    });
+    let (code, stdout, err) = common::run(["reproduce", out.to_str().unwrap()]);
+    assert_eq!(code, 0, "{stdout}{err}");
+    assert!(
+        err.contains("warning: results were made by build 0123456789abcdef0123456789abcdef01234567"),
+        "{err}"
+    );
+    assert_eq!(stdout.matches("identical").count(), 4, "{stdout}");
+}
