@@ -551,6 +551,12 @@ pub fn write_dir_then(
         .file_name()
         .map(|s| s.to_string_lossy().into_owned())
         .unwrap_or_else(|| "results".into());
+    for stale in remove_stale_temp_dirs(parent, &[format!(".{base}.tmp-"), format!(".{base}.old-")]) {
+        eprintln!(
+            "note: removed {}, left by an interrupted ledgersim (process no longer running)",
+            stale.display()
+        );
+    }
     let tmp = parent.join(format!(".{base}.tmp-{}", std::process::id()));
     if tmp.exists() {
         fs::remove_dir_all(&tmp).map_err(io(&tmp))?;
@@ -580,6 +586,63 @@ pub fn write_dir_then(
         fs::rename(&tmp, dir).map_err(io(dir))?;
     }
     Ok(())
+}
+
+/// The process id in `name` if it is `PREFIX` + a process id for one of `prefixes`.
+fn temp_dir_pid(name: &str, prefixes: &[String]) -> Option<u32> {
+    let digits = prefixes.iter().find_map(|p| name.strip_prefix(p.as_str()))?;
+    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    digits.parse().ok().filter(|&pid| pid >= 1 && pid <= i32::MAX as u32)
+}
+
+/// Whether process `pid` exists on this machine (Unix: `kill(pid, 0)`); elsewhere, always
+/// `true`, so nothing is ever removed on a guess.
+fn process_alive(pid: u32) -> bool {
+    #[cfg(unix)]
+    {
+        let Ok(pid) = libc::pid_t::try_from(pid) else {
+            return true;
+        };
+        if pid <= 0 {
+            return true;
+        }
+        // SAFETY: signal 0 only checks that the process exists and may be signalled; nothing
+        // is sent.
+        if unsafe { libc::kill(pid, 0) } == 0 {
+            return true;
+        }
+        // EPERM: it exists but belongs to someone else.
+        std::io::Error::last_os_error().raw_os_error() != Some(libc::ESRCH)
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = pid;
+        true
+    }
+}
+
+/// Remove the directories in `parent` named `PREFIX` + a process id (for one of
+/// `prefixes`, e.g. `.quickstart.tmp-`) whose process is no longer running: the leftovers of
+/// a run killed while writing (a second Ctrl-C exits at once). Directories of live processes
+/// (including this one) and every other name are left alone; failures to remove are
+/// ignored. Returns the directories removed.
+pub fn remove_stale_temp_dirs(parent: &Path, prefixes: &[String]) -> Vec<PathBuf> {
+    let Ok(entries) = fs::read_dir(parent) else {
+        return Vec::new();
+    };
+    let mut stale: Vec<PathBuf> = entries
+        .filter_map(Result::ok)
+        .filter(|e| e.file_type().is_ok_and(|t| t.is_dir()))
+        .filter_map(|e| {
+            let pid = temp_dir_pid(e.file_name().to_str()?, prefixes)?;
+            (pid != std::process::id() && !process_alive(pid)).then(|| e.path())
+        })
+        .collect();
+    stale.sort();
+    stale.retain(|p| fs::remove_dir_all(p).is_ok());
+    stale
 }
 
 /// Produce every output file for an experiment and write them atomically to `dir`.
@@ -647,6 +710,7 @@ pub fn render_report(data: &data::ReportData, dir: &Path) -> Result<(), ReportEr
 /// place, so a failure leaves the old ones intact.
 pub fn plot(dir: &Path) -> Result<usize, ReportError> {
     let data = data::ReportData::load(dir).map_err(ReportError::Render)?;
+    remove_stale_temp_dirs(dir, &[".plot.tmp-".to_string()]);
     let tmp = dir.join(format!(".plot.tmp-{}", std::process::id()));
     if tmp.exists() {
         fs::remove_dir_all(&tmp).map_err(io(&tmp))?;
@@ -666,4 +730,61 @@ pub fn plot(dir: &Path) -> Result<usize, ReportError> {
     let n = fs::read_dir(&charts).map_err(io(&charts))?.count();
     fs::remove_dir_all(&tmp).map_err(io(&tmp))?;
     Ok(n)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn temporary_directory_names_give_their_process_id() {
+        let prefixes = [".quickstart.tmp-".to_string(), ".quickstart.old-".to_string()];
+        assert_eq!(temp_dir_pid(".quickstart.tmp-4242", &prefixes), Some(4242));
+        assert_eq!(temp_dir_pid(".quickstart.old-7", &prefixes), Some(7));
+        for other in [
+            ".quickstart.tmp-",
+            ".quickstart.tmp-12a",
+            ".quickstart.tmp-+12",
+            ".quickstart.tmp-0",
+            ".quickstart.tmp-99999999999",
+            ".quickstart-2.tmp-12",
+            "quickstart.tmp-12",
+            ".plot.tmp-12",
+        ] {
+            assert_eq!(temp_dir_pid(other, &prefixes), None, "{other}");
+        }
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn only_directories_of_dead_processes_are_removed() {
+        let parent = std::env::temp_dir().join(format!("ledgersim-stale-unit-{}", std::process::id()));
+        let _ = fs::remove_dir_all(&parent);
+        fs::create_dir_all(&parent).unwrap();
+        let mut child = std::process::Command::new("true").spawn().unwrap();
+        let dead = child.id();
+        child.wait().unwrap();
+        assert!(!process_alive(dead));
+        assert!(process_alive(std::process::id()));
+        let prefixes = [".r.tmp-".to_string()];
+        for name in [
+            format!(".r.tmp-{dead}"),
+            format!(".r.tmp-{}", std::process::id()),
+            format!(".s.tmp-{dead}"),
+        ] {
+            fs::create_dir(parent.join(name)).unwrap();
+        }
+        let removed = remove_stale_temp_dirs(&parent, &prefixes);
+        assert_eq!(removed, [parent.join(format!(".r.tmp-{dead}"))]);
+        let mut left: Vec<String> = fs::read_dir(&parent)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().into_string().unwrap())
+            .collect();
+        left.sort();
+        assert_eq!(
+            left,
+            [format!(".r.tmp-{}", std::process::id()), format!(".s.tmp-{dead}")]
+        );
+        fs::remove_dir_all(&parent).unwrap();
+    }
 }
