@@ -75,10 +75,30 @@ pub struct Invocation {
 /// Longest sanitized path component, in bytes (file systems allow 255).
 pub const MAX_COMPONENT_BYTES: usize = 100;
 
+/// Whether Windows reserves `name` for a device: `CON`, `PRN`, `AUX`, `NUL`, `COM0`–`COM9`,
+/// `LPT0`–`LPT9` (and `COM¹`–`COM³`, `LPT¹`–`LPT³`), in any case, alone or before a dot
+/// (`nul.txt`, `Con.tar.gz`): Windows opens the device instead of a file or directory.
+pub fn is_windows_reserved(name: &str) -> bool {
+    let stem = name.split('.').next().unwrap_or_default();
+    let upper = stem.to_ascii_uppercase();
+    match upper.as_str() {
+        "CON" | "PRN" | "AUX" | "NUL" => true,
+        _ => ["COM", "LPT"].iter().any(|p| {
+            upper.strip_prefix(p).is_some_and(|rest| {
+                let mut chars = rest.chars();
+                matches!((chars.next(), chars.next()), (Some('0'..='9' | '¹' | '²' | '³'), None))
+            })
+        }),
+    }
+}
+
 /// Turn a scenario name into a safe single path component: letters and digits (any
 /// script, so `养老金` stays readable), `-`, `_` and `.` are kept, anything else — `/`, `\`,
 /// spaces, control characters — becomes `-`; leading dots and dashes are dropped (no `..`,
-/// no hidden directory, nothing that looks like an option), and the result is at most [`MAX_COMPONENT_BYTES`] bytes, never empty.
+/// no hidden directory, nothing that looks like an option), so are trailing dots (Windows
+/// drops them), a name Windows reserves for a device ([`is_windows_reserved`]: `CON`,
+/// `nul.txt`, `Com1`, …) gets `_` after its stem (`CON_`, `nul_.txt`), and the result is at
+/// most [`MAX_COMPONENT_BYTES`] bytes, never empty.
 pub fn sanitize_component(name: &str) -> String {
     let mut s = String::new();
     for c in name.chars() {
@@ -92,8 +112,20 @@ pub fn sanitize_component(name: &str) -> String {
         }
         s.push(c);
     }
-    let s = s.trim_start_matches(['.', '-']);
-    if s.is_empty() { "scenario".into() } else { s.into() }
+    let s = s.trim_start_matches(['.', '-']).trim_end_matches('.');
+    if s.is_empty() {
+        return "scenario".into();
+    }
+    if is_windows_reserved(s) {
+        // The stem is at most 5 bytes (`COM¹`), so the result stays within the bound.
+        let stem = s.split('.').next().unwrap_or_default();
+        let mut out = format!("{stem}_{}", &s[stem.len()..]);
+        while out.len() > MAX_COMPONENT_BYTES {
+            out.pop();
+        }
+        return out.trim_end_matches('.').into();
+    }
+    s.into()
 }
 
 /// Lower-case hex SHA-256 of bytes.
@@ -735,6 +767,70 @@ pub fn plot(dir: &Path) -> Result<usize, ReportError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn windows_device_names_are_not_used_as_directory_names() {
+        for (name, expected) in [
+            ("CON", "CON_"),
+            ("con", "con_"),
+            ("Prn", "Prn_"),
+            ("aux", "aux_"),
+            ("NUL", "NUL_"),
+            ("nul.txt", "nul_.txt"),
+            ("Con.tar.gz", "Con_.tar.gz"),
+            ("nul.", "nul_"),
+            ("NUL...", "NUL_"),
+            ("COM1", "COM1_"),
+            ("com9.log", "com9_.log"),
+            ("COM0", "COM0_"),
+            ("lpt1", "lpt1_"),
+            ("LPT9", "LPT9_"),
+            ("COM¹", "COM¹_"),
+            ("lpt³.x", "lpt³_.x"),
+            ("../CON", "CON_"),
+            ("a b/../aux", "a-b-..-aux"),
+            ("con ", "con-"),
+        ] {
+            assert_eq!(sanitize_component(name), expected, "{name:?}");
+            assert!(!is_windows_reserved(&sanitize_component(name)), "{name:?}");
+        }
+        // Near misses are names like any other.
+        for name in [
+            "CONSOLE",
+            "con-1",
+            "COM10",
+            "LPT",
+            "COM",
+            "nully",
+            "auxiliary.txt",
+            "xcon",
+            "com1x",
+            "_nul",
+        ] {
+            assert!(!is_windows_reserved(name), "{name:?}");
+            assert_eq!(sanitize_component(name), name, "{name:?}");
+        }
+        // A long name with a reserved stem stays within the bound.
+        let long = format!("nul.{}", "x".repeat(200));
+        let s = sanitize_component(&long);
+        assert!(s.len() <= MAX_COMPONENT_BYTES && s.starts_with("nul_.x"), "{s}");
+    }
+
+    #[test]
+    fn sanitizing_keeps_good_names_and_replaces_bad_characters() {
+        for (name, expected) in [
+            ("quickstart", "quickstart"),
+            ("china-social-security", "china-social-security"),
+            ("../../escape", "escape"),
+            ("..", "scenario"),
+            ("", "scenario"),
+            ("v1.2.", "v1.2"),
+            ("养老金 2024", "养老金-2024"),
+            ("--force", "force"),
+        ] {
+            assert_eq!(sanitize_component(name), expected, "{name:?}");
+        }
+    }
 
     #[test]
     fn temporary_directory_names_give_their_process_id() {
