@@ -6,7 +6,8 @@
 //! throughput, latency, settlement delay and cost per transaction with confidence intervals.
 //!
 //! Layers (dependencies point down): `report → experiment → sim → {net, node, consensus,
-//! workload, cost} → {engine, scenario, metrics, ledger}`. See `DESIGN.md` and `docs/`.
+//! workload, cost} → {engine, scenario, metrics, ledger} → names` (names shared by the
+//! layers: cost categories, message kinds). See `DESIGN.md` and `docs/`.
 //!
 //! ```no_run
 //! let scenario = ledgersim::Scenario::load(std::path::Path::new("scenarios/quickstart.toml")).unwrap();
@@ -22,6 +23,7 @@ pub mod engine;
 pub mod experiment;
 pub mod ledger;
 pub mod metrics;
+pub mod names;
 pub mod net;
 pub mod node;
 pub mod report;
