@@ -32,6 +32,9 @@ enum Command {
         /// Worker threads (default: all cores). Results do not depend on it.
         #[arg(long)]
         threads: Option<usize>,
+        /// Re-run even an experiment the resource guard refuses (estimated above 1e11 events or 8 GiB).
+        #[arg(long)]
+        force: bool,
     },
     /// Redraw DIR/charts/ and DIR/report.html from the data files in DIR alone.
     Plot {
@@ -634,7 +637,7 @@ fn validate_suite(args: ValidateArgs) -> Result<(), Failure> {
     Ok(())
 }
 
-fn reproduce(dir: &Path, threads: Option<usize>) -> Result<(), Failure> {
+fn reproduce(dir: &Path, threads: Option<usize>, force: bool) -> Result<(), Failure> {
     let invalid = |e: anyhow::Error| Failure { code: 2, error: e };
     let path = dir.join("manifest.json");
     let text = std::fs::read_to_string(&path)
@@ -656,10 +659,21 @@ fn reproduce(dir: &Path, threads: Option<usize>) -> Result<(), Failure> {
         .get("ledgersim_version")
         .and_then(|v| v.as_str())
         .unwrap_or("?");
+    let recorded_build = manifest
+        .get("ledgersim_build")
+        .and_then(|v| v.as_str())
+        .unwrap_or("unknown");
     if recorded != env!("CARGO_PKG_VERSION") {
         eprintln!(
             "note: results were made by ledgersim {recorded}; this is {}",
             env!("CARGO_PKG_VERSION")
+        );
+    } else if recorded_build != ledgersim::BUILD {
+        // Not refused: checking old results with a newer build is the point of reproducing.
+        eprintln!(
+            "warning: results were made by build {recorded_build}; this is build {}: a digest that \
+             differs may come from a change in the simulator rather than in the results",
+            ledgersim::BUILD
         );
     }
     let threads = threads
@@ -680,19 +694,24 @@ fn reproduce(dir: &Path, threads: Option<usize>) -> Result<(), Failure> {
                 .map_err(invalid)?,
         ),
     };
-    let bar = progress(ledgersim::experiment::run_count(&scenario), false);
+    // Check the digest list before spending the simulation on it: every deterministic file a
+    // run writes must be listed, with a well-formed digest, and nothing else.
+    let digests =
+        recorded_digests(&manifest, shard).map_err(|why| invalid(anyhow::anyhow!("{}: {why}", path.display())))?;
+    guard(&scenario, threads, force)?;
+    let total_runs = match shard {
+        Some(_) => ledgersim::experiment::shard::jobs(&scenario, shard).len(),
+        None => ledgersim::experiment::run_count(&scenario),
+    };
+    let bar = progress(total_runs, false);
     let result = ledgersim::experiment::run_experiment_shard(&scenario, shard, threads, &|| bar.inc(1))
         .map_err(|e| experiment_failure(e, None))?;
     bar.finish_and_clear();
     let outputs = report::outputs_for(&scenario, &result, shard).context("building outputs")?;
-    let digests = manifest.get("digests_sha256").and_then(|d| d.as_object());
     let mut differ = Vec::new();
     for (name, bytes) in &outputs.files {
         let now = report::sha256_hex(bytes);
-        let then = digests
-            .and_then(|d| d.get(*name))
-            .and_then(|v| v.as_str())
-            .unwrap_or("");
+        let then = digests.get(*name).map(String::as_str).unwrap_or("");
         let verdict = if now == then { "identical" } else { "DIFFERS" };
         println!(
             "{name:16} {verdict}  (recorded {}…, reproduced {}…)",
@@ -715,6 +734,65 @@ fn reproduce(dir: &Path, threads: Option<usize>) -> Result<(), Failure> {
             error: anyhow::anyhow!("not reproduced: {} differ(s) from the manifest", differ.join(", ")),
         })
     }
+}
+
+/// The manifest's `digests_sha256`, checked to be complete: one 64-hex-digit SHA-256 for each
+/// deterministic file a run (or shard) writes, and no other entry. Otherwise, why not.
+fn recorded_digests(
+    manifest: &serde_json::Value,
+    shard: Option<Shard>,
+) -> Result<std::collections::BTreeMap<String, String>, String> {
+    let expected = report::deterministic_file_names(shard);
+    let what = if shard.is_some() { "a shard" } else { "a run" };
+    let Some(listed) = manifest.get("digests_sha256").and_then(|d| d.as_object()) else {
+        return Err(format!(
+            "no `digests_sha256` object; it must list the SHA-256 of {}",
+            expected.join(", ")
+        ));
+    };
+    let mut problems = Vec::new();
+    let missing: Vec<&str> = expected.iter().copied().filter(|n| !listed.contains_key(*n)).collect();
+    if !missing.is_empty() {
+        problems.push(format!("no digest for {}", missing.join(", ")));
+    }
+    let unknown: Vec<&str> = listed
+        .keys()
+        .map(String::as_str)
+        .filter(|n| !expected.contains(n))
+        .collect();
+    if !unknown.is_empty() {
+        problems.push(format!(
+            "a digest for {}, which {what} does not write as a deterministic output",
+            unknown.join(", ")
+        ));
+    }
+    let malformed: Vec<&str> = listed
+        .iter()
+        .filter(|(n, v)| {
+            expected.contains(&n.as_str())
+                && !v
+                    .as_str()
+                    .is_some_and(|d| d.len() == 64 && d.bytes().all(|b| b.is_ascii_hexdigit()))
+        })
+        .map(|(n, _)| n.as_str())
+        .collect();
+    if !malformed.is_empty() {
+        problems.push(format!(
+            "a digest that is not 64 hexadecimal digits for {}",
+            malformed.join(", ")
+        ));
+    }
+    if !problems.is_empty() {
+        return Err(format!(
+            "`digests_sha256` is incomplete or wrong: {}. The manifest of {what} lists exactly {};              it was edited or made by another version, so it cannot be verified",
+            problems.join("; "),
+            expected.join(", ")
+        ));
+    }
+    Ok(listed
+        .iter()
+        .map(|(n, v)| (n.clone(), v.as_str().unwrap_or_default().to_string()))
+        .collect())
 }
 
 fn plot(dir: &Path) -> Result<(), Failure> {
@@ -787,7 +865,7 @@ fn main() -> ExitCode {
         Command::Run(a) => run(a),
         Command::Check { scenario, set } => check(&scenario, set),
         Command::Merge(a) => merge(a),
-        Command::Reproduce { dir, threads } => reproduce(&dir, threads),
+        Command::Reproduce { dir, threads, force } => reproduce(&dir, threads, force),
         Command::Validate(a) => validate_suite(a),
         Command::Plot { dir } => plot(&dir),
     };

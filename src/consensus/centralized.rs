@@ -185,7 +185,7 @@ impl Replica for CentralReplica {
     }
 
     fn msg_kind_names() -> &'static [&'static str] {
-        &["replicate", "ack"]
+        crate::names::CENTRALIZED_KINDS
     }
 
     fn ledger(&self) -> &Ledger {

@@ -773,7 +773,7 @@ impl Replica for HotStuffReplica {
     }
 
     fn msg_kind_names() -> &'static [&'static str] {
-        &["forward", "proposal", "vote", "new-view", "fetch", "fetch-reply"]
+        crate::names::HOTSTUFF_KINDS
     }
 
     fn ledger(&self) -> &Ledger {

@@ -1171,17 +1171,7 @@ impl Replica for PbftReplica {
     }
 
     fn msg_kind_names() -> &'static [&'static str] {
-        &[
-            "forward",
-            "pre-prepare",
-            "prepare",
-            "commit",
-            "checkpoint",
-            "view-change",
-            "new-view",
-            "reforward",
-            "state-transfer",
-        ]
+        crate::names::PBFT_KINDS
     }
 
     fn ledger(&self) -> &Ledger {

@@ -723,7 +723,7 @@ impl Replica for PoaReplica {
     }
 
     fn msg_kind_names() -> &'static [&'static str] {
-        &["gossip", "block", "fetch", "blocks"]
+        crate::names::POA_KINDS
     }
 
     fn ledger(&self) -> &Ledger {

@@ -703,7 +703,7 @@ impl Replica for PowReplica {
     }
 
     fn msg_kind_names() -> &'static [&'static str] {
-        &["tx", "inv", "getdata", "block", "cmpct", "getblocktxn", "blocktxn"]
+        crate::names::POW_KINDS
     }
 
     fn ledger(&self) -> &Ledger {

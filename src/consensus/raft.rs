@@ -1197,21 +1197,7 @@ impl Replica for RaftReplica {
     }
 
     fn msg_kind_names() -> &'static [&'static str] {
-        &[
-            "forward",
-            "request-vote",
-            "vote",
-            "append",
-            "append-ack",
-            "probe",
-            "probe-ack",
-            "heartbeat",
-            "heartbeat-ack",
-            "deliver",
-            "peer-beat",
-            "pull",
-            "snapshot",
-        ]
+        crate::names::RAFT_KINDS
     }
 
     fn ledger(&self) -> &Ledger {

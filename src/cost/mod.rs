@@ -84,18 +84,11 @@ pub struct CostBreakdown {
 }
 
 /// Number of cost categories.
-pub const N_CATEGORIES: usize = 7;
+pub const N_CATEGORIES: usize = crate::names::COST_CATEGORIES.len();
 
-/// Category names in report order.
-pub const CATEGORIES: [&str; N_CATEGORIES] = [
-    "infrastructure",
-    "network",
-    "storage",
-    "fees",
-    "reconciliation",
-    "float",
-    "energy",
-];
+/// Category names in report order (defined in [`crate::names`], where `scenario` can see
+/// them too).
+pub const CATEGORIES: [&str; N_CATEGORIES] = crate::names::COST_CATEGORIES;
 
 /// Energy in kWh drawn by `hash_rate` H/s at `joules_per_hash` J/H over `window`.
 pub fn mining_energy_kwh(hash_rate: f64, joules_per_hash: f64, window: SimTime) -> f64 {

@@ -9,6 +9,7 @@
 use super::data::{ReportData, StatData, SystemData};
 use plotters::coord::Shift;
 use plotters::coord::ranged1d::SegmentValue;
+use plotters::coord::types::RangedCoordf64;
 use plotters::element::ComposedElement;
 use plotters::prelude::*;
 use std::collections::BTreeMap;
@@ -287,6 +288,153 @@ pub fn ms_label(ms: f64) -> String {
     }
 }
 
+const SECOND_MS: f64 = 1e3;
+const MINUTE_MS: f64 = 6e4;
+const HOUR_MS: f64 = 3.6e6;
+
+/// Round durations (ms) at which a logarithmic time axis may put a tick, finest set: 1, 2, 5
+/// per decade from 1 µs to 500 ms; 1, 2, 5, 10, 20, 30 s; the same in minutes; 1, 2, 5, 10,
+/// 20, 50, … hours. Every one is labelled exactly by [`ms_label`] (`2 µs`, `500 ms`, `30 s`,
+/// `10 min`, `1 h`).
+fn fine_time_ladder() -> Vec<f64> {
+    let mut v = Vec::new();
+    for k in -3..=2 {
+        for m in [1.0, 2.0, 5.0] {
+            v.push(m * 10f64.powi(k));
+        }
+    }
+    for unit in [SECOND_MS, MINUTE_MS] {
+        v.extend([1.0, 2.0, 5.0, 10.0, 20.0, 30.0].map(|m| m * unit));
+    }
+    v.extend([1.0, 2.0, 5.0, 10.0, 20.0, 50.0, 100.0, 200.0, 500.0, 1000.0].map(|m| m * HOUR_MS));
+    v
+}
+
+/// The coarser set: one round duration per decade or unit — 1, 10, 100 µs; 1, 10, 100 ms;
+/// 1 s, 10 s, 1 min, 10 min, 1 h, 10 h, 100 h, 1000 h.
+fn decade_time_ladder() -> Vec<f64> {
+    let mut v: Vec<f64> = (-3..=2).map(|k| 10f64.powi(k)).collect();
+    v.extend([
+        SECOND_MS,
+        10.0 * SECOND_MS,
+        MINUTE_MS,
+        10.0 * MINUTE_MS,
+        HOUR_MS,
+        10.0 * HOUR_MS,
+        100.0 * HOUR_MS,
+        1000.0 * HOUR_MS,
+    ]);
+    v
+}
+
+/// Ticks of a logarithmic time axis spanning `lo..=hi` (log10 of milliseconds), as
+/// milliseconds: `(bold, light)`. Bold ticks (labelled) are round durations in the unit a
+/// reader would use — the finest ladder of [`fine_time_ladder`] that gives at most
+/// `max_ticks`, else the decades and units of [`decade_time_ladder`] (every k-th if still
+/// too many) with the fine ladder as light grid lines, else every k-th of the fine ladder.
+/// Ranges outside 1 µs – 1000 h fall back to powers of ten.
+pub fn log_time_ticks(lo: f64, hi: f64, max_ticks: usize) -> (Vec<f64>, Vec<f64>) {
+    let max_ticks = max_ticks.max(2);
+    let within = |ladder: Vec<f64>| -> Vec<f64> {
+        ladder
+            .into_iter()
+            .filter(|v| v.log10() >= lo - 1e-9 && v.log10() <= hi + 1e-9)
+            .collect()
+    };
+    let fine = within(fine_time_ladder());
+    if (2..=max_ticks).contains(&fine.len()) {
+        return (fine, Vec::new());
+    }
+    let thin = |v: &[f64]| -> Vec<f64> { v.iter().copied().step_by(v.len().div_ceil(max_ticks)).collect() };
+    let decades = within(decade_time_ladder());
+    if decades.len() >= 2 {
+        let bold = thin(&decades);
+        let light = fine.into_iter().filter(|v| !bold.contains(v)).collect();
+        return (bold, light);
+    }
+    if fine.len() >= 2 {
+        // Less than two decades apart but too many fine ticks for the cap.
+        return (thin(&fine), Vec::new());
+    }
+    // Outside 1 µs – 1000 h, or narrower than one step of the ladder.
+    let (a, b) = (lo.ceil() as i32, hi.floor() as i32);
+    let powers: Vec<f64> = (a..=b).map(|k| 10f64.powi(k)).collect();
+    if powers.len() >= 2 {
+        (thin(&powers), Vec::new())
+    } else {
+        (vec![10f64.powf(lo), 10f64.powf(hi)], Vec::new())
+    }
+}
+
+/// The label of a tick at `log10 ms` on a logarithmic time axis: the round duration it was
+/// placed at (so 10^log10(60 000) reads `1 min`, not `60 s` or `59.9 s`), else the value.
+pub fn log_time_label(log_ms: f64) -> String {
+    let exact = fine_time_ladder()
+        .into_iter()
+        .chain(decade_time_ladder())
+        .find(|v| (v.log10() - log_ms).abs() < 1e-9);
+    ms_label(exact.unwrap_or_else(|| 10f64.powf(log_ms)))
+}
+
+/// A value axis (log10 ms on a logarithmic time axis, else plain values) whose ticks are
+/// either round durations ([`log_time_ticks`]) or plotters' own linear ones.
+struct ValueAxis {
+    inner: RangedCoordf64,
+    log_time: bool,
+}
+
+impl ValueAxis {
+    /// A logarithmic time axis over `lo..hi` (log10 ms): ticks at round durations, at most
+    /// the tick-count hint of them labelled.
+    fn log_time(lo: f64, hi: f64) -> Self {
+        ValueAxis {
+            inner: (lo..hi).into(),
+            log_time: true,
+        }
+    }
+
+    /// A linear axis with plotters' own ticks (exactly what a plain `lo..hi` gives).
+    fn linear(lo: f64, hi: f64) -> Self {
+        ValueAxis {
+            inner: (lo..hi).into(),
+            log_time: false,
+        }
+    }
+}
+
+impl Ranged for ValueAxis {
+    type FormatOption = plotters::coord::ranged1d::NoDefaultFormatting;
+    type ValueType = f64;
+
+    fn map(&self, value: &f64, limit: (i32, i32)) -> i32 {
+        self.inner.map(value, limit)
+    }
+
+    fn key_points<Hint: plotters::coord::ranged1d::KeyPointHint>(&self, hint: Hint) -> Vec<f64> {
+        if !self.log_time {
+            return self.inner.key_points(hint);
+        }
+        let r = self.inner.range();
+        let (bold, light) = log_time_ticks(r.start, r.end, hint.max_num_points());
+        let ticks = if hint.weight().allow_light_points() {
+            light
+        } else {
+            bold
+        };
+        ticks.into_iter().map(f64::log10).collect()
+    }
+
+    fn range(&self) -> std::ops::Range<f64> {
+        self.inner.range()
+    }
+}
+
+impl plotters::coord::ranged1d::ValueFormatter<f64> for ValueAxis {
+    fn format(value: &f64) -> String {
+        RangedCoordf64::format(value)
+    }
+}
+
 /// A compact number label (1 200 → "1,200", 0.05 → "0.05").
 pub fn num_label(v: f64) -> String {
     if !v.is_finite() {
@@ -459,16 +607,15 @@ fn draw_cdf<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, d: &ReportData) -
             .margin(12)
             .x_label_area_size(55)
             .y_label_area_size(70)
-            .build_cartesian_2d(lo..hi, 0.0..1.0)
+            .build_cartesian_2d(ValueAxis::log_time(lo, hi), 0.0..1.0)
             .c()?;
-        let decades = ((hi - lo).round() as usize + 1).clamp(2, 7);
         configure!(
             chart,
             "latency (log scale)",
             "fraction of transactions ≤ latency",
-            &|v| ms_label(10f64.powf(*v)),
+            &|v| log_time_label(*v),
             &|v| format!("{:.0} %", v * 100.0),
-            decades,
+            7,
         )?;
         for (sys, measures) in &cdfs {
             let pts = &measures[m];
@@ -597,7 +744,14 @@ fn draw_timeseries<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, d: &Report
             .margin(12)
             .x_label_area_size(50)
             .y_label_area_size(85)
-            .build_cartesian_2d(0.0..dur / div, ymin..ymax)
+            .build_cartesian_2d(
+                0.0..dur / div,
+                if log_y {
+                    ValueAxis::log_time(ymin, ymax)
+                } else {
+                    ValueAxis::linear(ymin, ymax)
+                },
+            )
             .c()?;
         let ydesc = if log_y {
             "mean latency of the window's commits (log scale)".to_string()
@@ -611,7 +765,7 @@ fn draw_timeseries<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, d: &Report
             ),
             &ydesc,
             &|v| num_label(*v),
-            &|v| if log_y { ms_label(10f64.powf(*v)) } else { num_label(*v) },
+            &|v| if log_y { log_time_label(*v) } else { num_label(*v) },
             10,
         )?;
         // Warm-up, then fault windows, under the lines.
@@ -1456,4 +1610,83 @@ pub fn render_all(d: &ReportData, charts_dir: &Path) -> Result<Vec<Chart>, Strin
         );
     }
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Bold tick labels of a log time axis from `lo` to `hi` ms.
+    fn labels(lo_ms: f64, hi_ms: f64, max: usize) -> Vec<String> {
+        log_time_ticks(lo_ms.log10(), hi_ms.log10(), max)
+            .0
+            .iter()
+            .map(|v| log_time_label(v.log10()))
+            .collect()
+    }
+
+    #[test]
+    fn log_time_axes_are_labelled_at_round_durations() {
+        // Seven decades, 1 ms to 10^4 s (2.8 h): decades and units, no "16.7 min".
+        assert_eq!(
+            labels(1.0, 1e7, 8),
+            ["1 ms", "10 ms", "100 ms", "1 s", "10 s", "1 min", "10 min", "1 h"]
+        );
+        // Fewer labels allowed: every other one, still round.
+        assert_eq!(labels(1.0, 1e7, 4), ["1 ms", "100 ms", "10 s", "10 min"]);
+        // Two decades: the 1-2-5 ladder.
+        assert_eq!(
+            labels(10.0, 1000.0, 8),
+            ["10 ms", "20 ms", "50 ms", "100 ms", "200 ms", "500 ms", "1 s"]
+        );
+        // Seconds to minutes use 10, 20, 30 s, then minutes.
+        assert_eq!(
+            labels(10_000.0, 600_000.0, 8),
+            ["10 s", "20 s", "30 s", "1 min", "2 min", "5 min", "10 min"]
+        );
+        // Hours (a daily settlement batch): 1 h, 2 h, 5 h, 10 h, 20 h.
+        assert_eq!(labels(3.6e6, 1e8, 8), ["1 h", "2 h", "5 h", "10 h", "20 h"]);
+        // Microseconds.
+        assert_eq!(
+            labels(0.001, 0.1, 8),
+            ["1 µs", "2 µs", "5 µs", "10 µs", "20 µs", "50 µs", "100 µs"]
+        );
+        // The decade ladder brings the fine one as light grid lines.
+        let (bold, light) = log_time_ticks(0.0, 7.0, 8);
+        assert_eq!(bold.len(), 8);
+        assert!(light.contains(&(2.0 * MINUTE_MS)) && !light.contains(&MINUTE_MS));
+    }
+
+    #[test]
+    fn every_tick_of_any_range_is_a_clean_label() {
+        // Whatever the range of at least a decade within 1 µs – 1000 h, a bold tick reads as
+        // a whole number of its unit (no "16.7 min", "3.16 s" or "59.9 s"), ticks increase,
+        // and there are between 2 and the cap.
+        for lo10 in -30..80 {
+            for span10 in (10..90).filter(|s| lo10 + s <= 95) {
+                let (lo, hi) = (lo10 as f64 / 10.0, (lo10 + span10) as f64 / 10.0);
+                for max in [4, 7, 10] {
+                    let (bold, _) = log_time_ticks(lo, hi, max);
+                    assert!((2..=max).contains(&bold.len()), "{lo}..{hi} max {max}: {bold:?}");
+                    assert!(bold.windows(2).all(|w| w[0] < w[1]));
+                    for v in &bold {
+                        let label = log_time_label(v.log10());
+                        let number = label.split(' ').next().unwrap();
+                        assert!(
+                            number.parse::<u32>().is_ok(),
+                            "{lo}..{hi}: tick {v} ms is labelled {label:?}"
+                        );
+                        assert!(v.log10() >= lo - 1e-9 && v.log10() <= hi + 1e-9);
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn labels_between_ladder_values_fall_back_to_the_value() {
+        assert_eq!(log_time_label(60_000f64.log10()), "1 min");
+        assert_eq!(log_time_label(1000f64.log10()), "1 s");
+        assert_eq!(log_time_label(3.0f64.log10()), "3 ms");
+    }
 }

@@ -440,43 +440,6 @@ mod tests {
     }
 
     #[test]
-    fn message_kind_lists_match_the_protocols() {
-        use crate::consensus::Replica;
-        use crate::scenario::SystemKind;
-        use crate::scenario::expect::{CLIENT_KIND, message_kinds};
-        let load = |f: &str| {
-            let p = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-                .join("scenarios")
-                .join(f);
-            crate::scenario::validate::load_file(&p, &[]).unwrap()
-        };
-        let mut systems = load("china-social-security.toml").systems;
-        systems.extend(load("bitcoin-simblock-2019.toml").systems);
-        let with_client = |names: &[&'static str]| {
-            let mut v = names.to_vec();
-            v.push(CLIENT_KIND);
-            v
-        };
-        for s in &systems {
-            let expected = match &s.kind {
-                SystemKind::Centralized(_) => {
-                    with_client(crate::consensus::centralized::CentralReplica::msg_kind_names())
-                }
-                SystemKind::Pbft(_) => with_client(crate::consensus::pbft::PbftReplica::msg_kind_names()),
-                SystemKind::Raft(_) => with_client(crate::consensus::raft::RaftReplica::msg_kind_names()),
-                SystemKind::HotStuff(_) => with_client(crate::consensus::hotstuff::HotStuffReplica::msg_kind_names()),
-                SystemKind::Poa(_) => with_client(crate::consensus::poa::PoaReplica::msg_kind_names()),
-                SystemKind::Pow(_) => with_client(crate::consensus::pow::PowReplica::msg_kind_names()),
-            };
-            assert_eq!(message_kinds(&s.kind), expected.as_slice(), "{}", s.name);
-        }
-        let labels: Vec<&str> = systems.iter().map(|s| s.kind.label()).collect();
-        for k in ["centralized", "pbft", "raft", "hotstuff", "poa", "pow"] {
-            assert!(labels.contains(&k), "the scenarios lack {k}: extend this test");
-        }
-    }
-
-    #[test]
     fn numbers_are_printed_for_people() {
         assert_eq!(fmt_num(60.0), "60");
         assert_eq!(fmt_num(1030.25), "1030");

@@ -35,8 +35,9 @@ struct ShardDir {
 
 /// The fields that must be equal in every shard's manifest, in the order they are checked
 /// (the most specific explanation first), with the words used in the error.
-const SAME_IN_EVERY_SHARD: [(&str, &str); 8] = [
+const SAME_IN_EVERY_SHARD: [(&str, &str); 9] = [
     ("ledgersim_version", "ledgersim versions"),
+    ("ledgersim_build", "ledgersim builds (git commit of the binary)"),
     ("scenario", "scenario names"),
     ("scenario_sha256", "scenario files (SHA-256 of the file)"),
     ("seed", "seeds"),
@@ -113,7 +114,11 @@ fn field(s: &ShardDir, name: &str) -> Value {
     if name == "shard_count" {
         return Value::from(s.shard.count);
     }
-    s.manifest.get(name).cloned().unwrap_or(Value::Null)
+    match s.manifest.get(name) {
+        // Manifests written before builds were recorded.
+        None if name == "ledgersim_build" => Value::from("unknown"),
+        v => v.cloned().unwrap_or(Value::Null),
+    }
 }
 
 /// Everything `merge` recovered from the shards.
@@ -140,7 +145,8 @@ pub struct Merged {
 ///
 /// Refuses, naming the directories involved: a directory that is not a shard, a data file
 /// that does not match its manifest digest, shards of different scenarios, seeds,
-/// replications, overrides, shard counts or ledgersim versions (including this binary's),
+/// replications, overrides, shard counts, ledgersim versions or builds (including this
+/// binary's; see [`crate::BUILD`]),
 /// a slice given twice, and missing slices.
 pub fn merge_shards(dirs: &[PathBuf]) -> Result<Merged, MergeError> {
     if dirs.is_empty() {
@@ -159,7 +165,7 @@ pub fn merge_shards(dirs: &[PathBuf]) -> Result<Merged, MergeError> {
                 return fail(format!(
                     "shards of different experiments: different {words} — {} has {}, {} has {}; \
                      merge only the slices of one `ledgersim run` (same scenario, seed, \
-                     replications, overrides, N and ledgersim version)",
+                     replications, overrides, N and ledgersim build)",
                     first.dir.display(),
                     shown(&a),
                     other.dir.display(),
@@ -175,6 +181,16 @@ pub fn merge_shards(dirs: &[PathBuf]) -> Result<Merged, MergeError> {
         return fail(format!(
             "the shards were made by ledgersim {made_by}, this is {this_version}: merge them \
              with the version that ran them (the summary records the version)"
+        ));
+    }
+    let built_by = field(first, "ledgersim_build");
+    let built_by = built_by.as_str().unwrap_or("unknown");
+    if built_by != crate::BUILD {
+        return fail(format!(
+            "the shards were made by build {built_by}, this binary is build {}: merge them with \
+             the binary that ran them (different builds of one version may compute different \
+             results; manifest.json records `ledgersim_build`)",
+            crate::BUILD
         ));
     }
     shards.sort_by_key(|s| s.shard.index);

@@ -75,10 +75,30 @@ pub struct Invocation {
 /// Longest sanitized path component, in bytes (file systems allow 255).
 pub const MAX_COMPONENT_BYTES: usize = 100;
 
+/// Whether Windows reserves `name` for a device: `CON`, `PRN`, `AUX`, `NUL`, `COM0`–`COM9`,
+/// `LPT0`–`LPT9` (and `COM¹`–`COM³`, `LPT¹`–`LPT³`), in any case, alone or before a dot
+/// (`nul.txt`, `Con.tar.gz`): Windows opens the device instead of a file or directory.
+pub fn is_windows_reserved(name: &str) -> bool {
+    let stem = name.split('.').next().unwrap_or_default();
+    let upper = stem.to_ascii_uppercase();
+    match upper.as_str() {
+        "CON" | "PRN" | "AUX" | "NUL" => true,
+        _ => ["COM", "LPT"].iter().any(|p| {
+            upper.strip_prefix(p).is_some_and(|rest| {
+                let mut chars = rest.chars();
+                matches!((chars.next(), chars.next()), (Some('0'..='9' | '¹' | '²' | '³'), None))
+            })
+        }),
+    }
+}
+
 /// Turn a scenario name into a safe single path component: letters and digits (any
 /// script, so `养老金` stays readable), `-`, `_` and `.` are kept, anything else — `/`, `\`,
 /// spaces, control characters — becomes `-`; leading dots and dashes are dropped (no `..`,
-/// no hidden directory, nothing that looks like an option), and the result is at most [`MAX_COMPONENT_BYTES`] bytes, never empty.
+/// no hidden directory, nothing that looks like an option), so are trailing dots (Windows
+/// drops them), a name Windows reserves for a device ([`is_windows_reserved`]: `CON`,
+/// `nul.txt`, `Com1`, …) gets `_` after its stem (`CON_`, `nul_.txt`), and the result is at
+/// most [`MAX_COMPONENT_BYTES`] bytes, never empty.
 pub fn sanitize_component(name: &str) -> String {
     let mut s = String::new();
     for c in name.chars() {
@@ -92,8 +112,20 @@ pub fn sanitize_component(name: &str) -> String {
         }
         s.push(c);
     }
-    let s = s.trim_start_matches(['.', '-']);
-    if s.is_empty() { "scenario".into() } else { s.into() }
+    let s = s.trim_start_matches(['.', '-']).trim_end_matches('.');
+    if s.is_empty() {
+        return "scenario".into();
+    }
+    if is_windows_reserved(s) {
+        // The stem is at most 5 bytes (`COM¹`), so the result stays within the bound.
+        let stem = s.split('.').next().unwrap_or_default();
+        let mut out = format!("{stem}_{}", &s[stem.len()..]);
+        while out.len() > MAX_COMPONENT_BYTES {
+            out.pop();
+        }
+        return out.trim_end_matches('.').into();
+    }
+    s.into()
 }
 
 /// Lower-case hex SHA-256 of bytes.
@@ -428,22 +460,40 @@ pub struct Outputs {
     pub files: Vec<(&'static str, Vec<u8>)>,
 }
 
-/// Build the deterministic files (summary, runs, timeseries) in memory.
-pub fn deterministic_outputs(scenario: &Scenario, result: &ExperimentResult) -> Result<Outputs, ReportError> {
-    Ok(Outputs {
-        files: vec![
-            ("summary.json", summary_json(scenario, result)?),
-            ("runs.csv", runs_csv(scenario, result)?),
-            ("timeseries.csv", timeseries_csv(scenario, result)?),
-            ("latency_histograms.csv", latency_histograms_csv(scenario, result)?),
-        ],
-    })
-}
+/// The deterministic files of a whole (or merged) run, in the order they are written; the
+/// manifest's `digests_sha256` lists exactly these.
+pub const RUN_FILES: [&str; 4] = ["summary.json", "runs.csv", "timeseries.csv", "latency_histograms.csv"];
 
 /// Name of a shard's data file: every run of the shard, exactly, for `ledgersim merge`.
 pub const SHARD_RUNS_FILE: &str = "shard-runs.jsonl";
 
-/// The deterministic files of one shard (`--shard K/N`): `runs.csv` and `timeseries.csv`
+/// The deterministic files of one shard (`--shard K/N`), in the order they are written; the
+/// manifest's `digests_sha256` lists exactly these.
+pub const SHARD_FILES: [&str; 3] = ["runs.csv", "timeseries.csv", SHARD_RUNS_FILE];
+
+/// Names of the deterministic files a run writes — [`RUN_FILES`] for a whole run (`shard`
+/// is `None`), [`SHARD_FILES`] for a shard: the digests a complete manifest carries.
+pub fn deterministic_file_names(shard: Option<Shard>) -> &'static [&'static str] {
+    match shard {
+        None => &RUN_FILES,
+        Some(_) => &SHARD_FILES,
+    }
+}
+
+/// Build the deterministic files ([`RUN_FILES`]) in memory.
+pub fn deterministic_outputs(scenario: &Scenario, result: &ExperimentResult) -> Result<Outputs, ReportError> {
+    let bytes = [
+        summary_json(scenario, result)?,
+        runs_csv(scenario, result)?,
+        timeseries_csv(scenario, result)?,
+        latency_histograms_csv(scenario, result)?,
+    ];
+    Ok(Outputs {
+        files: RUN_FILES.into_iter().zip(bytes).collect(),
+    })
+}
+
+/// The deterministic files of one shard ([`SHARD_FILES`]): `runs.csv` and `timeseries.csv`
 /// (rows of this shard's runs only) and [`SHARD_RUNS_FILE`]. No `summary.json`: statistics
 /// over a slice would be misleading; `ledgersim merge` computes them from all the slices.
 pub fn shard_outputs(scenario: &Scenario, result: &ExperimentResult) -> Result<Outputs, ReportError> {
@@ -451,12 +501,9 @@ pub fn shard_outputs(scenario: &Scenario, result: &ExperimentResult) -> Result<O
         what: SHARD_RUNS_FILE,
         message: e.to_string(),
     })?;
+    let bytes = [runs_csv(scenario, result)?, timeseries_csv(scenario, result)?, data];
     Ok(Outputs {
-        files: vec![
-            ("runs.csv", runs_csv(scenario, result)?),
-            ("timeseries.csv", timeseries_csv(scenario, result)?),
-            (SHARD_RUNS_FILE, data),
-        ],
+        files: SHARD_FILES.into_iter().zip(bytes).collect(),
     })
 }
 
@@ -481,6 +528,7 @@ pub fn manifest_json(scenario: &Scenario, inv: &Invocation, outputs: &Outputs) -
         .collect();
     let m = serde_json::json!({
         "ledgersim_version": env!("CARGO_PKG_VERSION"),
+        "ledgersim_build": crate::BUILD,
         "scenario": scenario.name,
         "scenario_path": inv.scenario_path,
         "scenario_sha256": inv.scenario_sha256,
@@ -535,6 +583,12 @@ pub fn write_dir_then(
         .file_name()
         .map(|s| s.to_string_lossy().into_owned())
         .unwrap_or_else(|| "results".into());
+    for stale in remove_stale_temp_dirs(parent, &[format!(".{base}.tmp-"), format!(".{base}.old-")]) {
+        eprintln!(
+            "note: removed {}, left by an interrupted ledgersim (process no longer running)",
+            stale.display()
+        );
+    }
     let tmp = parent.join(format!(".{base}.tmp-{}", std::process::id()));
     if tmp.exists() {
         fs::remove_dir_all(&tmp).map_err(io(&tmp))?;
@@ -564,6 +618,63 @@ pub fn write_dir_then(
         fs::rename(&tmp, dir).map_err(io(dir))?;
     }
     Ok(())
+}
+
+/// The process id in `name` if it is `PREFIX` + a process id for one of `prefixes`.
+fn temp_dir_pid(name: &str, prefixes: &[String]) -> Option<u32> {
+    let digits = prefixes.iter().find_map(|p| name.strip_prefix(p.as_str()))?;
+    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    digits.parse().ok().filter(|&pid| pid >= 1 && pid <= i32::MAX as u32)
+}
+
+/// Whether process `pid` exists on this machine (Unix: `kill(pid, 0)`); elsewhere, always
+/// `true`, so nothing is ever removed on a guess.
+fn process_alive(pid: u32) -> bool {
+    #[cfg(unix)]
+    {
+        let Ok(pid) = libc::pid_t::try_from(pid) else {
+            return true;
+        };
+        if pid <= 0 {
+            return true;
+        }
+        // SAFETY: signal 0 only checks that the process exists and may be signalled; nothing
+        // is sent.
+        if unsafe { libc::kill(pid, 0) } == 0 {
+            return true;
+        }
+        // EPERM: it exists but belongs to someone else.
+        std::io::Error::last_os_error().raw_os_error() != Some(libc::ESRCH)
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = pid;
+        true
+    }
+}
+
+/// Remove the directories in `parent` named `PREFIX` + a process id (for one of
+/// `prefixes`, e.g. `.quickstart.tmp-`) whose process is no longer running: the leftovers of
+/// a run killed while writing (a second Ctrl-C exits at once). Directories of live processes
+/// (including this one) and every other name are left alone; failures to remove are
+/// ignored. Returns the directories removed.
+pub fn remove_stale_temp_dirs(parent: &Path, prefixes: &[String]) -> Vec<PathBuf> {
+    let Ok(entries) = fs::read_dir(parent) else {
+        return Vec::new();
+    };
+    let mut stale: Vec<PathBuf> = entries
+        .filter_map(Result::ok)
+        .filter(|e| e.file_type().is_ok_and(|t| t.is_dir()))
+        .filter_map(|e| {
+            let pid = temp_dir_pid(e.file_name().to_str()?, prefixes)?;
+            (pid != std::process::id() && !process_alive(pid)).then(|| e.path())
+        })
+        .collect();
+    stale.sort();
+    stale.retain(|p| fs::remove_dir_all(p).is_ok());
+    stale
 }
 
 /// Produce every output file for an experiment and write them atomically to `dir`.
@@ -631,6 +742,7 @@ pub fn render_report(data: &data::ReportData, dir: &Path) -> Result<(), ReportEr
 /// place, so a failure leaves the old ones intact.
 pub fn plot(dir: &Path) -> Result<usize, ReportError> {
     let data = data::ReportData::load(dir).map_err(ReportError::Render)?;
+    remove_stale_temp_dirs(dir, &[".plot.tmp-".to_string()]);
     let tmp = dir.join(format!(".plot.tmp-{}", std::process::id()));
     if tmp.exists() {
         fs::remove_dir_all(&tmp).map_err(io(&tmp))?;
@@ -650,4 +762,125 @@ pub fn plot(dir: &Path) -> Result<usize, ReportError> {
     let n = fs::read_dir(&charts).map_err(io(&charts))?.count();
     fs::remove_dir_all(&tmp).map_err(io(&tmp))?;
     Ok(n)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn windows_device_names_are_not_used_as_directory_names() {
+        for (name, expected) in [
+            ("CON", "CON_"),
+            ("con", "con_"),
+            ("Prn", "Prn_"),
+            ("aux", "aux_"),
+            ("NUL", "NUL_"),
+            ("nul.txt", "nul_.txt"),
+            ("Con.tar.gz", "Con_.tar.gz"),
+            ("nul.", "nul_"),
+            ("NUL...", "NUL_"),
+            ("COM1", "COM1_"),
+            ("com9.log", "com9_.log"),
+            ("COM0", "COM0_"),
+            ("lpt1", "lpt1_"),
+            ("LPT9", "LPT9_"),
+            ("COM¹", "COM¹_"),
+            ("lpt³.x", "lpt³_.x"),
+            ("../CON", "CON_"),
+            ("a b/../aux", "a-b-..-aux"),
+            ("con ", "con-"),
+        ] {
+            assert_eq!(sanitize_component(name), expected, "{name:?}");
+            assert!(!is_windows_reserved(&sanitize_component(name)), "{name:?}");
+        }
+        // Near misses are names like any other.
+        for name in [
+            "CONSOLE",
+            "con-1",
+            "COM10",
+            "LPT",
+            "COM",
+            "nully",
+            "auxiliary.txt",
+            "xcon",
+            "com1x",
+            "_nul",
+        ] {
+            assert!(!is_windows_reserved(name), "{name:?}");
+            assert_eq!(sanitize_component(name), name, "{name:?}");
+        }
+        // A long name with a reserved stem stays within the bound.
+        let long = format!("nul.{}", "x".repeat(200));
+        let s = sanitize_component(&long);
+        assert!(s.len() <= MAX_COMPONENT_BYTES && s.starts_with("nul_.x"), "{s}");
+    }
+
+    #[test]
+    fn sanitizing_keeps_good_names_and_replaces_bad_characters() {
+        for (name, expected) in [
+            ("quickstart", "quickstart"),
+            ("china-social-security", "china-social-security"),
+            ("../../escape", "escape"),
+            ("..", "scenario"),
+            ("", "scenario"),
+            ("v1.2.", "v1.2"),
+            ("养老金 2024", "养老金-2024"),
+            ("--force", "force"),
+        ] {
+            assert_eq!(sanitize_component(name), expected, "{name:?}");
+        }
+    }
+
+    #[test]
+    fn temporary_directory_names_give_their_process_id() {
+        let prefixes = [".quickstart.tmp-".to_string(), ".quickstart.old-".to_string()];
+        assert_eq!(temp_dir_pid(".quickstart.tmp-4242", &prefixes), Some(4242));
+        assert_eq!(temp_dir_pid(".quickstart.old-7", &prefixes), Some(7));
+        for other in [
+            ".quickstart.tmp-",
+            ".quickstart.tmp-12a",
+            ".quickstart.tmp-+12",
+            ".quickstart.tmp-0",
+            ".quickstart.tmp-99999999999",
+            ".quickstart-2.tmp-12",
+            "quickstart.tmp-12",
+            ".plot.tmp-12",
+        ] {
+            assert_eq!(temp_dir_pid(other, &prefixes), None, "{other}");
+        }
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn only_directories_of_dead_processes_are_removed() {
+        let parent = std::env::temp_dir().join(format!("ledgersim-stale-unit-{}", std::process::id()));
+        let _ = fs::remove_dir_all(&parent);
+        fs::create_dir_all(&parent).unwrap();
+        let mut child = std::process::Command::new("true").spawn().unwrap();
+        let dead = child.id();
+        child.wait().unwrap();
+        assert!(!process_alive(dead));
+        assert!(process_alive(std::process::id()));
+        let prefixes = [".r.tmp-".to_string()];
+        for name in [
+            format!(".r.tmp-{dead}"),
+            format!(".r.tmp-{}", std::process::id()),
+            format!(".s.tmp-{dead}"),
+        ] {
+            fs::create_dir(parent.join(name)).unwrap();
+        }
+        let removed = remove_stale_temp_dirs(&parent, &prefixes);
+        assert_eq!(removed, [parent.join(format!(".r.tmp-{dead}"))]);
+        let mut left: Vec<String> = fs::read_dir(&parent)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().into_string().unwrap())
+            .collect();
+        left.sort();
+        assert_eq!(
+            left,
+            [format!(".r.tmp-{}", std::process::id()), format!(".s.tmp-{dead}")]
+        );
+        fs::remove_dir_all(&parent).unwrap();
+    }
 }

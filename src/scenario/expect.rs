@@ -121,18 +121,6 @@ pub struct Expectation {
     pub note: String,
 }
 
-/// Cost categories addressable under `cost_per_tx.breakdown.` (the order of
-/// `cost::CATEGORIES`; a unit test keeps them equal).
-pub const COST_CATEGORY_NAMES: [&str; 7] = [
-    "infrastructure",
-    "network",
-    "storage",
-    "fees",
-    "reconciliation",
-    "float",
-    "energy",
-];
-
 /// Metrics every system has (paths into its `summary.json` entry).
 const COMMON_METRICS: &[&str] = &[
     "committed",
@@ -183,62 +171,23 @@ const POW_METRICS: &[&str] = &[
 pub const MESSAGE_KINDS_PREFIX: &str = "message_kinds_per_tx.";
 
 /// The name of client requests and replies among the message kinds.
-pub const CLIENT_KIND: &str = "client (requests + replies)";
+pub use crate::names::CLIENT_KIND;
 
-/// The message kinds each protocol counts, in its own order (the protocols'
-/// `Replica::msg_kind_names`, plus [`CLIENT_KIND`]; a unit test keeps them equal).
-pub fn message_kinds(kind: &SystemKind) -> &'static [&'static str] {
-    match kind {
-        SystemKind::Centralized(_) => &["replicate", "ack", CLIENT_KIND],
-        SystemKind::Pbft(_) => &[
-            "forward",
-            "pre-prepare",
-            "prepare",
-            "commit",
-            "checkpoint",
-            "view-change",
-            "new-view",
-            "reforward",
-            "state-transfer",
-            CLIENT_KIND,
-        ],
-        SystemKind::Raft(_) => &[
-            "forward",
-            "request-vote",
-            "vote",
-            "append",
-            "append-ack",
-            "probe",
-            "probe-ack",
-            "heartbeat",
-            "heartbeat-ack",
-            "deliver",
-            "peer-beat",
-            "pull",
-            "snapshot",
-            CLIENT_KIND,
-        ],
-        SystemKind::HotStuff(_) => &[
-            "forward",
-            "proposal",
-            "vote",
-            "new-view",
-            "fetch",
-            "fetch-reply",
-            CLIENT_KIND,
-        ],
-        SystemKind::Poa(_) => &["gossip", "block", "fetch", "blocks", CLIENT_KIND],
-        SystemKind::Pow(_) => &[
-            "tx",
-            "inv",
-            "getdata",
-            "block",
-            "cmpct",
-            "getblocktxn",
-            "blocktxn",
-            CLIENT_KIND,
-        ],
-    }
+/// The message kinds each protocol counts, in its own order (its `Replica::msg_kind_names`,
+/// from [`crate::names`]), followed by [`CLIENT_KIND`].
+pub fn message_kinds(kind: &SystemKind) -> Vec<&'static str> {
+    use crate::names;
+    let own = match kind {
+        SystemKind::Centralized(_) => names::CENTRALIZED_KINDS,
+        SystemKind::Pbft(_) => names::PBFT_KINDS,
+        SystemKind::Raft(_) => names::RAFT_KINDS,
+        SystemKind::HotStuff(_) => names::HOTSTUFF_KINDS,
+        SystemKind::Poa(_) => names::POA_KINDS,
+        SystemKind::Pow(_) => names::POW_KINDS,
+    };
+    let mut v = own.to_vec();
+    v.push(CLIENT_KIND);
+    v
 }
 
 /// Every metric path addressable for a system of this kind, in documentation order.
@@ -246,7 +195,11 @@ pub fn message_kinds(kind: &SystemKind) -> &'static [&'static str] {
 /// Besides these, `message_kinds_per_tx.<kind>[,<kind>…]` with kinds from [`message_kinds`].
 pub fn metric_paths(kind: &SystemKind) -> Vec<String> {
     let mut v: Vec<String> = COMMON_METRICS.iter().map(|s| s.to_string()).collect();
-    v.extend(COST_CATEGORY_NAMES.iter().map(|c| format!("cost_per_tx.breakdown.{c}")));
+    v.extend(
+        crate::names::COST_CATEGORIES
+            .iter()
+            .map(|c| format!("cost_per_tx.breakdown.{c}")),
+    );
     if matches!(kind, SystemKind::Pow(_)) {
         v.extend(POW_METRICS.iter().map(|s| s.to_string()));
     }
@@ -507,11 +460,6 @@ mod tests {
         assert_eq!(Tolerance::Absolute(2.0).allowance(1e9), 2.0);
         assert_eq!(Tolerance::Relative(0.01).to_string(), "± 1%");
         assert_eq!(Tolerance::Absolute(0.5).to_string(), "± 0.5");
-    }
-
-    #[test]
-    fn cost_categories_match_the_cost_model() {
-        assert_eq!(COST_CATEGORY_NAMES, crate::cost::CATEGORIES);
     }
 
     #[test]

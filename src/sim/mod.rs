@@ -961,7 +961,7 @@ fn run_world<R: Replica>(scenario: &Scenario, system: usize, replication: u32, d
         .copied()
         .zip(world.kind_counts.iter().copied())
         .collect();
-    message_kinds.push(("client (requests + replies)", replies));
+    message_kinds.push((crate::names::CLIENT_KIND, replies));
     let energy_kwh = match &spec.kind {
         SystemKind::Pow(p) => crate::cost::mining_energy_kwh(p.hash_rate, p.joules_per_hash, window),
         _ => 0.0,

@@ -4,6 +4,7 @@
 mod common;
 
 mod analytic;
+mod build_identity;
 mod capacity;
 mod cli;
 mod fault_scenarios;

@@ -88,6 +88,59 @@ fn sigterm_stops_a_run_cleanly_with_exit_143() {
     interrupt_a_run("TERM", 143, "SIGTERM");
 }
 
+/// The id of a process that has exited (a child that was waited for).
+fn dead_pid() -> u32 {
+    let mut child = Command::new("true").spawn().expect("spawn true");
+    let pid = child.id();
+    child.wait().expect("wait for true");
+    pid
+}
+
+#[cfg(unix)]
+#[test]
+fn the_next_run_removes_temporary_directories_left_by_a_killed_one() {
+    // A second Ctrl-C while the files are written exits at once, leaving `.NAME.tmp-PID`
+    // (or `.NAME.old-PID` mid-replacement). The next run writing NAME removes those whose
+    // process is gone, and nothing else.
+    let tmp = TempDir::new("stale-temp");
+    let file = tmp.write(
+        "scenario.toml",
+        replace_once(&quickstart(), "replications = 2", "replications = 1"),
+    );
+    let dead = dead_pid();
+    let alive = std::process::id();
+    let stale = [format!(".out.tmp-{dead}"), format!(".out.old-{dead}")];
+    let kept = [
+        format!(".out.tmp-{alive}"),
+        format!(".other.tmp-{dead}"),
+        ".out.tmp-notapid".to_string(),
+    ];
+    for d in stale.iter().chain(&kept) {
+        std::fs::create_dir(tmp.join(d)).unwrap();
+        std::fs::write(tmp.join(d).join("summary.json"), "{}").unwrap();
+    }
+    let out = tmp.join("out");
+    let (code, _, stderr) = common::run([
+        OsString::from("run"),
+        file.into(),
+        "--out".into(),
+        out.into(),
+        "--quiet".into(),
+    ]);
+    assert_eq!(code, 0, "{stderr}");
+    for d in &stale {
+        assert!(!tmp.join(d).exists(), "{d} was not removed");
+        assert!(
+            stderr.contains(&format!("note: removed {}", tmp.join(d).display())),
+            "{stderr}"
+        );
+    }
+    let mut expected: Vec<String> = kept.to_vec();
+    expected.extend(["out".to_string(), "scenario.toml".to_string()]);
+    expected.sort();
+    assert_eq!(tmp.entries(), expected);
+}
+
 #[test]
 fn scenario_names_cannot_escape_the_results_directory() {
     for (name, expected) in [

@@ -271,6 +271,22 @@ fn merge_refuses_what_is_not_one_experiment() {
     assert_refused(&tmp, &[&a0, copy], &["different ledgersim versions", "0.0.0-other"]);
     assert_refused(&tmp, &[copy], &["made by ledgersim 0.0.0-other, this is"]);
 
+    // The same version from another build (another commit): refused as well.
+    let mut m = manifest(Path::new(&a1));
+    assert_eq!(m["ledgersim_build"], serde_json::json!(env!("LEDGERSIM_BUILD")));
+    m["ledgersim_build"] = serde_json::json!("0123456789abcdef0123456789abcdef01234567");
+    std::fs::write(&path, serde_json::to_vec_pretty(&m).unwrap()).unwrap();
+    assert_refused(
+        &tmp,
+        &[&a0, copy],
+        &["different ledgersim builds", "0123456789abcdef0123456789abcdef01234567"],
+    );
+    assert_refused(
+        &tmp,
+        &[copy],
+        &["made by build 0123456789abcdef0123456789abcdef01234567, this binary is build"],
+    );
+
     // A data file changed after it was written.
     let data = Path::new(&a1).join("shard-runs.jsonl");
     let text = std::fs::read_to_string(&data).unwrap();
