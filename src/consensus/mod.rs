@@ -174,6 +174,14 @@ pub trait NoopFilter<M> {
     /// Whether delivering `msg` from `from` to the replica at node `to` at time `at` is
     /// certain to do nothing: the contract of [`Replica::ignores`].
     fn ignores(&self, at: SimTime, from: NodeId, to: NodeId, msg: &M) -> bool;
+
+    /// Whether delivering `msg` from `from` to the replica at node `to` *now* (its delivery
+    /// event) does nothing and costs no CPU, judged exactly from the current state; the
+    /// simulator then drops it before it reaches the node's CPU (asked under the same
+    /// conditions as [`Replica::ignores`]). Default: never.
+    fn drops(&self, _from: NodeId, _to: NodeId, _msg: &M) -> bool {
+        false
+    }
 }
 
 /// A protocol replica: a sans-IO state machine.

@@ -288,6 +288,65 @@ impl NoopFilter<PowMsg> for RecentBlocks {
             _ => false,
         }
     }
+
+    fn drops(&self, _from: NodeId, to: NodeId, msg: &PowMsg) -> bool {
+        // Exactly the INV handler's first and third tests (its early returns without CPU):
+        // a stored block is in `blocks` or, pruned, at or below the final height. (The
+        // request test is left to the handler: a request entry also ends when the block
+        // arrives as an orphan.)
+        match msg {
+            PowMsg::Inv { id, height } if self.cpu_free => {
+                self.stored(to, *id) || *height <= self.final_height[to as usize].get()
+            }
+            _ => false,
+        }
+    }
+}
+
+/// A node's stored blocks by id, as two sorted parallel vectors: a few dozen entries
+/// (RETAIN + k + forks), contiguous, so a lookup reads a few adjacent cache lines of ids
+/// instead of chasing B-tree nodes. Lookup O(log n); insert and remove O(n); iteration
+/// in id order (as the `BTreeMap` it replaces).
+#[derive(Debug, Default)]
+struct BlockStore {
+    ids: Vec<u64>,
+    blocks: Vec<Rc<Block>>,
+}
+
+impl BlockStore {
+    #[inline]
+    fn contains_key(&self, id: &u64) -> bool {
+        self.ids.binary_search(id).is_ok()
+    }
+
+    #[inline]
+    fn get(&self, id: &u64) -> Option<&Rc<Block>> {
+        self.ids.binary_search(id).ok().map(|i| &self.blocks[i])
+    }
+
+    fn insert(&mut self, id: u64, block: Rc<Block>) {
+        match self.ids.binary_search(&id) {
+            Ok(i) => self.blocks[i] = block,
+            Err(i) => {
+                self.ids.insert(i, id);
+                self.blocks.insert(i, block);
+            }
+        }
+    }
+
+    /// Keep the entries for which `keep(id, block)` holds, visited in id order.
+    fn retain(&mut self, mut keep: impl FnMut(&u64, &Rc<Block>) -> bool) {
+        let mut j = 0;
+        for i in 0..self.ids.len() {
+            if keep(&self.ids[i], &self.blocks[i]) {
+                self.ids.swap(i, j);
+                self.blocks.swap(i, j);
+                j += 1;
+            }
+        }
+        self.ids.truncate(j);
+        self.blocks.truncate(j);
+    }
 }
 
 /// One proof-of-work node (relay; a miner when its share is positive).
@@ -316,9 +375,11 @@ pub struct PowReplica {
     rng: SimRng,
     neighbours: Vec<NodeId>,
     /// Connected blocks at heights ≥ final − RETAIN (final ones kept to serve peers).
-    blocks: BTreeMap<u64, Rc<Block>>,
+    blocks: BlockStore,
     /// Blocks received whose parent is unknown: (sender, block).
     orphans: Vec<(NodeId, Rc<Block>)>,
+    /// `connect`'s work list (empty between calls; reused to avoid an allocation per block).
+    work: Vec<(Option<NodeId>, Rc<Block>)>,
     /// Outstanding block requests: id → when requested.
     requested: BTreeMap<u64, SimTime>,
     /// Best chain above the final block: `chain[0]` is the final block.
@@ -455,7 +516,8 @@ impl PowReplica {
     /// Store a block whose parent is known, relay it, connect waiting orphans, then run
     /// fork choice.
     fn connect(&mut self, now: SimTime, from: Option<NodeId>, block: Rc<Block>, out: &mut Outbox<PowMsg>) {
-        let mut work = vec![(from, block)];
+        let mut work = std::mem::take(&mut self.work);
+        work.push((from, block));
         let mut best: Option<Rc<Block>> = None;
         while let Some((src, b)) = work.pop() {
             self.blocks.insert(b.id, b.clone());
@@ -484,6 +546,7 @@ impl PowReplica {
                 best = Some(b);
             }
         }
+        self.work = work; // empty; kept for its allocation
         if let Some(b) = best {
             self.switch_to(now, b, out);
         }
@@ -892,7 +955,7 @@ pub fn deploy(scenario: &Scenario, spec: &PowSpec, replication: u32) -> Deployme
     let recent = Rc::new(RecentBlocks::new(n, cpu_free));
     let mut replicas = Vec::with_capacity(n);
     for (i, (rng, neighbours)) in rngs.into_iter().zip(adj).enumerate() {
-        let mut blocks = BTreeMap::new();
+        let mut blocks = BlockStore::default();
         blocks.insert(0, genesis.clone());
         replicas.push((
             i as NodeId,
@@ -925,6 +988,7 @@ pub fn deploy(scenario: &Scenario, spec: &PowSpec, replication: u32) -> Deployme
                 neighbours,
                 blocks,
                 orphans: Vec::new(),
+                work: Vec::new(),
                 requested: BTreeMap::new(),
                 chain: VecDeque::from([0]),
                 tip: genesis.clone(),
@@ -1041,6 +1105,37 @@ compact_failure = {failure}
                 _ => None,
             })
             .collect()
+    }
+
+    #[test]
+    fn shared_noop_table_agrees_with_the_inv_handler() {
+        let (sc, mut spec) = setup(1, 0.0, 0.0);
+        spec.block_processing = 0; // no CPU anywhere: the table answers
+        let mut rs: Vec<PowReplica> = deploy(&sc, &spec, 0).replicas.into_iter().map(|(_, r)| r).collect();
+        let f = rs[0].noop_filter().expect("pow has a shared table");
+        let inv = PowMsg::Inv { id: 7, height: 1 };
+        // Unknown: delivered, and the handler asks the announcer for it.
+        assert!(!f.ignores(0, 1, 0, &inv) && !f.drops(1, 0, &inv));
+        let mut out = Outbox::default();
+        rs[0].on_message(0, 1, inv.clone(), &mut out);
+        assert_eq!(sends(&out), vec![(1, 2)]);
+        // Requested: a no-op until the re-request time; left to the handler on delivery.
+        assert!(f.ignores(REREQUEST_AFTER - 1, 2, 0, &inv));
+        assert!(!f.ignores(REREQUEST_AFTER, 2, 0, &inv));
+        assert!(!f.drops(2, 0, &inv));
+        assert_eq!(
+            rs[0].ignores(REREQUEST_AFTER - 1, 2, &inv),
+            f.ignores(REREQUEST_AFTER - 1, 2, 0, &inv)
+        );
+        // Stored: a no-op whenever it arrives, and dropped on delivery.
+        out.clear();
+        rs[0].on_message(1, 1, PowMsg::Block(block(7, 0, 1, vec![])), &mut out);
+        assert!(f.ignores(SimTime::MAX / 2, 2, 0, &inv) && f.drops(2, 0, &inv));
+        out.clear();
+        rs[0].on_message(2, 2, inv.clone(), &mut out);
+        assert!(out.actions.is_empty() && out.cpu == 0, "the handler agrees");
+        // Other nodes' lines are their own.
+        assert!(!f.drops(1, 3, &inv) && !f.ignores(2, 1, 3, &inv));
     }
 
     #[test]

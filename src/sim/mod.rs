@@ -743,6 +743,9 @@ impl<'a, R: Replica> Model for World<'a, R> {
                     self.cpus[to as usize].enqueue(now, Job::Request(tx));
                     self.dispatch(now, to, queue);
                 }
+                // Certain no-ops need not reach the CPU (see `NoopFilter::drops`).
+                Wire::Proto(m)
+                    if self.skip_noops && self.noop_filter.as_ref().is_some_and(|f| f.drops(from, to, &m)) => {}
                 Wire::Proto(m) => {
                     self.cpus[to as usize].enqueue(now, Job::Proto(from, m));
                     self.dispatch(now, to, queue);
