@@ -46,6 +46,9 @@ pub const SPARSE_MAX: usize = 64;
 /// Digests remembered per shared genesis (see [`Ledger::new_shared`]).
 const MEMO_ENTRIES: usize = 8;
 
+/// Remembered state digests: `(seed, changed balances, digest)`, newest last.
+type DigestMemo = Vec<(u64, Vec<(u32, i64)>, u64)>;
+
 /// The uniform opening state shared by the sparse ledgers of one deployment, with a small
 /// memo of state digests (identical states of many replicas are hashed once).
 #[derive(Debug)]
@@ -53,7 +56,7 @@ struct Genesis {
     accounts: usize,
     opening: i64,
     /// `(seed, sparse balances, digest)` of recently digested states, newest last.
-    memo: Mutex<Vec<(u64, Vec<(u32, i64)>, u64)>>,
+    memo: Mutex<DigestMemo>,
 }
 
 /// How the balances are held.
@@ -227,10 +230,8 @@ impl Ledger {
         match &self.balances {
             Balances::Dense(b) => b.iter().fold(seed, |h, &b| splitmix64(h ^ b as u64)),
             Balances::Sparse { genesis, changed } => {
-                let memo = |m: &mut Vec<(u64, Vec<(u32, i64)>, u64)>| {
-                    m.iter().find(|(s, c, _)| *s == seed && c == changed).map(|e| e.2)
-                };
-                if let Some(d) = memo(&mut genesis.memo.lock().expect("memo lock")) {
+                let memo = |m: &DigestMemo| m.iter().find(|(s, c, _)| *s == seed && c == changed).map(|e| e.2);
+                if let Some(d) = memo(&genesis.memo.lock().expect("memo lock")) {
                     return d;
                 }
                 let mut h = seed;
