@@ -168,6 +168,22 @@ impl<M> Outbox<M> {
     }
 }
 
+/// [`Replica::ignores`] for every replica of a deployment at once (see
+/// [`Replica::noop_filter`]).
+pub trait NoopFilter<M> {
+    /// Whether delivering `msg` from `from` to the replica at node `to` at time `at` is
+    /// certain to do nothing: the contract of [`Replica::ignores`].
+    fn ignores(&self, at: SimTime, from: NodeId, to: NodeId, msg: &M) -> bool;
+
+    /// Whether delivering `msg` from `from` to the replica at node `to` *now* (its delivery
+    /// event) does nothing and costs no CPU, judged exactly from the current state; the
+    /// simulator then drops it before it reaches the node's CPU (asked under the same
+    /// conditions as [`Replica::ignores`]). Default: never.
+    fn drops(&self, _from: NodeId, _to: NodeId, _msg: &M) -> bool {
+        false
+    }
+}
+
 /// A protocol replica: a sans-IO state machine.
 pub trait Replica {
     /// Peer-to-peer message type (small; large payloads behind `Rc`).
@@ -232,6 +248,14 @@ pub trait Replica {
     /// without faults and without `cpu.per_message`. Default: never.
     fn ignores(&self, _at: SimTime, _from: NodeId, _msg: &Self::Msg) -> bool {
         false
+    }
+
+    /// A table shared by all replicas of the deployment that answers [`Replica::ignores`]
+    /// for any receiver without touching the receiving replica (at thousands of replicas,
+    /// that touch is a cache miss per message). When some replica returns one, the
+    /// simulator asks it instead of `ignores`; it must give the same answers. Default: none.
+    fn noop_filter(&self) -> Option<Rc<dyn NoopFilter<Self::Msg>>> {
+        None
     }
 
     /// How `msg` sent by this replica uses the network. Default: the sender's egress FIFO.

@@ -7,6 +7,8 @@
 
 use crate::engine::rng::splitmix64;
 use crate::scenario::NodeId;
+use std::borrow::Cow;
+use std::sync::{Arc, Mutex};
 
 /// A transaction as carried through the system (36–48 bytes, `Copy`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -37,23 +39,104 @@ pub fn fold_tx(digest: u64, tx: &TxEntry) -> u64 {
     splitmix64(h ^ tx.amount_minor as u64)
 }
 
-/// Balances of one replica. Memory: one `i64` per account.
+/// Balances stored sparsely (over a uniform opening balance) while at most this many
+/// accounts differ from it; beyond, the ledger switches to one `i64` per account.
+pub const SPARSE_MAX: usize = 64;
+
+/// Digests remembered per shared genesis (see [`Ledger::new_shared`]).
+const MEMO_ENTRIES: usize = 8;
+
+/// Remembered state digests: `(seed, changed balances, digest)`, newest last.
+type DigestMemo = Vec<(u64, Vec<(u32, i64)>, u64)>;
+
+/// The uniform opening state shared by the sparse ledgers of one deployment, with a small
+/// memo of state digests (identical states of many replicas are hashed once).
+#[derive(Debug)]
+struct Genesis {
+    accounts: usize,
+    opening: i64,
+    /// `(seed, sparse balances, digest)` of recently digested states, newest last.
+    memo: Mutex<DigestMemo>,
+}
+
+/// How the balances are held.
+#[derive(Debug, Clone)]
+enum Balances {
+    /// One `i64` per account. Apply O(1), digest O(accounts).
+    Dense(Vec<i64>),
+    /// The shared opening balance plus the accounts that differ from it, sorted by account
+    /// (at most [`SPARSE_MAX`]). Apply O(log d + d) for d differing accounts, total O(d),
+    /// digest O(accounts) the first time a state is seen by any ledger of the genesis, O(d)
+    /// (memo lookup) after.
+    Sparse {
+        genesis: Arc<Genesis>,
+        changed: Vec<(u32, i64)>,
+    },
+}
+
+/// Balances of one replica. Memory: one `i64` per account ([`Ledger::new`]), or a few
+/// bytes plus the changed accounts for ledgers created by [`Ledger::new_shared`] and
+/// cloned (6,000 PoW replicas × 6,000 accounts would otherwise hold 288 MB of identical
+/// balances).
 #[derive(Debug, Clone)]
 pub struct Ledger {
-    balances: Vec<i64>,
+    balances: Balances,
     height: u64,
     applied: u64,
     chain: u64,
 }
 
 impl Ledger {
-    /// A ledger with `accounts` accounts each holding `opening` minor units.
+    /// A ledger with `accounts` accounts each holding `opening` minor units (dense: one
+    /// `i64` per account).
     pub fn new(accounts: usize, opening: i64) -> Self {
+        Self::with(Balances::Dense(vec![opening; accounts]))
+    }
+
+    /// Like [`Ledger::new`], but stored sparsely: clones share the opening state and a memo
+    /// of state digests, and each holds only the accounts that differ from the opening
+    /// balance (switching to dense storage past [`SPARSE_MAX`] of them). Digests, totals
+    /// and balances are exactly those of [`Ledger::new`] after the same transactions.
+    pub fn new_shared(accounts: usize, opening: i64) -> Self {
+        Self::with(Balances::Sparse {
+            genesis: Arc::new(Genesis {
+                accounts,
+                opening,
+                memo: Mutex::new(Vec::new()),
+            }),
+            changed: Vec::new(),
+        })
+    }
+
+    fn with(balances: Balances) -> Self {
         Self {
-            balances: vec![opening; accounts],
+            balances,
             height: 0,
             applied: 0,
             chain: 0,
+        }
+    }
+
+    /// Replace the balance `b` of `account` by `f(b)`.
+    #[inline]
+    fn update(&mut self, account: u32, f: impl Fn(i64) -> i64) {
+        match &mut self.balances {
+            Balances::Dense(b) => b[account as usize] = f(b[account as usize]),
+            Balances::Sparse { genesis, changed } => {
+                assert!((account as usize) < genesis.accounts, "account out of range");
+                match changed.binary_search_by_key(&account, |e| e.0) {
+                    Ok(i) => changed[i].1 = f(changed[i].1),
+                    Err(i) if changed.len() < SPARSE_MAX => changed.insert(i, (account, f(genesis.opening))),
+                    Err(_) => {
+                        let mut dense = vec![genesis.opening; genesis.accounts];
+                        for &(a, v) in changed.iter() {
+                            dense[a as usize] = v;
+                        }
+                        dense[account as usize] = f(dense[account as usize]);
+                        self.balances = Balances::Dense(dense);
+                    }
+                }
+            }
         }
     }
 
@@ -61,8 +144,9 @@ impl Ledger {
     /// are net positions, overdraft is not modelled.
     #[inline]
     pub fn apply(&mut self, tx: &TxEntry) {
-        self.balances[tx.from as usize] -= tx.amount_minor;
-        self.balances[tx.to as usize] += tx.amount_minor;
+        let amount = tx.amount_minor;
+        self.update(tx.from, |b| b - amount);
+        self.update(tx.to, |b| b + amount);
         self.chain = fold_tx(self.chain, tx);
         self.applied += 1;
     }
@@ -92,23 +176,84 @@ impl Ledger {
         self.chain
     }
 
-    /// Sum of all balances (conserved by every transfer).
-    pub fn total(&self) -> i128 {
-        self.balances.iter().map(|&b| i128::from(b)).sum()
+    /// Number of accounts.
+    pub fn accounts(&self) -> usize {
+        match &self.balances {
+            Balances::Dense(b) => b.len(),
+            Balances::Sparse { genesis, .. } => genesis.accounts,
+        }
     }
 
-    /// Balances by account.
-    pub fn balances(&self) -> &[i64] {
-        &self.balances
+    /// Balance of `account` (panics if out of range).
+    pub fn balance(&self, account: usize) -> i64 {
+        match &self.balances {
+            Balances::Dense(b) => b[account],
+            Balances::Sparse { genesis, changed } => {
+                assert!(account < genesis.accounts, "account out of range");
+                match changed.binary_search_by_key(&(account as u32), |e| e.0) {
+                    Ok(i) => changed[i].1,
+                    Err(_) => genesis.opening,
+                }
+            }
+        }
+    }
+
+    /// Sum of all balances (conserved by every transfer). O(accounts) dense, O(changed)
+    /// sparse.
+    pub fn total(&self) -> i128 {
+        match &self.balances {
+            Balances::Dense(b) => b.iter().map(|&b| i128::from(b)).sum(),
+            Balances::Sparse { genesis, changed } => {
+                let untouched = (genesis.accounts - changed.len()) as i128;
+                untouched * i128::from(genesis.opening) + changed.iter().map(|&(_, b)| i128::from(b)).sum::<i128>()
+            }
+        }
+    }
+
+    /// Balances by account (borrowed when dense; built, O(accounts), when sparse).
+    pub fn balances(&self) -> Cow<'_, [i64]> {
+        match &self.balances {
+            Balances::Dense(b) => Cow::Borrowed(b),
+            Balances::Sparse { genesis, changed } => {
+                let mut v = vec![genesis.opening; genesis.accounts];
+                for &(a, b) in changed {
+                    v[a as usize] = b;
+                }
+                Cow::Owned(v)
+            }
+        }
     }
 
     /// Digest of the full state (balances, height, history).
     pub fn state_digest(&self) -> u64 {
-        let mut h = splitmix64(self.chain ^ self.height.rotate_left(17) ^ self.applied);
-        for &b in &self.balances {
-            h = splitmix64(h ^ b as u64);
+        let seed = splitmix64(self.chain ^ self.height.rotate_left(17) ^ self.applied);
+        match &self.balances {
+            Balances::Dense(b) => b.iter().fold(seed, |h, &b| splitmix64(h ^ b as u64)),
+            Balances::Sparse { genesis, changed } => {
+                let memo = |m: &DigestMemo| m.iter().find(|(s, c, _)| *s == seed && c == changed).map(|e| e.2);
+                if let Some(d) = memo(&genesis.memo.lock().expect("memo lock")) {
+                    return d;
+                }
+                let mut h = seed;
+                let mut next = changed.iter().peekable();
+                for i in 0..genesis.accounts {
+                    let b = match next.peek() {
+                        Some(&&(a, b)) if a as usize == i => {
+                            next.next();
+                            b
+                        }
+                        _ => genesis.opening,
+                    };
+                    h = splitmix64(h ^ b as u64);
+                }
+                let mut m = genesis.memo.lock().expect("memo lock");
+                if m.len() >= MEMO_ENTRIES {
+                    m.remove(0);
+                }
+                m.push((seed, changed.clone(), h));
+                h
+            }
         }
-        h
     }
 }
 
@@ -147,5 +292,35 @@ mod tests {
         let mut c = Ledger::new(3, 1000);
         c.apply_block(&[t1, t2]);
         assert_eq!(a.state_digest(), c.state_digest());
+    }
+
+    #[test]
+    fn shared_ledgers_match_dense_ones_through_the_switch_to_dense() {
+        let accounts = 2 * SPARSE_MAX + 7;
+        let mut dense = Ledger::new(accounts, 500);
+        let genesis = Ledger::new_shared(accounts, 500);
+        let (mut sparse, mut twin) = (genesis.clone(), genesis.clone());
+        assert_eq!(genesis.state_digest(), dense.state_digest());
+        for round in 0..(SPARSE_MAX as u64 + 3) {
+            let t = tx(
+                round,
+                (round * 7 % accounts as u64) as u32,
+                (round * 13 % accounts as u64) as u32,
+                11 + round as i64,
+            );
+            for l in [&mut dense, &mut sparse, &mut twin] {
+                l.apply_block(&[t]);
+            }
+            assert_eq!(sparse.total(), dense.total());
+            assert_eq!(sparse.balances(), dense.balances());
+            assert_eq!(sparse.accounts(), accounts);
+            assert_eq!(sparse.balance(7), dense.balance(7));
+            // The twin's digest comes from the memo (after the first one), the others are computed.
+            assert_eq!(sparse.state_digest(), dense.state_digest());
+            assert_eq!(twin.state_digest(), dense.state_digest());
+        }
+        assert!(matches!(sparse.balances, Balances::Dense(_)), "switched to dense");
+        assert_eq!(genesis.state_digest(), Ledger::new(accounts, 500).state_digest());
+        assert_eq!(genesis.total(), 500 * accounts as i128);
     }
 }

@@ -8,10 +8,17 @@ use crate::engine::SimTime;
 use std::collections::VecDeque;
 
 /// CPU of one node. Queue is O(1) push/pop; memory grows only with queued jobs.
+///
+/// The front job is held inline (`head`) when it is the only one, so the common case of
+/// thousands of mostly idle nodes (a job enqueued and started at once) never touches a
+/// per-node heap buffer.
 #[derive(Debug)]
 pub struct Cpu<J> {
     cores: u32,
     busy: u32,
+    /// The front of the queue, if it was enqueued into an empty queue; always before
+    /// every job in `queue`.
+    head: Option<(SimTime, J)>,
     queue: VecDeque<(SimTime, J)>,
     /// Core-nanoseconds of work started inside the measurement window.
     pub busy_ns: u64,
@@ -27,6 +34,7 @@ impl<J> Cpu<J> {
         Self {
             cores: cores.max(1),
             busy: 0,
+            head: None,
             queue: VecDeque::new(),
             busy_ns: 0,
             wait_ns: 0,
@@ -41,13 +49,17 @@ impl<J> Cpu<J> {
 
     /// Jobs waiting (not running).
     pub fn queued(&self) -> usize {
-        self.queue.len()
+        usize::from(self.head.is_some()) + self.queue.len()
     }
 
     /// Add a job to the back of the queue.
     #[inline]
     pub fn enqueue(&mut self, now: SimTime, job: J) {
-        self.queue.push_back((now, job));
+        if self.head.is_none() && self.queue.is_empty() {
+            self.head = Some((now, job));
+        } else {
+            self.queue.push_back((now, job));
+        }
     }
 
     /// Take the next job if a core is free, marking the core busy. Returns the job and
@@ -55,7 +67,10 @@ impl<J> Cpu<J> {
     #[inline]
     pub fn start_next(&mut self) -> Option<(SimTime, J)> {
         if self.busy < self.cores {
-            let j = self.queue.pop_front()?;
+            let j = match self.head.take() {
+                Some(j) => j,
+                None => self.queue.pop_front()?,
+            };
             self.busy += 1;
             Some(j)
         } else {
@@ -66,6 +81,7 @@ impl<J> Cpu<J> {
     /// Drop every queued job (the node crashed). Running jobs finish; their outputs are
     /// discarded by the caller.
     pub fn clear_queue(&mut self) {
+        self.head = None;
         self.queue.clear();
     }
 
@@ -93,5 +109,24 @@ mod tests {
         cpu.release();
         assert_eq!(cpu.start_next(), Some((2, 2)));
         assert_eq!(cpu.queued(), 1);
+        // Refill behind the remaining job, then drain: still FIFO.
+        cpu.enqueue(4, 4);
+        cpu.release();
+        cpu.release();
+        assert_eq!(cpu.start_next(), Some((3, 3)));
+        assert_eq!(cpu.start_next(), Some((4, 4)));
+        cpu.clear_queue();
+        assert_eq!(cpu.queued(), 0);
+        cpu.release();
+        cpu.enqueue(5, 5);
+        cpu.enqueue(6, 6);
+        cpu.enqueue(7, 7);
+        assert_eq!(cpu.queued(), 3);
+        assert_eq!(cpu.start_next(), Some((5, 5)));
+        cpu.release();
+        assert_eq!(cpu.start_next(), Some((6, 6)));
+        cpu.release();
+        assert_eq!(cpu.start_next(), Some((7, 7)));
+        assert_eq!(cpu.queued(), 0);
     }
 }

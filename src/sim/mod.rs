@@ -324,6 +324,8 @@ struct World<'a, R: Replica> {
     faults: FaultState,
     /// Skip deliveries the receiver declares no-ops (no faults, no per-message CPU).
     skip_noops: bool,
+    /// The deployment's shared no-op test, if it has one (asked instead of the receiver).
+    noop_filter: Option<std::rc::Rc<dyn consensus::NoopFilter<R::Msg>>>,
     /// Per node: cores busy with a job that has no outputs, as `(done, reserved seq)` of the
     /// `CoreFree` event that would release them. The event is only scheduled (with that
     /// seq, so every tie-break stays the same) if a job has to wait for the core; otherwise
@@ -396,9 +398,12 @@ impl<'a, R: Replica> World<'a, R> {
         // A delivery that is certain to be a no-op needs no event (see `Replica::ignores`).
         if self.skip_noops
             && let Wire::Proto(m) = &wire
-            && self.replicas[to as usize]
-                .as_ref()
-                .is_some_and(|r| r.ignores(arrival, from, m))
+            && match &self.noop_filter {
+                Some(f) => f.ignores(arrival, from, to, m),
+                None => self.replicas[to as usize]
+                    .as_ref()
+                    .is_some_and(|r| r.ignores(arrival, from, m)),
+            }
         {
             return;
         }
@@ -738,6 +743,9 @@ impl<'a, R: Replica> Model for World<'a, R> {
                     self.cpus[to as usize].enqueue(now, Job::Request(tx));
                     self.dispatch(now, to, queue);
                 }
+                // Certain no-ops need not reach the CPU (see `NoopFilter::drops`).
+                Wire::Proto(m)
+                    if self.skip_noops && self.noop_filter.as_ref().is_some_and(|f| f.drops(from, to, &m)) => {}
                 Wire::Proto(m) => {
                     self.cpus[to as usize].enqueue(now, Job::Proto(from, m));
                     self.dispatch(now, to, queue);
@@ -828,6 +836,7 @@ fn run_world<R: Replica>(scenario: &Scenario, system: usize, replication: u32, d
         replies_needed,
         entry,
     } = dep;
+    let noop_filter = reps.first().and_then(|(_, r)| r.noop_filter());
     for (id, r) in reps {
         replicas[id as usize] = Some(r);
     }
@@ -864,6 +873,7 @@ fn run_world<R: Replica>(scenario: &Scenario, system: usize, replication: u32, d
         },
         faults,
         skip_noops: scenario.faults.is_empty() && scenario.cpu.per_message == 0,
+        noop_filter,
         silent_busy: vec![Vec::new(); n],
         latency: Histogram::new(),
         settle: Histogram::new(),
