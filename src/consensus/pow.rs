@@ -769,8 +769,15 @@ impl Replica for PowReplica {
                 self.add_tx(tx, Some(from), out);
             }
             PowMsg::Inv { id, height } => {
-                // `stored` (a dense-table hit) implies one of the two map tests.
-                if self.recent.stored(self.id, id) || self.blocks.contains_key(&id) || height <= self.final_height {
+                // `stored` (a dense-table hit) implies one of the two map tests. A block held
+                // in the orphan pool (its parent is still missing) is not asked for again: its
+                // request entry ended when it arrived, and the shared no-op table, which still
+                // shows it as requested, must give the same answer as this handler.
+                if self.recent.stored(self.id, id)
+                    || self.blocks.contains_key(&id)
+                    || height <= self.final_height
+                    || self.orphans.iter().any(|(_, b)| b.id == id)
+                {
                     return;
                 }
                 if let Some(&t) = self.requested.get(&id)
@@ -1240,6 +1247,34 @@ compact_failure = {failure}
         assert!(out.actions.is_empty() && out.cpu == 0, "the handler agrees");
         // Other nodes' lines are their own.
         assert!(!f.drops(1, 3, &inv) && !f.ignores(2, 1, 3, &inv));
+    }
+
+    #[test]
+    fn an_inv_for_a_block_held_as_an_orphan_is_a_no_op_as_the_noop_table_says() {
+        let (sc, mut spec) = setup(1, 0.0, 0.0);
+        spec.block_processing = 0;
+        let mut rs: Vec<PowReplica> = deploy(&sc, &spec, 0).replicas.into_iter().map(|(_, r)| r).collect();
+        let f = rs[0].noop_filter().expect("pow has a shared table");
+        let mut out = Outbox::default();
+        // Block 8 (height 2) is requested, then arrives before its parent 7: an orphan.
+        rs[0].on_message(0, 1, PowMsg::Inv { id: 8, height: 2 }, &mut out);
+        assert_eq!(sends(&out), vec![(1, 2)]);
+        out.clear();
+        rs[0].on_message(1, 1, PowMsg::Block(block(8, 7, 2, vec![])), &mut out);
+        assert_eq!(sends(&out), vec![(1, 2)], "the missing parent is requested");
+        // Another peer announces block 8: the table calls it a no-op, and so does the handler.
+        let inv = PowMsg::Inv { id: 8, height: 2 };
+        assert!(f.ignores(2, 2, 0, &inv));
+        out.clear();
+        rs[0].on_message(2, 2, inv.clone(), &mut out);
+        assert!(
+            out.actions.is_empty(),
+            "no second request for a block held as an orphan"
+        );
+        // Still a no-op after the re-request time, when the table lets it through.
+        assert!(!f.ignores(REREQUEST_AFTER + 2, 2, 0, &inv));
+        rs[0].on_message(REREQUEST_AFTER + 2, 2, inv, &mut out);
+        assert!(out.actions.is_empty());
     }
 
     #[test]
