@@ -187,7 +187,11 @@ impl Bits {
     #[inline]
     fn contains(&self, i: usize) -> bool {
         let (w, b) = (i / 64, i % 64);
-        let word = if w < 2 { self.lo[w] } else { self.hi.get(w - 2).copied().unwrap_or(0) };
+        let word = if w < 2 {
+            self.lo[w]
+        } else {
+            self.hi.get(w - 2).copied().unwrap_or(0)
+        };
         word >> b & 1 == 1
     }
 

@@ -38,6 +38,33 @@ impl<E> Ord for Scheduled<E> {
     }
 }
 
+/// What the buckets hold: the key and the slab slot of the payload. Small (24 bytes), so
+/// moving entries between buckets is cheap whatever the event type's size.
+#[derive(Debug, Clone, Copy)]
+struct Entry {
+    time: SimTime,
+    seq: u64,
+    slot: u32,
+}
+
+impl PartialEq for Entry {
+    fn eq(&self, other: &Self) -> bool {
+        self.time == other.time && self.seq == other.seq
+    }
+}
+impl Eq for Entry {}
+impl PartialOrd for Entry {
+    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
+}
+impl Ord for Entry {
+    /// Reversed so that `BinaryHeap` (a max-heap) pops the smallest `(time, seq)` first.
+    fn cmp(&self, other: &Self) -> Ordering {
+        (other.time, other.seq).cmp(&(self.time, self.seq))
+    }
+}
+
 /// Buckets of the radix heap: bucket `i` in 1..=64 holds times whose highest bit differing
 /// from `last` is bit `i − 1`; times equal to `last` live in the seq-ordered `zero` list.
 const BUCKETS: usize = 65;
@@ -59,7 +86,11 @@ const BUCKETS: usize = 65;
 /// most 64 buckets, in practice a few).
 #[derive(Debug)]
 pub struct EventQueue<E> {
-    buckets: Vec<Vec<Scheduled<E>>>,
+    /// Payloads of pending events, by slot (`None`: free). Memory O(peak pending).
+    slab: Vec<Option<E>>,
+    /// Free slots of `slab`, reused last-freed first (warm in the cache).
+    free: Vec<u32>,
+    buckets: Vec<Vec<Entry>>,
     /// Minimum time held by each non-empty bucket.
     bmin: [SimTime; BUCKETS],
     /// Bit `i − 1` set ⇔ bucket `i ≥ 1` is non-empty.
@@ -67,9 +98,9 @@ pub struct EventQueue<E> {
     /// The time the buckets are relative to (the last extracted minimum time).
     last: SimTime,
     /// Events at time `last`, in increasing `seq`.
-    zero: VecDeque<Scheduled<E>>,
+    zero: VecDeque<Entry>,
     /// Events timed below `last` (rare; see the type's documentation).
-    low: BinaryHeap<Scheduled<E>>,
+    low: BinaryHeap<Entry>,
     len: usize,
     next_seq: u64,
     now: SimTime,
@@ -92,6 +123,8 @@ impl<E> EventQueue<E> {
     /// An empty queue at time 0.
     pub fn new() -> Self {
         Self {
+            slab: Vec::new(),
+            free: Vec::new(),
             buckets: (0..BUCKETS).map(|_| Vec::new()).collect(),
             bmin: [0; BUCKETS],
             nonempty: 0,
@@ -178,7 +211,17 @@ impl<E> EventQueue<E> {
     /// radix bucket.
     #[inline(always)]
     fn insert(&mut self, time: SimTime, seq: u64, event: E) {
-        let ev = Scheduled { time, seq, event };
+        let slot = match self.free.pop() {
+            Some(s) => {
+                self.slab[s as usize] = Some(event);
+                s
+            }
+            None => {
+                self.slab.push(Some(event));
+                (self.slab.len() - 1) as u32
+            }
+        };
+        let ev = Entry { time, seq, slot };
         if time <= self.last {
             if time < self.last {
                 self.low.push(ev);
@@ -276,11 +319,25 @@ impl<E> EventQueue<E> {
             Some(e) => e,
             None => self.zero.pop_front().expect("prepared"),
         };
+        Some(self.take(ev))
+    }
+
+    /// Hand out the payload of a popped entry and advance the clock to it.
+    #[inline(always)]
+    fn take(&mut self, ev: Entry) -> Scheduled<E> {
         self.len -= 1;
         debug_assert!(ev.time >= self.now, "time went backwards");
         self.now = ev.time;
         self.cur_seq = ev.seq;
-        Some(ev)
+        self.free.push(ev.slot);
+        let event = self.slab[ev.slot as usize]
+            .take()
+            .expect("a pending event's slot is full");
+        Scheduled {
+            time: ev.time,
+            seq: ev.seq,
+            event,
+        }
     }
 
     /// Remove and return the earliest pending event if it is due at or before `end`
@@ -301,11 +358,7 @@ impl<E> EventQueue<E> {
             }
             self.zero.pop_front().expect("prepared")
         };
-        self.len -= 1;
-        debug_assert!(ev.time >= self.now, "time went backwards");
-        self.now = ev.time;
-        self.cur_seq = ev.seq;
-        Some(ev)
+        Some(self.take(ev))
     }
 }
 

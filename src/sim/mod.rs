@@ -476,9 +476,34 @@ impl<'a, R: Replica> World<'a, R> {
         }
     }
 
+    /// Queue `job` on `node` and start queued jobs on its free cores. Same as
+    /// `cpus[node].enqueue(now, job)` then [`World::dispatch`], without the trip through the
+    /// queue when the job would start at once.
+    #[inline]
+    fn submit_job(&mut self, now: SimTime, node: NodeId, job: Job<R::Msg>, queue: &mut EventQueue<Event<R::Msg>>) {
+        self.release_silent(now, node, queue);
+        let cpu = &mut self.cpus[node as usize];
+        if cpu.queued() == 0 && cpu.try_take_core() {
+            self.run_job(now, node, now, job, queue);
+            self.start_jobs(now, node, queue);
+            self.schedule_silent_if_needed(node, queue);
+        } else {
+            cpu.enqueue(now, job);
+            self.start_jobs(now, node, queue);
+            self.schedule_silent_if_needed(node, queue);
+        }
+    }
+
     /// Start queued jobs on free cores of `node`.
     fn dispatch(&mut self, now: SimTime, node: NodeId, queue: &mut EventQueue<Event<R::Msg>>) {
-        // Release the silently busy cores whose virtual CoreFree precedes the current event.
+        self.release_silent(now, node, queue);
+        self.start_jobs(now, node, queue);
+        self.schedule_silent_if_needed(node, queue);
+    }
+
+    /// Release the silently busy cores whose virtual CoreFree precedes the current event.
+    #[inline]
+    fn release_silent(&mut self, now: SimTime, node: NodeId, queue: &EventQueue<Event<R::Msg>>) {
         if !self.silent_busy[node as usize].is_empty() {
             let current = (now, queue.current_seq());
             let cpu = &mut self.cpus[node as usize];
@@ -491,8 +516,11 @@ impl<'a, R: Replica> World<'a, R> {
                 }
             });
         }
-        self.start_jobs(now, node, queue);
-        // A job waits for a core: the silent cores' CoreFree events are needed after all.
+    }
+
+    /// A job waits for a core: the silent cores' CoreFree events are needed after all.
+    #[inline]
+    fn schedule_silent_if_needed(&mut self, node: NodeId, queue: &mut EventQueue<Event<R::Msg>>) {
         if self.cpus[node as usize].queued() > 0 && !self.silent_busy[node as usize].is_empty() {
             for (done, seq) in self.silent_busy[node as usize].drain(..) {
                 queue.schedule_with_seq(done, seq, Event::CoreFree { node, slot: NO_SLOT });
@@ -503,6 +531,22 @@ impl<'a, R: Replica> World<'a, R> {
     /// Start queued jobs on free cores of `node`.
     fn start_jobs(&mut self, now: SimTime, node: NodeId, queue: &mut EventQueue<Event<R::Msg>>) {
         while let Some((enqueued, job)) = self.cpus[node as usize].start_next() {
+            self.run_job(now, node, enqueued, job, queue);
+        }
+    }
+
+    /// Run `job` (queued at `enqueued`) on a core of `node` just taken for it: the handler,
+    /// commit observation, CPU accounting and the release of its outputs.
+    #[inline]
+    fn run_job(
+        &mut self,
+        now: SimTime,
+        node: NodeId,
+        enqueued: SimTime,
+        job: Job<R::Msg>,
+        queue: &mut EventQueue<Event<R::Msg>>,
+    ) {
+        {
             self.outbox.clear();
             let mut submit = None;
             match job {
@@ -723,8 +767,7 @@ impl<'a, R: Replica> Model for World<'a, R> {
                 }
                 // A crashed client loses the transaction (the workload itself is unchanged).
                 if self.faults.is_up(tx.submitter) {
-                    self.cpus[tx.submitter as usize].enqueue(now, Job::Submit(tx));
-                    self.dispatch(now, tx.submitter, queue);
+                    self.submit_job(now, tx.submitter, Job::Submit(tx), queue);
                 }
                 let next = self.workload.next_arrival(flow as usize, now);
                 if next < self.scenario.duration {
@@ -734,14 +777,8 @@ impl<'a, R: Replica> Model for World<'a, R> {
             Event::Deliver { to, .. } if !self.faults.is_up(to) => {}
             Event::Deliver { from, to, wire } => match wire {
                 Wire::Reply(r) => self.client_reply(now, r),
-                Wire::Request(tx) => {
-                    self.cpus[to as usize].enqueue(now, Job::Request(tx));
-                    self.dispatch(now, to, queue);
-                }
-                Wire::Proto(m) => {
-                    self.cpus[to as usize].enqueue(now, Job::Proto(from, m));
-                    self.dispatch(now, to, queue);
-                }
+                Wire::Request(tx) => self.submit_job(now, to, Job::Request(tx), queue),
+                Wire::Proto(m) => self.submit_job(now, to, Job::Proto(from, m), queue),
             },
             Event::CoreFree { node, slot } => {
                 if slot != NO_SLOT {
@@ -765,10 +802,7 @@ impl<'a, R: Replica> Model for World<'a, R> {
                 }
             }
             Event::Timer { node, .. } if !self.faults.is_up(node) => {} // timers die with the node
-            Event::Timer { node, token } => {
-                self.cpus[node as usize].enqueue(now, Job::Timer(token));
-                self.dispatch(now, node, queue);
-            }
+            Event::Timer { node, token } => self.submit_job(now, node, Job::Timer(token), queue),
             Event::Fault { index, start } => self.apply_fault(now, index as usize, start, queue),
         }
     }
