@@ -247,13 +247,27 @@ impl ViewVotes {
 /// O(1) counting and duplicate checks (O(views held), in practice one) instead of a scan.
 #[derive(Debug, Default)]
 struct Votes {
-    views: Vec<ViewVotes>,
+    /// One view's votes inline (the usual case: no allocation per instance).
+    first: Option<ViewVotes>,
+    /// Votes of further views (after view changes).
+    rest: Vec<ViewVotes>,
 }
 
 impl Votes {
     #[inline]
     fn of(&self, view: u64) -> Option<&ViewVotes> {
-        self.views.iter().find(|v| v.view == view)
+        match &self.first {
+            Some(v) if v.view == view => Some(v),
+            _ => self.rest.iter().find(|v| v.view == view),
+        }
+    }
+
+    #[inline]
+    fn of_mut(&mut self, view: u64) -> Option<&mut ViewVotes> {
+        match &mut self.first {
+            Some(v) if v.view == view => Some(v),
+            _ => self.rest.iter_mut().find(|v| v.view == view),
+        }
     }
 
     /// Validator `idx` voted in `view` for the kind (any digest).
@@ -271,24 +285,25 @@ impl Votes {
     /// Add a vote (no duplicate check: callers check with [`Votes::has`] where needed).
     #[inline]
     fn add(&mut self, idx: usize, view: u64, digest: u64, commit: bool) {
-        let pos = match self.views.iter().position(|v| v.view == view) {
-            Some(p) => p,
-            None => {
-                self.views.push(ViewVotes {
-                    view,
-                    prepared_by: Bits::default(),
-                    committed_by: Bits::default(),
-                    main: Tally {
-                        digest,
-                        prepares: 0,
-                        commits: 0,
-                    },
-                    more: Vec::new(),
-                });
-                self.views.len() - 1
+        if self.of_mut(view).is_none() {
+            let fresh = ViewVotes {
+                view,
+                prepared_by: Bits::default(),
+                committed_by: Bits::default(),
+                main: Tally {
+                    digest,
+                    prepares: 0,
+                    commits: 0,
+                },
+                more: Vec::new(),
+            };
+            if self.first.is_none() {
+                self.first = Some(fresh);
+            } else {
+                self.rest.push(fresh);
             }
-        };
-        let v = &mut self.views[pos];
+        }
+        let v = self.of_mut(view).expect("just ensured");
         let t = if v.main.digest == digest {
             &mut v.main
         } else {
@@ -323,11 +338,15 @@ impl Votes {
 
     /// Drop the votes of views below `w`.
     fn retain_from(&mut self, w: u64) {
-        self.views.retain(|v| v.view >= w);
+        if self.first.as_ref().is_some_and(|v| v.view < w) {
+            self.first = None;
+        }
+        self.rest.retain(|v| v.view >= w);
     }
 
     fn clear(&mut self) {
-        self.views.clear();
+        self.first = None;
+        self.rest.clear();
     }
 }
 

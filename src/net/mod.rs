@@ -107,9 +107,7 @@ impl Network {
                 let z = crate::workload::sample_std_normal(&mut self.rng);
                 round_to_ns(base as f64 * (sigma * z - sigma * sigma / 2.0).exp())
             }
-            Jitter::Exponential(mean) => {
-                base + round_to_ns(crate::workload::sample_exp(&mut self.rng, mean as f64))
-            }
+            Jitter::Exponential(mean) => base + round_to_ns(crate::workload::sample_exp(&mut self.rng, mean as f64)),
             Jitter::Pareto { shape_per_ms, shift } => {
                 let alpha = shape_per_ms * base as f64 / 1e6;
                 if base <= shift || alpha <= 1.0 {
