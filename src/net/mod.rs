@@ -219,8 +219,8 @@ impl Network {
 /// and NaN inputs give 0 and huge ones saturate, as the `as` cast of the rounded value does.
 #[inline(always)]
 fn round_to_ns(x: f64) -> SimTime {
-    // From 2^52 on every f64 is an integer (and the cast saturates beyond u64).
-    if !(x < 4_503_599_627_370_496.0) {
+    // From 2^52 on every f64 is an integer (and the cast saturates beyond u64); NaN casts to 0.
+    if x.is_nan() || x >= 4_503_599_627_370_496.0 {
         return x as SimTime;
     }
     if x <= 0.0 {
