@@ -485,13 +485,11 @@ impl<'a, R: Replica> World<'a, R> {
         let cpu = &mut self.cpus[node as usize];
         if cpu.queued() == 0 && cpu.try_take_core() {
             self.run_job(now, node, now, job, queue);
-            self.start_jobs(now, node, queue);
-            self.schedule_silent_if_needed(node, queue);
         } else {
             cpu.enqueue(now, job);
-            self.start_jobs(now, node, queue);
-            self.schedule_silent_if_needed(node, queue);
         }
+        self.start_jobs(now, node, queue);
+        self.schedule_silent_if_needed(node, queue);
     }
 
     /// Start queued jobs on free cores of `node`.
@@ -546,92 +544,90 @@ impl<'a, R: Replica> World<'a, R> {
         job: Job<R::Msg>,
         queue: &mut EventQueue<Event<R::Msg>>,
     ) {
+        self.outbox.clear();
+        let mut submit = None;
+        match job {
+            Job::Submit(tx) => {
+                self.outbox.charge(self.scenario.cpu.sign);
+                submit = Some(tx);
+            }
+            Job::Request(tx) => {
+                self.outbox.charge(self.scenario.cpu.per_message);
+                if !self.censored(node, &tx)
+                    && let Some(r) = self.replicas[node as usize].as_mut()
+                {
+                    r.on_request(now, tx, &mut self.outbox);
+                }
+            }
+            Job::Proto(from, msg) => {
+                self.outbox.charge(self.scenario.cpu.per_message);
+                let censored = R::carried_tx(&msg).is_some_and(|tx| self.censored(node, tx));
+                if !censored && let Some(r) = self.replicas[node as usize].as_mut() {
+                    r.on_message(now, from, msg, &mut self.outbox);
+                }
+            }
+            Job::Timer(token) => {
+                if let Some(r) = self.replicas[node as usize].as_mut() {
+                    r.on_timer(now, token, &mut self.outbox);
+                }
+            }
+        }
+        // Commits are observed in the order the replica made them (a multi-core node's
+        // outputs may leave in another order).
+        if self
+            .outbox
+            .actions
+            .iter()
+            .any(|a| matches!(a, Action::Committed { .. }))
         {
-            self.outbox.clear();
-            let mut submit = None;
-            match job {
-                Job::Submit(tx) => {
-                    self.outbox.charge(self.scenario.cpu.sign);
-                    submit = Some(tx);
-                }
-                Job::Request(tx) => {
-                    self.outbox.charge(self.scenario.cpu.per_message);
-                    if !self.censored(node, &tx)
-                        && let Some(r) = self.replicas[node as usize].as_mut()
-                    {
-                        r.on_request(now, tx, &mut self.outbox);
+            let correct = self.faults.correct[node as usize];
+            let (checker, nodes) = (&mut self.checker, &self.scenario.topology.nodes);
+            self.outbox.actions.retain(|a| match *a {
+                Action::Committed { height, digest } => {
+                    if correct {
+                        checker.observe(now, node, height, digest, nodes);
                     }
+                    false
                 }
-                Job::Proto(from, msg) => {
-                    self.outbox.charge(self.scenario.cpu.per_message);
-                    let censored = R::carried_tx(&msg).is_some_and(|tx| self.censored(node, tx));
-                    if !censored && let Some(r) = self.replicas[node as usize].as_mut() {
-                        r.on_message(now, from, msg, &mut self.outbox);
-                    }
+                _ => true,
+            });
+        }
+        let factor = self.faults.cpu_factor[node as usize];
+        let cost = if factor == 1.0 {
+            self.outbox.cpu
+        } else {
+            (self.outbox.cpu as f64 * factor).round() as SimTime
+        };
+        let done = now + cost;
+        if self.in_window(now) {
+            let cpu = &mut self.cpus[node as usize];
+            cpu.busy_ns += cost;
+            cpu.wait_ns += u128::from(now - enqueued);
+            cpu.jobs += 1;
+        }
+        if let Some(tx) = submit {
+            // The request leaves when the signature is done.
+            queue.schedule_at(done, Event::Submitted { node, tx });
+        } else if cost == 0 {
+            self.flush(now, node, queue);
+            self.cpus[node as usize].release();
+        } else if self.outbox.actions.is_empty() {
+            // Nothing to send when the job ends: the core's release needs no event unless
+            // a job waits for it (see `silent_busy`).
+            let seq = queue.reserve_seq();
+            self.silent_busy[node as usize].push((done, seq));
+        } else {
+            // Park the outputs until the CPU time has passed, so that every node's sends
+            // happen in time order (the egress FIFO sees departures as they occur).
+            let slot = match self.free_slots.pop() {
+                Some(s) => s,
+                None => {
+                    self.parked.push(Vec::new());
+                    (self.parked.len() - 1) as u32
                 }
-                Job::Timer(token) => {
-                    if let Some(r) = self.replicas[node as usize].as_mut() {
-                        r.on_timer(now, token, &mut self.outbox);
-                    }
-                }
-            }
-            // Commits are observed in the order the replica made them (a multi-core node's
-            // outputs may leave in another order).
-            if self
-                .outbox
-                .actions
-                .iter()
-                .any(|a| matches!(a, Action::Committed { .. }))
-            {
-                let correct = self.faults.correct[node as usize];
-                let (checker, nodes) = (&mut self.checker, &self.scenario.topology.nodes);
-                self.outbox.actions.retain(|a| match *a {
-                    Action::Committed { height, digest } => {
-                        if correct {
-                            checker.observe(now, node, height, digest, nodes);
-                        }
-                        false
-                    }
-                    _ => true,
-                });
-            }
-            let factor = self.faults.cpu_factor[node as usize];
-            let cost = if factor == 1.0 {
-                self.outbox.cpu
-            } else {
-                (self.outbox.cpu as f64 * factor).round() as SimTime
             };
-            let done = now + cost;
-            if self.in_window(now) {
-                let cpu = &mut self.cpus[node as usize];
-                cpu.busy_ns += cost;
-                cpu.wait_ns += u128::from(now - enqueued);
-                cpu.jobs += 1;
-            }
-            if let Some(tx) = submit {
-                // The request leaves when the signature is done.
-                queue.schedule_at(done, Event::Submitted { node, tx });
-            } else if cost == 0 {
-                self.flush(now, node, queue);
-                self.cpus[node as usize].release();
-            } else if self.outbox.actions.is_empty() {
-                // Nothing to send when the job ends: the core's release needs no event unless
-                // a job waits for it (see `silent_busy`).
-                let seq = queue.reserve_seq();
-                self.silent_busy[node as usize].push((done, seq));
-            } else {
-                // Park the outputs until the CPU time has passed, so that every node's sends
-                // happen in time order (the egress FIFO sees departures as they occur).
-                let slot = match self.free_slots.pop() {
-                    Some(s) => s,
-                    None => {
-                        self.parked.push(Vec::new());
-                        (self.parked.len() - 1) as u32
-                    }
-                };
-                std::mem::swap(&mut self.outbox.actions, &mut self.parked[slot as usize]);
-                queue.schedule_at(done, Event::CoreFree { node, slot });
-            }
+            std::mem::swap(&mut self.outbox.actions, &mut self.parked[slot as usize]);
+            queue.schedule_at(done, Event::CoreFree { node, slot });
         }
     }
 
