@@ -145,20 +145,12 @@ pub enum PbftMsg {
     Snapshot(Rc<Ledger>),
 }
 
-#[derive(Debug, Clone, Copy)]
-struct Vote {
-    from: NodeId,
-    view: u64,
-    digest: u64,
-    commit: bool,
-}
-
 #[derive(Debug, Default)]
 struct Instance {
     /// View of the pre-prepare held in `batch`.
     view: u64,
     batch: Option<Rc<Batch>>,
-    votes: Vec<Vote>,
+    votes: Votes,
     prepared: bool,
     committed: bool,
     executed: bool,
@@ -168,10 +160,274 @@ struct Instance {
 
 impl Instance {
     fn count(&self, view: u64, digest: u64, commit: bool) -> u32 {
-        self.votes
-            .iter()
-            .filter(|v| v.view == view && v.digest == digest && v.commit == commit)
-            .count() as u32
+        self.votes.count(view, digest, commit)
+    }
+
+    /// Back to the empty instance, keeping the vote tables' allocation.
+    fn reset(&mut self) {
+        self.view = 0;
+        self.batch = None;
+        self.votes.clear();
+        self.prepared = false;
+        self.committed = false;
+        self.executed = false;
+        self.pcert = None;
+    }
+}
+
+/// A set of validator indices: two inline words (n ≤ 128 allocates nothing), more on the heap.
+/// Insert and lookup O(1).
+#[derive(Debug, Default, Clone)]
+struct Bits {
+    lo: [u64; 2],
+    hi: Vec<u64>,
+}
+
+impl Bits {
+    #[inline]
+    fn contains(&self, i: usize) -> bool {
+        let (w, b) = (i / 64, i % 64);
+        let word = if w < 2 {
+            self.lo[w]
+        } else {
+            self.hi.get(w - 2).copied().unwrap_or(0)
+        };
+        word >> b & 1 == 1
+    }
+
+    #[inline]
+    fn insert(&mut self, i: usize) {
+        let (w, b) = (i / 64, i % 64);
+        if w < 2 {
+            self.lo[w] |= 1 << b;
+        } else {
+            if self.hi.len() <= w - 2 {
+                self.hi.resize(w - 1, 0);
+            }
+            self.hi[w - 2] |= 1 << b;
+        }
+    }
+}
+
+/// Votes for one digest in one view.
+#[derive(Debug, Default, Clone, Copy)]
+struct Tally {
+    digest: u64,
+    prepares: u32,
+    commits: u32,
+}
+
+/// The votes of one instance in one view: who voted (per kind, for duplicate detection
+/// whatever the digest) and how many votes each digest has. Correct replicas vote for one
+/// digest per view, so `more` stays empty (no allocation) unless someone equivocates.
+#[derive(Debug, Clone)]
+struct ViewVotes {
+    view: u64,
+    prepared_by: Bits,
+    committed_by: Bits,
+    /// Tally of the first digest voted for in this view.
+    main: Tally,
+    /// Tallies of other digests.
+    more: Vec<Tally>,
+}
+
+impl ViewVotes {
+    #[inline]
+    fn tally(&self, digest: u64) -> Option<&Tally> {
+        if self.main.digest == digest {
+            Some(&self.main)
+        } else {
+            self.more.iter().find(|t| t.digest == digest)
+        }
+    }
+}
+
+/// Vote bookkeeping of one instance, equivalent to a list of `(from, view, digest, kind)`
+/// votes counted by `(view, digest, kind)` and de-duplicated by `(from, view, kind)`, but with
+/// O(1) counting and duplicate checks (O(views held), in practice one) instead of a scan.
+#[derive(Debug, Default)]
+struct Votes {
+    /// One view's votes inline (the usual case: no allocation per instance).
+    first: Option<ViewVotes>,
+    /// Votes of further views (after view changes).
+    rest: Vec<ViewVotes>,
+}
+
+impl Votes {
+    #[inline]
+    fn of(&self, view: u64) -> Option<&ViewVotes> {
+        match &self.first {
+            Some(v) if v.view == view => Some(v),
+            _ => self.rest.iter().find(|v| v.view == view),
+        }
+    }
+
+    #[inline]
+    fn of_mut(&mut self, view: u64) -> Option<&mut ViewVotes> {
+        match &mut self.first {
+            Some(v) if v.view == view => Some(v),
+            _ => self.rest.iter_mut().find(|v| v.view == view),
+        }
+    }
+
+    /// Validator `idx` voted in `view` for the kind (any digest).
+    #[inline]
+    fn has(&self, idx: usize, view: u64, commit: bool) -> bool {
+        self.of(view).is_some_and(|v| {
+            if commit {
+                v.committed_by.contains(idx)
+            } else {
+                v.prepared_by.contains(idx)
+            }
+        })
+    }
+
+    /// Add a vote (no duplicate check: callers check with [`Votes::has`] where needed).
+    #[inline]
+    fn add(&mut self, idx: usize, view: u64, digest: u64, commit: bool) {
+        if self.of_mut(view).is_none() {
+            let fresh = ViewVotes {
+                view,
+                prepared_by: Bits::default(),
+                committed_by: Bits::default(),
+                main: Tally {
+                    digest,
+                    prepares: 0,
+                    commits: 0,
+                },
+                more: Vec::new(),
+            };
+            if self.first.is_none() {
+                self.first = Some(fresh);
+            } else {
+                self.rest.push(fresh);
+            }
+        }
+        let v = self.of_mut(view).expect("just ensured");
+        let t = if v.main.digest == digest {
+            &mut v.main
+        } else {
+            match v.more.iter().position(|t| t.digest == digest) {
+                Some(p) => &mut v.more[p],
+                None => {
+                    v.more.push(Tally {
+                        digest,
+                        prepares: 0,
+                        commits: 0,
+                    });
+                    v.more.last_mut().expect("just pushed")
+                }
+            }
+        };
+        if commit {
+            t.commits += 1;
+            v.committed_by.insert(idx);
+        } else {
+            t.prepares += 1;
+            v.prepared_by.insert(idx);
+        }
+    }
+
+    /// Votes in `view` for `digest` of the kind.
+    #[inline]
+    fn count(&self, view: u64, digest: u64, commit: bool) -> u32 {
+        self.of(view)
+            .and_then(|v| v.tally(digest))
+            .map_or(0, |t| if commit { t.commits } else { t.prepares })
+    }
+
+    /// Drop the votes of views below `w`.
+    fn retain_from(&mut self, w: u64) {
+        if self.first.as_ref().is_some_and(|v| v.view < w) {
+            self.first = None;
+        }
+        self.rest.retain(|v| v.view >= w);
+    }
+
+    fn clear(&mut self) {
+        self.first = None;
+        self.rest.clear();
+    }
+}
+
+/// The replica's log: instances by sequence number in a ring (`VecDeque`) starting at
+/// `base`, gaps held as empty instances (which every reader treats like absent ones).
+/// Lookup O(1); creating an instance below `base` or beyond the end O(distance); dropping a
+/// prefix O(dropped). Dropped instances go to a pool and are reused with their allocations,
+/// so a replica with checkpoints allocates nothing per instance in steady state.
+#[derive(Debug, Default)]
+struct SeqLog {
+    base: u64,
+    ring: VecDeque<Instance>,
+    pool: Vec<Instance>,
+}
+
+impl SeqLog {
+    #[inline]
+    fn len(&self) -> usize {
+        self.ring.len()
+    }
+
+    #[inline]
+    fn get(&self, seq: u64) -> Option<&Instance> {
+        let i = seq.checked_sub(self.base)?;
+        self.ring.get(usize::try_from(i).ok()?)
+    }
+
+    #[inline]
+    fn get_mut(&mut self, seq: u64) -> Option<&mut Instance> {
+        let i = seq.checked_sub(self.base)?;
+        self.ring.get_mut(usize::try_from(i).ok()?)
+    }
+
+    fn fresh(&mut self) -> Instance {
+        self.pool.pop().unwrap_or_default()
+    }
+
+    /// The instance at `seq`, created (with the empty ones in between) if needed.
+    #[inline]
+    fn entry(&mut self, seq: u64) -> &mut Instance {
+        if self.ring.is_empty() {
+            self.base = seq;
+        }
+        while seq < self.base {
+            let i = self.fresh();
+            self.ring.push_front(i);
+            self.base -= 1;
+        }
+        let i = (seq - self.base) as usize;
+        while self.ring.len() <= i {
+            let inst = self.fresh();
+            self.ring.push_back(inst);
+        }
+        &mut self.ring[i]
+    }
+
+    /// Drop every instance at or below `seq`.
+    fn drop_through(&mut self, seq: u64) {
+        while self.base <= seq
+            && let Some(mut inst) = self.ring.pop_front()
+        {
+            inst.reset();
+            self.pool.push(inst);
+            self.base += 1;
+        }
+    }
+
+    /// Instances from `seq` on, in sequence order.
+    fn iter_from(&self, seq: u64) -> impl Iterator<Item = &Instance> {
+        self.ring.iter().skip(seq.saturating_sub(self.base) as usize)
+    }
+
+    /// Instances from `seq` on, in sequence order.
+    fn iter_from_mut(&mut self, seq: u64) -> impl Iterator<Item = &mut Instance> {
+        let skip = seq.saturating_sub(self.base) as usize;
+        self.ring.iter_mut().skip(skip)
+    }
+
+    /// All instances, in sequence order.
+    fn iter(&self) -> impl Iterator<Item = &Instance> {
+        self.ring.iter()
     }
 }
 
@@ -198,6 +454,8 @@ pub struct PbftReplica {
     /// Index of `id` in `validators`.
     me: usize,
     validators: Vec<NodeId>,
+    /// Validator index by node id (`u32::MAX`: not a validator).
+    slot: Vec<u32>,
     f: u32,
     /// Quorum ⌈(n + f + 1)/2⌉.
     q: u32,
@@ -220,7 +478,7 @@ pub struct PbftReplica {
     timer_armed: bool,
     next_seq: u64,
     // Log: instances in (stable, stable + window]; executed ones stay until a checkpoint.
-    instances: BTreeMap<u64, Instance>,
+    instances: SeqLog,
     last_executed: u64,
     ledger: Ledger,
     // Checkpoints.
@@ -256,6 +514,14 @@ impl PbftReplica {
             id,
             me: spec.validators.binary_search(&id).expect("a validator"),
             validators: spec.validators.clone(),
+            slot: {
+                let top = spec.validators.iter().max().map_or(0, |&v| v as usize + 1);
+                let mut slot = vec![u32::MAX; top];
+                for (k, &v) in spec.validators.iter().enumerate() {
+                    slot[v as usize] = k as u32;
+                }
+                slot
+            },
             f,
             q: quorum(n) as u32,
             view: 0,
@@ -272,7 +538,7 @@ impl PbftReplica {
             oldest_pending: 0,
             timer_armed: false,
             next_seq: 0,
-            instances: BTreeMap::new(),
+            instances: SeqLog::default(),
             last_executed: 0,
             ledger: Ledger::new(accounts, scenario.initial_balance_minor),
             interval: spec.checkpoint_interval.max(1),
@@ -323,8 +589,12 @@ impl PbftReplica {
         self.active && self.primary_of(self.view) == self.id
     }
 
+    #[inline]
     fn index_of(&self, node: NodeId) -> Option<usize> {
-        self.validators.binary_search(&node).ok()
+        match self.slot.get(node as usize) {
+            Some(&k) if k != u32::MAX => Some(k as usize),
+            _ => None,
+        }
     }
 
     /// High watermark distance: the log holds (stable, stable + window].
@@ -372,7 +642,7 @@ impl PbftReplica {
             self.next_seq += 1;
             let batch = Rc::new(Batch::new(self.next_seq, txs));
             out.charge(self.cpu.hash(batch.bytes) + self.cpu.sign);
-            let inst = self.instances.entry(batch.seq).or_default();
+            let inst = self.instances.entry(batch.seq);
             inst.view = self.view;
             inst.batch = Some(batch.clone());
             out.push(Action::Broadcast {
@@ -395,8 +665,8 @@ impl PbftReplica {
         if !self.active {
             return;
         }
-        let (q, view, id) = (self.q, self.view, self.id);
-        let Some(inst) = self.instances.get_mut(&seq) else {
+        let (q, view, me) = (self.q, self.view, self.me);
+        let Some(inst) = self.instances.get_mut(seq) else {
             return;
         };
         if inst.view != view || inst.executed {
@@ -407,12 +677,7 @@ impl PbftReplica {
         if !inst.prepared && inst.count(view, digest, false) + 1 >= q {
             inst.prepared = true;
             inst.pcert = Some((view, batch.clone()));
-            inst.votes.push(Vote {
-                from: id,
-                view,
-                digest,
-                commit: true,
-            });
+            inst.votes.add(me, view, digest, true);
             out.charge(self.cpu.sign);
             out.push(Action::Broadcast {
                 msg: PbftMsg::Commit { view, seq, digest },
@@ -428,7 +693,7 @@ impl PbftReplica {
         let mut progressed = false;
         loop {
             let s = self.last_executed + 1;
-            let Some(inst) = self.instances.get_mut(&s) else { break };
+            let Some(inst) = self.instances.get_mut(s) else { break };
             if !inst.committed || inst.executed {
                 break;
             }
@@ -494,7 +759,7 @@ impl PbftReplica {
             .unwrap_or(0);
         if best >= self.q && seq > self.stable {
             self.stable = seq;
-            self.instances = self.instances.split_off(&(seq + 1));
+            self.instances.drop_through(seq);
             self.checkpoints = self.checkpoints.split_off(&(seq + 1));
             if self.last_executed < seq {
                 self.next_seq = self.next_seq.max(seq);
@@ -540,8 +805,8 @@ impl PbftReplica {
         !self.tracked.is_empty()
             || self
                 .instances
-                .range(self.last_executed + 1..)
-                .any(|(_, i)| i.batch.is_some())
+                .iter_from(self.last_executed + 1)
+                .any(|i| i.batch.is_some())
     }
 
     /// Backups: keep a view timer running while there is work.
@@ -565,7 +830,7 @@ impl PbftReplica {
             self.tracked.insert(tx.id, tx);
         }
         self.pending_bytes = 0;
-        for (_, inst) in self.instances.range(self.last_executed + 1..) {
+        for inst in self.instances.iter_from(self.last_executed + 1) {
             if let (false, Some(b)) = (inst.committed, inst.batch.as_ref()) {
                 for tx in &b.txs {
                     self.tracked.insert(tx.id, *tx);
@@ -587,7 +852,7 @@ impl PbftReplica {
         self.vt_on = false;
         let prepared = self
             .instances
-            .values()
+            .iter()
             .filter_map(|i| i.pcert.as_ref().map(|(v, b)| (*v, b.clone())))
             .collect();
         let cert = Rc::new(ViewChangeCert {
@@ -724,8 +989,8 @@ impl PbftReplica {
             self.timer_armed = false;
             self.last_progress = now;
             let le = self.last_executed;
-            for (_, inst) in self.instances.range_mut(le + 1..) {
-                inst.votes.retain(|v| v.view >= w);
+            for inst in self.instances.iter_from_mut(le + 1) {
+                inst.votes.retain_from(w);
                 if !inst.committed {
                     inst.batch = None;
                     inst.prepared = false;
@@ -741,19 +1006,15 @@ impl PbftReplica {
                 if b.seq <= self.last_executed {
                     continue;
                 }
-                let inst = self.instances.entry(b.seq).or_default();
+                let me = self.me;
+                let inst = self.instances.entry(b.seq);
                 if inst.committed || (inst.view == w && inst.batch.is_some()) {
                     continue;
                 }
                 inst.view = w;
                 inst.batch = Some(b.clone());
                 if !primary {
-                    inst.votes.push(Vote {
-                        from: self.id,
-                        view: w,
-                        digest: b.digest,
-                        commit: false,
-                    });
+                    inst.votes.add(me, w, b.digest, false);
                     out.charge(self.cpu.sign);
                     out.push(Action::Broadcast {
                         msg: PbftMsg::Prepare {
@@ -797,7 +1058,7 @@ impl PbftReplica {
             return;
         }
         let mut seen: BTreeSet<u64> = self.pending.iter().map(|(_, t)| t.id).collect();
-        for inst in self.instances.values() {
+        for inst in self.instances.iter() {
             for b in inst.batch.iter().chain(inst.pcert.as_ref().map(|p| &p.1)) {
                 seen.extend(b.txs.iter().map(|t| t.id));
             }
@@ -816,25 +1077,26 @@ impl PbftReplica {
         }
     }
 
-    /// Record a vote; false if it is stale, out of the window or a duplicate.
-    fn record_vote(&mut self, vote: Vote, seq: u64) -> bool {
-        let floor = if vote.commit {
+    /// Record a vote of `from` (a validator) in `view` for `digest`; false if it is stale,
+    /// out of the window or a duplicate (same sender, view and kind, whatever the digest).
+    fn record_vote(&mut self, from: NodeId, view: u64, digest: u64, commit: bool, seq: u64) -> bool {
+        let floor = if commit {
             self.view.min(self.last_active_view)
         } else {
             self.view
         };
-        if seq <= self.last_executed || seq > self.stable + self.window() || vote.view < floor {
+        if seq <= self.last_executed || seq > self.stable + self.window() || view < floor {
             return false;
         }
-        let inst = self.instances.entry(seq).or_default();
-        if inst
-            .votes
-            .iter()
-            .any(|v| v.from == vote.from && v.view == vote.view && v.commit == vote.commit)
-        {
+        // Votes only come from validators (the members PBFT broadcasts to).
+        let Some(idx) = self.index_of(from) else {
+            return false;
+        };
+        let inst = self.instances.entry(seq);
+        if inst.votes.has(idx, view, commit) {
             return false;
         }
-        inst.votes.push(vote);
+        inst.votes.add(idx, view, digest, commit);
         true
     }
 
@@ -916,18 +1178,14 @@ impl Replica for PbftReplica {
                 out.charge(self.cpu.verify + self.cpu.hash(batch.bytes) + self.cpu.verify * batch.txs.len() as u64);
                 let seq = batch.seq;
                 let digest = batch.digest;
-                let inst = self.instances.entry(seq).or_default();
+                let me = self.me;
+                let inst = self.instances.entry(seq);
                 if inst.committed || (inst.view == view && inst.batch.is_some()) {
                     return; // duplicate
                 }
                 inst.view = view;
                 inst.batch = Some(batch);
-                inst.votes.push(Vote {
-                    from: self.id,
-                    view,
-                    digest,
-                    commit: false,
-                });
+                inst.votes.add(me, view, digest, false);
                 out.charge(self.cpu.sign);
                 out.push(Action::Broadcast {
                     msg: PbftMsg::Prepare { view, seq, digest },
@@ -937,32 +1195,20 @@ impl Replica for PbftReplica {
             PbftMsg::Prepare { view, seq, digest } => {
                 out.charge(self.cpu.verify);
                 self.saw_view(now, from, view, out);
-                let vote = Vote {
-                    from,
-                    view,
-                    digest,
-                    commit: false,
-                };
-                if self.record_vote(vote, seq) && view == self.view {
+                if self.record_vote(from, view, digest, false, seq) && view == self.view {
                     self.check(now, seq, out);
                 }
             }
             PbftMsg::Commit { view, seq, digest } => {
                 out.charge(self.cpu.verify);
                 self.saw_view(now, from, view, out);
-                let vote = Vote {
-                    from,
-                    view,
-                    digest,
-                    commit: true,
-                };
-                if !self.record_vote(vote, seq) {
+                if !self.record_vote(from, view, digest, true, seq) {
                     return;
                 }
                 if view == self.view {
                     self.check(now, seq, out);
                 }
-                if let Some(inst) = self.instances.get(&seq)
+                if let Some(inst) = self.instances.get(seq)
                     && !inst.committed
                     && inst.count(view, digest, true) > self.f
                 {
@@ -1040,7 +1286,7 @@ impl Replica for PbftReplica {
                 self.last_executed = h;
                 self.next_seq = self.next_seq.max(h);
                 self.archive.clear();
-                self.instances = self.instances.split_off(&(h + 1));
+                self.instances.drop_through(h);
                 self.last_progress = now;
                 out.charge(self.cpu.db_commit);
                 out.push(Action::Committed {
@@ -1061,7 +1307,7 @@ impl Replica for PbftReplica {
                     // The block stands for its commit certificate: q signatures.
                     out.charge(self.cpu.verify * u64::from(self.q) + self.cpu.hash(b.bytes));
                     let view = self.view;
-                    let inst = self.instances.entry(b.seq).or_default();
+                    let inst = self.instances.entry(b.seq);
                     inst.batch = Some(b.clone());
                     inst.committed = true;
                     inst.pcert = Some((view, b.clone()));
@@ -1196,7 +1442,7 @@ impl Replica for PbftReplica {
                 })
             }
             PbftMsg::Prepare { view, seq, digest } | PbftMsg::Commit { view, seq, digest } => {
-                let inst = self.instances.get(seq)?;
+                let inst = self.instances.get(*seq)?;
                 let held = inst.batch.as_ref().or(inst.pcert.as_ref().map(|p| &p.1))?;
                 let other = if held.digest == *digest {
                     twin_digest(held)?

@@ -44,30 +44,15 @@ pub struct RunOutcome {
 pub fn run_until<M: Model>(model: &mut M, queue: &mut EventQueue<M::Event>, end: SimTime) -> RunOutcome {
     let mut events = 0u64;
     let mut last_time = queue.now();
-    loop {
-        match queue.peek_time() {
-            Some(t) if t <= end => {}
-            Some(_) => {
-                return RunOutcome {
-                    events,
-                    last_time,
-                    drained: false,
-                };
-            }
-            None => {
-                return RunOutcome {
-                    events,
-                    last_time,
-                    drained: true,
-                };
-            }
-        }
-        let Some(ev) = queue.pop() else {
-            unreachable!("peeked an event")
-        };
+    while let Some(ev) = queue.pop_due(end) {
         last_time = ev.time;
         events += 1;
         model.handle(ev.time, ev.event, queue);
+    }
+    RunOutcome {
+        events,
+        last_time,
+        drained: queue.is_empty(),
     }
 }
 
@@ -98,14 +83,11 @@ pub fn run_until_or_stop<M: Model>(
         }
         let mut handled = 0u64;
         let outcome = loop {
-            match queue.peek_time() {
-                Some(t) if t <= end && handled < STOP_CHECK_EVERY => {}
-                Some(_) if handled == STOP_CHECK_EVERY => break None,
-                Some(_) => break Some(false),
-                None => break Some(true),
+            if handled == STOP_CHECK_EVERY {
+                break None;
             }
-            let Some(ev) = queue.pop() else {
-                unreachable!("peeked an event")
+            let Some(ev) = queue.pop_due(end) else {
+                break Some(queue.is_empty());
             };
             total.last_time = ev.time;
             handled += 1;

@@ -2,12 +2,12 @@
 //!
 //! `seq` is a global counter incremented at scheduling, so events scheduled for the same
 //! instant pop in FIFO order — the tie-break is part of the determinism contract.
-//! Complexity: `schedule_*` O(1); `pop` / `peek_time` amortized O(log K) for a key range K
-//! (each event moves down at most 128 buckets, in practice a few).
+//! Complexity: `schedule_*` O(1); `pop` / `peek_time` amortized O(log T) for a time range T
+//! (each event moves down at most 64 buckets, in practice a few).
 
 use super::time::SimTime;
 use std::cmp::Ordering;
-use std::collections::BinaryHeap;
+use std::collections::{BinaryHeap, VecDeque};
 
 /// An event with its firing time and tie-breaking sequence number.
 #[derive(Debug, Clone)]
@@ -38,27 +38,69 @@ impl<E> Ord for Scheduled<E> {
     }
 }
 
-/// Buckets of the radix heap: bucket 0 holds keys equal to `last`, bucket `i ≥ 1` keys whose
-/// highest bit differing from `last` is bit `i − 1` of the 128-bit `(time, seq)` key.
-const BUCKETS: usize = 129;
+/// What the buckets hold: the key and the slab slot of the payload. Small (24 bytes), so
+/// moving entries between buckets is cheap whatever the event type's size.
+#[derive(Debug, Clone, Copy)]
+struct Entry {
+    time: SimTime,
+    seq: u64,
+    slot: u32,
+}
+
+impl PartialEq for Entry {
+    fn eq(&self, other: &Self) -> bool {
+        self.time == other.time && self.seq == other.seq
+    }
+}
+impl Eq for Entry {}
+impl PartialOrd for Entry {
+    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
+}
+impl Ord for Entry {
+    /// Reversed so that `BinaryHeap` (a max-heap) pops the smallest `(time, seq)` first.
+    fn cmp(&self, other: &Self) -> Ordering {
+        (other.time, other.seq).cmp(&(self.time, self.seq))
+    }
+}
+
+/// Buckets of the radix heap: bucket `i` in 1..=64 holds times whose highest bit differing
+/// from `last` is bit `i − 1`; times equal to `last` live in the seq-ordered `zero` list.
+const BUCKETS: usize = 65;
 
 /// The pending-event set plus the current simulated time.
 ///
-/// A radix heap (Ahuja et al. 1990) on the 128-bit key `time << 64 | seq`: a monotone priority
-/// queue, valid because a simulation never schedules before the event it is handling. Each
-/// event is moved between buckets at most a few times, with sequential memory access, instead
-/// of the ~log₂ P scattered moves of a binary heap's sift-down. Keys below `last` (possible only
-/// when a caller peeks and then schedules before the peeked event) go to a small binary heap
-/// that is drained first, so any use of the API pops in exact `(time, seq)` order.
+/// A radix heap (Ahuja et al. 1990) on the event time: a monotone priority queue, valid
+/// because a simulation never schedules before the event it is handling. Each bucket keeps
+/// the minimum time it holds, so moving to the next time redistributes one bucket in a single
+/// pass, with sequential memory access, instead of the ~log₂ P scattered moves of a binary
+/// heap's sift-down. Events at the current minimum time wait in `zero`, ordered by `seq`
+/// (new events usually have the largest seq and are appended in O(1)). Times below `last`
+/// (possible only when a caller peeks and then schedules before the peeked event) go to a
+/// small binary heap that is drained first, so any use of the API pops in exact
+/// `(time, seq)` order.
+///
+/// Complexity: `schedule_*` O(1) (O(k) for an out-of-order seq among k events at the minimum
+/// time); `pop` / `peek_time` amortized O(log T) for a time range T (an event moves down at
+/// most 64 buckets, in practice a few).
 #[derive(Debug)]
 pub struct EventQueue<E> {
-    buckets: Vec<Vec<Scheduled<E>>>,
+    /// Payloads of pending events, by slot (`None`: free). Memory O(peak pending).
+    slab: Vec<Option<E>>,
+    /// Free slots of `slab`, reused last-freed first (warm in the cache).
+    free: Vec<u32>,
+    buckets: Vec<Vec<Entry>>,
+    /// Minimum time held by each non-empty bucket.
+    bmin: [SimTime; BUCKETS],
     /// Bit `i − 1` set ⇔ bucket `i ≥ 1` is non-empty.
-    nonempty: u128,
-    /// The key the buckets are relative to (the last extracted minimum).
-    last: u128,
-    /// Events keyed below `last` (rare; see the type's documentation).
-    low: BinaryHeap<Scheduled<E>>,
+    nonempty: u64,
+    /// The time the buckets are relative to (the last extracted minimum time).
+    last: SimTime,
+    /// Events at time `last`, in increasing `seq`.
+    zero: VecDeque<Entry>,
+    /// Events timed below `last` (rare; see the type's documentation).
+    low: BinaryHeap<Entry>,
     len: usize,
     next_seq: u64,
     now: SimTime,
@@ -67,13 +109,8 @@ pub struct EventQueue<E> {
 }
 
 #[inline(always)]
-fn key_of(time: SimTime, seq: u64) -> u128 {
-    (u128::from(time) << 64) | u128::from(seq)
-}
-
-#[inline(always)]
-fn bucket_of(key: u128, last: u128) -> usize {
-    (128 - (key ^ last).leading_zeros()) as usize
+fn bucket_of(time: SimTime, last: SimTime) -> usize {
+    (64 - (time ^ last).leading_zeros()) as usize
 }
 
 impl<E> Default for EventQueue<E> {
@@ -86,9 +123,13 @@ impl<E> EventQueue<E> {
     /// An empty queue at time 0.
     pub fn new() -> Self {
         Self {
+            slab: Vec::new(),
+            free: Vec::new(),
             buckets: (0..BUCKETS).map(|_| Vec::new()).collect(),
+            bmin: [0; BUCKETS],
             nonempty: 0,
             last: 0,
+            zero: VecDeque::new(),
             low: BinaryHeap::new(),
             len: 0,
             next_seq: 0,
@@ -166,18 +207,39 @@ impl<E> EventQueue<E> {
         self.insert(time, seq, event);
     }
 
-    /// Put `(time, seq, event)` into `low` (below the last popped key) or its radix bucket.
+    /// Put `(time, seq, event)` into `low` (below `last`), `zero` (at `last`, by seq) or its
+    /// radix bucket.
     #[inline(always)]
     fn insert(&mut self, time: SimTime, seq: u64, event: E) {
-        let key = key_of(time, seq);
-        let ev = Scheduled { time, seq, event };
-        if key < self.last {
-            self.low.push(ev);
+        let slot = match self.free.pop() {
+            Some(s) => {
+                self.slab[s as usize] = Some(event);
+                s
+            }
+            None => {
+                self.slab.push(Some(event));
+                (self.slab.len() - 1) as u32
+            }
+        };
+        let ev = Entry { time, seq, slot };
+        if time <= self.last {
+            if time < self.last {
+                self.low.push(ev);
+            } else if self.zero.back().is_none_or(|b| b.seq < seq) {
+                self.zero.push_back(ev);
+            } else {
+                let at = self.zero.partition_point(|e| e.seq < seq);
+                self.zero.insert(at, ev);
+            }
             return;
         }
-        let b = bucket_of(key, self.last);
-        if b > 0 {
-            self.nonempty |= 1u128 << (b - 1);
+        let b = bucket_of(time, self.last);
+        let bit = 1u64 << (b - 1);
+        if self.nonempty & bit == 0 {
+            self.nonempty |= bit;
+            self.bmin[b] = time;
+        } else if time < self.bmin[b] {
+            self.bmin[b] = time;
         }
         self.buckets[b].push(ev);
     }
@@ -188,35 +250,51 @@ impl<E> EventQueue<E> {
         self.schedule_at(self.now.saturating_add(delay), event);
     }
 
-    /// Make the minimum available in `low` or bucket 0; false if the queue is empty.
+    /// Make the minimum available in `low` or `zero`; false if the queue is empty.
     #[inline]
     fn prepare(&mut self) -> bool {
-        if !self.buckets[0].is_empty() || !self.low.is_empty() {
+        if !self.zero.is_empty() || !self.low.is_empty() {
             return true;
         }
         if self.nonempty == 0 {
             return false;
         }
+        self.redistribute();
+        true
+    }
+
+    /// Move the lowest non-empty bucket down: its minimum time becomes `last`, its events
+    /// at that time go to `zero` (sorted by seq), the others to lower buckets.
+    fn redistribute(&mut self) {
         let i = self.nonempty.trailing_zeros() as usize + 1;
-        self.nonempty &= !(1u128 << (i - 1));
-        let mut moved = std::mem::take(&mut self.buckets[i]);
-        let min = moved
-            .iter()
-            .map(|e| key_of(e.time, e.seq))
-            .min()
-            .expect("a non-empty bucket");
+        self.nonempty &= !(1u64 << (i - 1));
+        let min = self.bmin[i];
         self.last = min;
-        // Every key of bucket i shares its bits above i − 1 with the minimum: each lands in a
-        // lower bucket (the minimum in bucket 0).
+        let mut moved = std::mem::take(&mut self.buckets[i]);
+        // Every time of bucket i shares its bits above i − 1 with the minimum: each lands in
+        // a lower bucket (the minimum's in `zero`).
         for ev in moved.drain(..) {
-            let b = bucket_of(key_of(ev.time, ev.seq), min);
-            if b > 0 {
-                self.nonempty |= 1u128 << (b - 1);
+            if ev.time == min {
+                self.zero.push_back(ev);
+                continue;
+            }
+            let b = bucket_of(ev.time, min);
+            let bit = 1u64 << (b - 1);
+            if self.nonempty & bit == 0 {
+                self.nonempty |= bit;
+                self.bmin[b] = ev.time;
+            } else if ev.time < self.bmin[b] {
+                self.bmin[b] = ev.time;
             }
             self.buckets[b].push(ev);
         }
         self.buckets[i] = moved; // keep the allocation
-        true
+        if self.zero.len() > 1 {
+            let z = self.zero.make_contiguous();
+            if !z.is_sorted_by_key(|e| e.seq) {
+                z.sort_unstable_by_key(|e| e.seq);
+            }
+        }
     }
 
     /// Time of the earliest pending event.
@@ -227,7 +305,7 @@ impl<E> EventQueue<E> {
         }
         match self.low.peek() {
             Some(e) => Some(e.time),
-            None => self.buckets[0].last().map(|e| e.time),
+            None => self.zero.front().map(|e| e.time),
         }
     }
 
@@ -239,14 +317,48 @@ impl<E> EventQueue<E> {
         }
         let ev = match self.low.pop() {
             Some(e) => e,
-            // Keys are unique, so bucket 0 holds exactly the one event keyed `last`.
-            None => self.buckets[0].pop().expect("prepared"),
+            None => self.zero.pop_front().expect("prepared"),
         };
+        Some(self.take(ev))
+    }
+
+    /// Hand out the payload of a popped entry and advance the clock to it.
+    #[inline(always)]
+    fn take(&mut self, ev: Entry) -> Scheduled<E> {
         self.len -= 1;
         debug_assert!(ev.time >= self.now, "time went backwards");
         self.now = ev.time;
         self.cur_seq = ev.seq;
-        Some(ev)
+        self.free.push(ev.slot);
+        let event = self.slab[ev.slot as usize]
+            .take()
+            .expect("a pending event's slot is full");
+        Scheduled {
+            time: ev.time,
+            seq: ev.seq,
+            event,
+        }
+    }
+
+    /// Remove and return the earliest pending event if it is due at or before `end`
+    /// (one queue look-up instead of [`EventQueue::peek_time`] then [`EventQueue::pop`]).
+    #[inline]
+    pub fn pop_due(&mut self, end: SimTime) -> Option<Scheduled<E>> {
+        if !self.prepare() {
+            return None;
+        }
+        let ev = if let Some(e) = self.low.peek() {
+            if e.time > end {
+                return None;
+            }
+            self.low.pop().expect("peeked")
+        } else {
+            if self.zero.front().expect("prepared").time > end {
+                return None;
+            }
+            self.zero.pop_front().expect("prepared")
+        };
+        Some(self.take(ev))
     }
 }
 

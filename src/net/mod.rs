@@ -106,19 +106,17 @@ impl Network {
             Jitter::None => base,
             Jitter::Uniform(frac) => {
                 let u: f64 = self.rng.random::<f64>() * 2.0 - 1.0;
-                (base as f64 * (1.0 + frac * u)).max(0.0).round() as SimTime
+                round_to_ns((base as f64 * (1.0 + frac * u)).max(0.0))
             }
             Jitter::Normal(frac) => {
                 let z = crate::workload::sample_std_normal(&mut self.rng);
-                (base as f64 * (1.0 + frac * z)).max(0.0).round() as SimTime
+                round_to_ns((base as f64 * (1.0 + frac * z)).max(0.0))
             }
             Jitter::Lognormal(sigma) => {
                 let z = crate::workload::sample_std_normal(&mut self.rng);
-                (base as f64 * (sigma * z - sigma * sigma / 2.0).exp()).round() as SimTime
+                round_to_ns(base as f64 * (sigma * z - sigma * sigma / 2.0).exp())
             }
-            Jitter::Exponential(mean) => {
-                base + crate::workload::sample_exp(&mut self.rng, mean as f64).round() as SimTime
-            }
+            Jitter::Exponential(mean) => base + round_to_ns(crate::workload::sample_exp(&mut self.rng, mean as f64)),
             Jitter::Pareto { shape_per_ms, shift } => {
                 let alpha = shape_per_ms * base as f64 / 1e6;
                 if base <= shift || alpha <= 1.0 {
@@ -127,7 +125,7 @@ impl Network {
                 let scale = (base - shift) as f64;
                 // Inverse CDF with U in (0, 1].
                 let u = 1.0 - self.rng.random::<f64>();
-                (scale / u.powf(1.0 / alpha)).round() as SimTime
+                round_to_ns(scale / u.powf(1.0 / alpha))
             }
         }
     }
@@ -243,6 +241,23 @@ impl Network {
     }
 }
 
+/// `x.round() as SimTime` for a sampled delay, bit for bit, without the `round` library call
+/// (baseline x86-64 has no rounding instruction): the conversion truncates, and a fraction
+/// of at least one half rounds up, as `round` does (half away from zero) for x ≥ 0. Negative
+/// and NaN inputs give 0 and huge ones saturate, as the `as` cast of the rounded value does.
+#[inline(always)]
+fn round_to_ns(x: f64) -> SimTime {
+    // From 2^52 on every f64 is an integer (and the cast saturates beyond u64); NaN casts to 0.
+    if x.is_nan() || x >= 4_503_599_627_370_496.0 {
+        return x as SimTime;
+    }
+    if x <= 0.0 {
+        return x.round() as SimTime; // 0 for every x ≤ 0 (−0.4 rounds to −0, casts to 0)
+    }
+    let t = x as SimTime; // trunc; exact below 2^52
+    if x - t as f64 >= 0.5 { t + 1 } else { t }
+}
+
 /// Round a delay to the nearest whole millisecond (SimBlock's `Math.round` of its latency).
 #[inline]
 fn round_to_ms(t: SimTime) -> SimTime {
@@ -280,6 +295,40 @@ mod tests {
             loss: 0.0,
             rto: 0,
             header_bytes: 0,
+        }
+    }
+
+    #[test]
+    fn round_to_ns_matches_round_then_cast() {
+        let mut xs = vec![
+            0.0,
+            -0.0,
+            -0.4,
+            -0.6,
+            -3.5,
+            0.49999999999999994,
+            0.5,
+            1.5,
+            2.5,
+            2.4999999999999996,
+            4_503_599_627_370_495.5,
+            4_503_599_627_370_496.0,
+            9_007_199_254_740_993.0,
+            1e19,
+            1e30,
+            f64::NAN,
+            f64::INFINITY,
+            f64::NEG_INFINITY,
+        ];
+        let mut rng = stream_rng(9, 0, StreamLabel("round"), 0);
+        for _ in 0..100_000 {
+            let u: f64 = rng.random();
+            xs.push(u * 1e8);
+            xs.push(u);
+            xs.push((u * 60.0).exp());
+        }
+        for x in xs {
+            assert_eq!(round_to_ns(x), x.round() as SimTime, "{x}");
         }
     }
 

@@ -78,6 +78,20 @@ impl<J> Cpu<J> {
         }
     }
 
+    /// Take a free core for a job that starts at once without queueing (only valid with an
+    /// empty queue, where it is the same as `enqueue` then `start_next`). False if all cores
+    /// are busy.
+    #[inline]
+    pub fn try_take_core(&mut self) -> bool {
+        debug_assert!(self.queued() == 0);
+        if self.busy < self.cores {
+            self.busy += 1;
+            true
+        } else {
+            false
+        }
+    }
+
     /// Drop every queued job (the node crashed). Running jobs finish; their outputs are
     /// discarded by the caller.
     pub fn clear_queue(&mut self) {

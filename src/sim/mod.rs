@@ -481,9 +481,32 @@ impl<'a, R: Replica> World<'a, R> {
         }
     }
 
+    /// Queue `job` on `node` and start queued jobs on its free cores. Same as
+    /// `cpus[node].enqueue(now, job)` then [`World::dispatch`], without the trip through the
+    /// queue when the job would start at once.
+    #[inline]
+    fn submit_job(&mut self, now: SimTime, node: NodeId, job: Job<R::Msg>, queue: &mut EventQueue<Event<R::Msg>>) {
+        self.release_silent(now, node, queue);
+        let cpu = &mut self.cpus[node as usize];
+        if cpu.queued() == 0 && cpu.try_take_core() {
+            self.run_job(now, node, now, job, queue);
+        } else {
+            cpu.enqueue(now, job);
+        }
+        self.start_jobs(now, node, queue);
+        self.schedule_silent_if_needed(node, queue);
+    }
+
     /// Start queued jobs on free cores of `node`.
     fn dispatch(&mut self, now: SimTime, node: NodeId, queue: &mut EventQueue<Event<R::Msg>>) {
-        // Release the silently busy cores whose virtual CoreFree precedes the current event.
+        self.release_silent(now, node, queue);
+        self.start_jobs(now, node, queue);
+        self.schedule_silent_if_needed(node, queue);
+    }
+
+    /// Release the silently busy cores whose virtual CoreFree precedes the current event.
+    #[inline]
+    fn release_silent(&mut self, now: SimTime, node: NodeId, queue: &EventQueue<Event<R::Msg>>) {
         if !self.silent_busy[node as usize].is_empty() {
             let current = (now, queue.current_seq());
             let cpu = &mut self.cpus[node as usize];
@@ -496,8 +519,11 @@ impl<'a, R: Replica> World<'a, R> {
                 }
             });
         }
-        self.start_jobs(now, node, queue);
-        // A job waits for a core: the silent cores' CoreFree events are needed after all.
+    }
+
+    /// A job waits for a core: the silent cores' CoreFree events are needed after all.
+    #[inline]
+    fn schedule_silent_if_needed(&mut self, node: NodeId, queue: &mut EventQueue<Event<R::Msg>>) {
         if self.cpus[node as usize].queued() > 0 && !self.silent_busy[node as usize].is_empty() {
             for (done, seq) in self.silent_busy[node as usize].drain(..) {
                 queue.schedule_with_seq(done, seq, Event::CoreFree { node, slot: NO_SLOT });
@@ -508,91 +534,105 @@ impl<'a, R: Replica> World<'a, R> {
     /// Start queued jobs on free cores of `node`.
     fn start_jobs(&mut self, now: SimTime, node: NodeId, queue: &mut EventQueue<Event<R::Msg>>) {
         while let Some((enqueued, job)) = self.cpus[node as usize].start_next() {
-            self.outbox.clear();
-            let mut submit = None;
-            match job {
-                Job::Submit(tx) => {
-                    self.outbox.charge(self.scenario.cpu.sign);
-                    submit = Some(tx);
-                }
-                Job::Request(tx) => {
-                    self.outbox.charge(self.scenario.cpu.per_message);
-                    if !self.censored(node, &tx)
-                        && let Some(r) = self.replicas[node as usize].as_mut()
-                    {
-                        r.on_request(now, tx, &mut self.outbox);
-                    }
-                }
-                Job::Proto(from, msg) => {
-                    self.outbox.charge(self.scenario.cpu.per_message);
-                    let censored = R::carried_tx(&msg).is_some_and(|tx| self.censored(node, tx));
-                    if !censored && let Some(r) = self.replicas[node as usize].as_mut() {
-                        r.on_message(now, from, msg, &mut self.outbox);
-                    }
-                }
-                Job::Timer(token) => {
-                    if let Some(r) = self.replicas[node as usize].as_mut() {
-                        r.on_timer(now, token, &mut self.outbox);
-                    }
+            self.run_job(now, node, enqueued, job, queue);
+        }
+    }
+
+    /// Run `job` (queued at `enqueued`) on a core of `node` just taken for it: the handler,
+    /// commit observation, CPU accounting and the release of its outputs.
+    #[inline]
+    fn run_job(
+        &mut self,
+        now: SimTime,
+        node: NodeId,
+        enqueued: SimTime,
+        job: Job<R::Msg>,
+        queue: &mut EventQueue<Event<R::Msg>>,
+    ) {
+        self.outbox.clear();
+        let mut submit = None;
+        match job {
+            Job::Submit(tx) => {
+                self.outbox.charge(self.scenario.cpu.sign);
+                submit = Some(tx);
+            }
+            Job::Request(tx) => {
+                self.outbox.charge(self.scenario.cpu.per_message);
+                if !self.censored(node, &tx)
+                    && let Some(r) = self.replicas[node as usize].as_mut()
+                {
+                    r.on_request(now, tx, &mut self.outbox);
                 }
             }
-            // Commits are observed in the order the replica made them (a multi-core node's
-            // outputs may leave in another order).
-            if self
-                .outbox
-                .actions
-                .iter()
-                .any(|a| matches!(a, Action::Committed { .. }))
-            {
-                let correct = self.faults.correct[node as usize];
-                let (checker, nodes) = (&mut self.checker, &self.scenario.topology.nodes);
-                self.outbox.actions.retain(|a| match *a {
-                    Action::Committed { height, digest } => {
-                        if correct {
-                            checker.observe(now, node, height, digest, nodes);
-                        }
-                        false
-                    }
-                    _ => true,
-                });
+            Job::Proto(from, msg) => {
+                self.outbox.charge(self.scenario.cpu.per_message);
+                let censored = R::carried_tx(&msg).is_some_and(|tx| self.censored(node, tx));
+                if !censored && let Some(r) = self.replicas[node as usize].as_mut() {
+                    r.on_message(now, from, msg, &mut self.outbox);
+                }
             }
-            let factor = self.faults.cpu_factor[node as usize];
-            let cost = if factor == 1.0 {
-                self.outbox.cpu
-            } else {
-                (self.outbox.cpu as f64 * factor).round() as SimTime
+            Job::Timer(token) => {
+                if let Some(r) = self.replicas[node as usize].as_mut() {
+                    r.on_timer(now, token, &mut self.outbox);
+                }
+            }
+        }
+        // Commits are observed in the order the replica made them (a multi-core node's
+        // outputs may leave in another order).
+        if self
+            .outbox
+            .actions
+            .iter()
+            .any(|a| matches!(a, Action::Committed { .. }))
+        {
+            let correct = self.faults.correct[node as usize];
+            let (checker, nodes) = (&mut self.checker, &self.scenario.topology.nodes);
+            self.outbox.actions.retain(|a| match *a {
+                Action::Committed { height, digest } => {
+                    if correct {
+                        checker.observe(now, node, height, digest, nodes);
+                    }
+                    false
+                }
+                _ => true,
+            });
+        }
+        let factor = self.faults.cpu_factor[node as usize];
+        let cost = if factor == 1.0 {
+            self.outbox.cpu
+        } else {
+            (self.outbox.cpu as f64 * factor).round() as SimTime
+        };
+        let done = now + cost;
+        if self.in_window(now) {
+            let cpu = &mut self.cpus[node as usize];
+            cpu.busy_ns += cost;
+            cpu.wait_ns += u128::from(now - enqueued);
+            cpu.jobs += 1;
+        }
+        if let Some(tx) = submit {
+            // The request leaves when the signature is done.
+            queue.schedule_at(done, Event::Submitted { node, tx });
+        } else if cost == 0 {
+            self.flush(now, node, queue);
+            self.cpus[node as usize].release();
+        } else if self.outbox.actions.is_empty() {
+            // Nothing to send when the job ends: the core's release needs no event unless
+            // a job waits for it (see `silent_busy`).
+            let seq = queue.reserve_seq();
+            self.silent_busy[node as usize].push((done, seq));
+        } else {
+            // Park the outputs until the CPU time has passed, so that every node's sends
+            // happen in time order (the egress FIFO sees departures as they occur).
+            let slot = match self.free_slots.pop() {
+                Some(s) => s,
+                None => {
+                    self.parked.push(Vec::new());
+                    (self.parked.len() - 1) as u32
+                }
             };
-            let done = now + cost;
-            if self.in_window(now) {
-                let cpu = &mut self.cpus[node as usize];
-                cpu.busy_ns += cost;
-                cpu.wait_ns += u128::from(now - enqueued);
-                cpu.jobs += 1;
-            }
-            if let Some(tx) = submit {
-                // The request leaves when the signature is done.
-                queue.schedule_at(done, Event::Submitted { node, tx });
-            } else if cost == 0 {
-                self.flush(now, node, queue);
-                self.cpus[node as usize].release();
-            } else if self.outbox.actions.is_empty() {
-                // Nothing to send when the job ends: the core's release needs no event unless
-                // a job waits for it (see `silent_busy`).
-                let seq = queue.reserve_seq();
-                self.silent_busy[node as usize].push((done, seq));
-            } else {
-                // Park the outputs until the CPU time has passed, so that every node's sends
-                // happen in time order (the egress FIFO sees departures as they occur).
-                let slot = match self.free_slots.pop() {
-                    Some(s) => s,
-                    None => {
-                        self.parked.push(Vec::new());
-                        (self.parked.len() - 1) as u32
-                    }
-                };
-                std::mem::swap(&mut self.outbox.actions, &mut self.parked[slot as usize]);
-                queue.schedule_at(done, Event::CoreFree { node, slot });
-            }
+            std::mem::swap(&mut self.outbox.actions, &mut self.parked[slot as usize]);
+            queue.schedule_at(done, Event::CoreFree { node, slot });
         }
     }
 
@@ -728,8 +768,7 @@ impl<'a, R: Replica> Model for World<'a, R> {
                 }
                 // A crashed client loses the transaction (the workload itself is unchanged).
                 if self.faults.is_up(tx.submitter) {
-                    self.cpus[tx.submitter as usize].enqueue(now, Job::Submit(tx));
-                    self.dispatch(now, tx.submitter, queue);
+                    self.submit_job(now, tx.submitter, Job::Submit(tx), queue);
                 }
                 let next = self.workload.next_arrival(flow as usize, now);
                 if next < self.scenario.duration {
@@ -739,17 +778,11 @@ impl<'a, R: Replica> Model for World<'a, R> {
             Event::Deliver { to, .. } if !self.faults.is_up(to) => {}
             Event::Deliver { from, to, wire } => match wire {
                 Wire::Reply(r) => self.client_reply(now, r),
-                Wire::Request(tx) => {
-                    self.cpus[to as usize].enqueue(now, Job::Request(tx));
-                    self.dispatch(now, to, queue);
-                }
+                Wire::Request(tx) => self.submit_job(now, to, Job::Request(tx), queue),
                 // Certain no-ops need not reach the CPU (see `NoopFilter::drops`).
                 Wire::Proto(m)
                     if self.skip_noops && self.noop_filter.as_ref().is_some_and(|f| f.drops(from, to, &m)) => {}
-                Wire::Proto(m) => {
-                    self.cpus[to as usize].enqueue(now, Job::Proto(from, m));
-                    self.dispatch(now, to, queue);
-                }
+                Wire::Proto(m) => self.submit_job(now, to, Job::Proto(from, m), queue),
             },
             Event::CoreFree { node, slot } => {
                 if slot != NO_SLOT {
@@ -773,10 +806,7 @@ impl<'a, R: Replica> Model for World<'a, R> {
                 }
             }
             Event::Timer { node, .. } if !self.faults.is_up(node) => {} // timers die with the node
-            Event::Timer { node, token } => {
-                self.cpus[node as usize].enqueue(now, Job::Timer(token));
-                self.dispatch(now, node, queue);
-            }
+            Event::Timer { node, token } => self.submit_job(now, node, Job::Timer(token), queue),
             Event::Fault { index, start } => self.apply_fault(now, index as usize, start, queue),
         }
     }
