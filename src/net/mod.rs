@@ -6,7 +6,7 @@
 //! Message delivery order between a pair of nodes is not forced to be FIFO: with jitter a
 //! later message may overtake an earlier one, as on separate connections.
 
-use crate::engine::{NS_PER_MS, NS_PER_S, SimRng, SimTime};
+use crate::engine::{NS_PER_MS, NS_PER_S, SimRng, SimTime, StreamLabel, stream_rng};
 use crate::scenario::{Jitter, NetworkSpec, NodeId, Topology};
 use rand::RngExt;
 
@@ -90,6 +90,31 @@ impl Network {
             header: spec.header_bytes,
             rng,
         }
+    }
+
+    /// Draw the bandwidths that the topology gives as distributions (`bandwidth_dist`,
+    /// `download_bandwidth_dist`): node `i` draws its upload, then its download, from the
+    /// stream `("node-bandwidth", i)` of this replication, so a node's draw depends neither
+    /// on the other nodes nor on the system under test. Nodes without a distribution keep
+    /// their fixed bandwidths (and no random number is used).
+    pub fn draw_bandwidths(&mut self, topology: &Topology, seed: u64, replication: u32) {
+        for (i, n) in topology.nodes.iter().enumerate() {
+            if n.bandwidth_dist.is_none() && n.download_dist.is_none() {
+                continue;
+            }
+            let mut rng = stream_rng(seed, replication, StreamLabel("node-bandwidth"), i as u32);
+            if let Some(d) = &n.bandwidth_dist {
+                self.bandwidth[i] = Some(d.sample(&mut rng));
+            }
+            if let Some(d) = &n.download_dist {
+                self.download[i] = Some(d.sample(&mut rng));
+            }
+        }
+    }
+
+    /// The egress and download bandwidth of a node in bits/s (after any draw).
+    pub fn node_bandwidth(&self, node: NodeId) -> (Option<u64>, Option<u64>) {
+        (self.bandwidth[node as usize], self.download[node as usize])
     }
 
     /// Base one-way delay between two nodes.
@@ -267,7 +292,6 @@ fn round_to_ms(t: SimTime) -> SimTime {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::engine::{StreamLabel, stream_rng};
     use crate::scenario::NodeSpec;
 
     fn topo(bw: Option<u64>) -> Topology {
@@ -282,6 +306,8 @@ mod tests {
                     cores: 1,
                     bandwidth_bps: bw,
                     download_bps: None,
+                    bandwidth_dist: None,
+                    download_dist: None,
                 })
                 .collect(),
         }
@@ -437,5 +463,89 @@ mod tests {
         assert!((mean_retries - 1.0).abs() < 0.15, "{mean_retries}");
         assert_eq!(total, st.retransmissions * 100 * NS_PER_MS);
         assert_eq!(st.bytes, (2000 + st.retransmissions) * 100);
+    }
+
+    #[test]
+    fn bandwidth_dist_rejects_bad_bins() {
+        use crate::scenario::BandwidthDist;
+        assert!(BandwidthDist::from_mbps(&[]).is_err());
+        assert!(
+            BandwidthDist::from_mbps(&[[2.0, 1.0, 1.0]])
+                .unwrap_err()
+                .contains("bin 0")
+        );
+        assert!(BandwidthDist::from_mbps(&[[1.0, 1.0, 1.0]]).is_err());
+        assert!(BandwidthDist::from_mbps(&[[-1.0, 1.0, 1.0]]).is_err());
+        assert!(
+            BandwidthDist::from_mbps(&[[1.0, 2.0, 1.0], [2.0, 3.0, -1.0]])
+                .unwrap_err()
+                .contains("bin 1")
+        );
+        assert!(BandwidthDist::from_mbps(&[[1.0, 2.0, f64::NAN]]).is_err());
+        assert!(
+            BandwidthDist::from_mbps(&[[1.0, 2.0, 0.0]])
+                .unwrap_err()
+                .contains("zero")
+        );
+    }
+
+    #[test]
+    fn bandwidth_dist_samples_bins_by_weight_uniformly_inside() {
+        use crate::scenario::BandwidthDist;
+        // 1:0:3 over [1,2) [2,3) [10,20) Mbit/s: mean = (1.5 × 1 + 15 × 3) / 4 = 11.625 Mbit/s.
+        let d = BandwidthDist::from_mbps(&[[1.0, 2.0, 1.0], [2.0, 3.0, 0.0], [10.0, 20.0, 3.0]]).unwrap();
+        assert!((d.mean_bps() - 11.625e6).abs() < 1e-3);
+        let mut rng = stream_rng(9, 0, StreamLabel("t"), 0);
+        let n = 40_000;
+        let (mut low, mut sum) = (0u32, 0.0);
+        for _ in 0..n {
+            let v = d.sample(&mut rng);
+            assert!(
+                (1_000_000..2_000_000).contains(&v) || (10_000_000..=20_000_000).contains(&v),
+                "{v}"
+            );
+            if v < 2_000_000 {
+                low += 1;
+            }
+            sum += v as f64;
+        }
+        let share = f64::from(low) / f64::from(n);
+        assert!((share - 0.25).abs() < 0.01, "{share}");
+        assert!((sum / f64::from(n) / 11.625e6 - 1.0).abs() < 0.01);
+    }
+
+    #[test]
+    fn draw_bandwidths_is_per_node_and_leaves_fixed_nodes_alone() {
+        use crate::scenario::BandwidthDist;
+        use std::sync::Arc;
+        let d = Arc::new(BandwidthDist::from_mbps(&[[1.0, 100.0, 1.0]]).unwrap());
+        let mut t = topo(Some(8_000_000));
+        t.nodes[1].bandwidth_dist = Some(d.clone());
+        t.nodes[1].download_dist = Some(d.clone());
+        t.nodes[2].download_dist = Some(d);
+        let draw = |t: &Topology, seed, rep| {
+            let mut net = Network::new(t, &spec(), stream_rng(1, 0, StreamLabel("net"), 0));
+            net.draw_bandwidths(t, seed, rep);
+            (0..3).map(|i| net.node_bandwidth(i)).collect::<Vec<_>>()
+        };
+        let a = draw(&t, 5, 0);
+        assert_eq!(a[0], (Some(8_000_000), None));
+        assert_ne!(a[1].0, Some(8_000_000));
+        assert_eq!(a[2].0, Some(8_000_000));
+        assert!(a[1].1.is_some() && a[2].1.is_some() && a[1] != a[2]);
+        assert_eq!(a, draw(&t, 5, 0));
+        assert_ne!(a, draw(&t, 5, 1));
+        assert_ne!(a, draw(&t, 6, 0));
+        // Node 2's draw does not depend on node 1 having a distribution.
+        let mut t2 = t.clone();
+        t2.nodes[1].bandwidth_dist = None;
+        t2.nodes[1].download_dist = None;
+        assert_eq!(draw(&t2, 5, 0)[2], a[2]);
+        // The drawn rate is the one used: 1,000 bytes from node 1 at its drawn upload.
+        let mut net = Network::new(&t, &spec(), stream_rng(1, 0, StreamLabel("net"), 0));
+        net.draw_bandwidths(&t, 5, 0);
+        let up = net.node_bandwidth(1).0.unwrap() as f64;
+        let ser = (net.transmit(0, 1, 0, 1000, None) - 10 * NS_PER_MS) as f64;
+        assert!((ser - 8000.0 * 1e9 / up).abs() <= 2.0, "{ser} vs {up} bps");
     }
 }

@@ -235,6 +235,72 @@ pub struct NodeSpec {
     /// Download bandwidth in bits/s (`None`: unlimited); a transfer uses
     /// min(sender's egress, receiver's download).
     pub download_bps: Option<u64>,
+    /// If set, the egress bandwidth is drawn from this distribution for every replication
+    /// (replacing `bandwidth_bps`; see [`crate::net::Network::draw_bandwidths`]).
+    pub bandwidth_dist: Option<std::sync::Arc<BandwidthDist>>,
+    /// If set, the download bandwidth is drawn from this distribution (replacing
+    /// `download_bps`).
+    pub download_dist: Option<std::sync::Arc<BandwidthDist>>,
+}
+
+/// A piecewise-constant bandwidth distribution (`bandwidth_dist`): a bin is picked with
+/// probability weight / total weight, the value is uniform inside it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct BandwidthDist {
+    /// Bins as (low, high) in bits/s.
+    bins: Vec<(f64, f64)>,
+    /// Cumulative weights, the last one the total.
+    cum: Vec<f64>,
+}
+
+impl BandwidthDist {
+    /// From bins `[low, high, weight]` in Mbit/s. Errors name the first bad bin.
+    pub fn from_mbps(bins: &[[f64; 3]]) -> Result<Self, String> {
+        if bins.is_empty() {
+            return Err("needs at least one bin `[low_mbps, high_mbps, weight]`".into());
+        }
+        let mut out = Vec::with_capacity(bins.len());
+        let mut cum = Vec::with_capacity(bins.len());
+        let mut total = 0.0;
+        for (i, &[lo, hi, w]) in bins.iter().enumerate() {
+            if !(lo.is_finite() && hi.is_finite() && lo >= 0.0 && hi > lo) {
+                return Err(format!("bin {i}: needs 0 <= low < high (finite), got [{lo}, {hi}]"));
+            }
+            if !(w.is_finite() && w >= 0.0) {
+                return Err(format!("bin {i}: weight must be finite and >= 0, got {w}"));
+            }
+            total += w;
+            out.push((lo * 1e6, hi * 1e6));
+            cum.push(total);
+        }
+        if total <= 0.0 {
+            return Err("the weights sum to zero".into());
+        }
+        Ok(Self { bins: out, cum })
+    }
+
+    /// One draw in bits/s (at least 1).
+    pub fn sample(&self, rng: &mut crate::engine::SimRng) -> u64 {
+        use rand::RngExt;
+        let total = *self.cum.last().expect("non-empty");
+        let u = rng.random::<f64>() * total;
+        // First bin whose cumulative weight exceeds u (zero-weight bins are never picked).
+        let i = self.cum.partition_point(|&c| c <= u).min(self.bins.len() - 1);
+        let (lo, hi) = self.bins[i];
+        let v = lo + (hi - lo) * rng.random::<f64>();
+        (v.round() as u64).max(1)
+    }
+
+    /// The distribution's mean in bits/s.
+    pub fn mean_bps(&self) -> f64 {
+        let mut prev = 0.0;
+        let mut sum = 0.0;
+        for (&(lo, hi), &c) in self.bins.iter().zip(&self.cum) {
+            sum += (c - prev) * (lo + hi) / 2.0;
+            prev = c;
+        }
+        sum / prev
+    }
 }
 
 /// Jitter on one-way delays.

@@ -230,6 +230,27 @@ pub struct RawGroup {
     /// min(sender's `bandwidth`, receiver's `download_bandwidth`). Default: unlimited.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub download_bandwidth: Option<String>,
+    /// Egress bandwidth drawn for each node, once per replication, from this distribution
+    /// (instead of one `bandwidth` for the whole group).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bandwidth_dist: Option<RawBandwidthDist>,
+    /// Download bandwidth drawn for each node from this distribution (instead of
+    /// `download_bandwidth`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub download_bandwidth_dist: Option<RawBandwidthDist>,
+}
+
+/// A per-node bandwidth distribution: `{ dist = "piecewise", bins_mbps = [[low, high,
+/// weight], ...] }` — a bin is picked with probability weight / total weight and the value
+/// is uniform in [low, high) Mbit/s (C++'s `std::piecewise_constant_distribution`, with
+/// empty bins left out).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawBandwidthDist {
+    /// `"piecewise"`.
+    pub dist: String,
+    /// Bins `[low Mbit/s, high Mbit/s, weight]`.
+    pub bins_mbps: Vec<[f64; 3]>,
 }
 
 fn default_cores() -> u32 {

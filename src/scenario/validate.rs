@@ -693,6 +693,36 @@ pub fn validate(raw: RawScenario, origin: &str) -> Result<Scenario, ScenarioErro
                 None
             }),
         };
+        let mut dist = |key: &str, given: &Option<RawBandwidthDist>, fixed: &Option<String>, fixed_key: &str| {
+            let d = given.as_ref()?;
+            if fixed.is_some() {
+                c.err(
+                    format!("{p}.{key}"),
+                    format!("give either `{fixed_key}` or `{key}`, not both"),
+                );
+            }
+            if d.dist != "piecewise" {
+                c.err(
+                    format!("{p}.{key}.dist"),
+                    format!("unknown distribution `{}`; known: piecewise", d.dist),
+                );
+                return None;
+            }
+            match BandwidthDist::from_mbps(&d.bins_mbps) {
+                Ok(b) => Some(std::sync::Arc::new(b)),
+                Err(m) => {
+                    c.err(format!("{p}.{key}.bins_mbps"), m);
+                    None
+                }
+            }
+        };
+        let bw_dist = dist("bandwidth_dist", &g.bandwidth_dist, &g.bandwidth, "bandwidth");
+        let download_dist = dist(
+            "download_bandwidth_dist",
+            &g.download_bandwidth_dist,
+            &g.download_bandwidth,
+            "download_bandwidth",
+        );
         let node_regions: Vec<Option<RegionId>> = match (&g.region, &g.regions) {
             (Some(_), Some(_)) => {
                 c.err(p.clone(), "give either `region` or `regions`, not both");
@@ -756,6 +786,8 @@ pub fn validate(raw: RawScenario, origin: &str) -> Result<Scenario, ScenarioErro
                 cores: g.cores.max(1),
                 bandwidth_bps: bw,
                 download_bps: download,
+                bandwidth_dist: bw_dist.clone(),
+                download_dist: download_dist.clone(),
             });
         }
     }
@@ -2135,6 +2167,23 @@ operator = "F"
             .unwrap_err()
             .to_string();
         assert!(e.contains("system[4]") && e.contains("out of range"), "{e}");
+    }
+
+    #[test]
+    fn bandwidth_dist_reaches_every_node_of_its_group_only() {
+        let text = MINI.replace(
+            "role = \"bank\"\ncount = 2\nregion = \"a\"\n",
+            "role = \"bank\"\ncount = 2\nregion = \"a\"\n[topology.group.bandwidth_dist]\n\
+             dist = \"piecewise\"\nbins_mbps = [[0.1, 0.2, 3], [5, 10, 1]]\n",
+        );
+        let sc = load_str(&text, "mini", &[]).unwrap();
+        let n = &sc.topology.nodes;
+        assert!(n[0].bandwidth_dist.is_none() && n[0].download_dist.is_none());
+        let d = n[1].bandwidth_dist.as_ref().expect("bank-1 has the distribution");
+        assert_eq!(n[2].bandwidth_dist.as_deref(), Some(&**d));
+        assert!(n[1].download_dist.is_none());
+        // (3 × 0.15 + 1 × 7.5) / 4 Mbit/s.
+        assert!((d.mean_bps() - 1.9875e6).abs() < 1e-3);
     }
 
     #[test]

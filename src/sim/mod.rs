@@ -876,11 +876,15 @@ fn run_world<R: Replica>(scenario: &Scenario, system: usize, replication: u32, d
         scenario,
         system: spec,
         system_index: system,
-        net: Network::new(
-            &scenario.topology,
-            &scenario.network,
-            stream_rng(scenario.seed, replication, StreamLabel("network"), 0),
-        ),
+        net: {
+            let mut net = Network::new(
+                &scenario.topology,
+                &scenario.network,
+                stream_rng(scenario.seed, replication, StreamLabel("network"), 0),
+            );
+            net.draw_bandwidths(&scenario.topology, scenario.seed, replication);
+            net
+        },
         net_stats: NetStats::default(),
         kind_counts: vec![0; R::msg_kind_names().len()],
         cpus,

@@ -305,6 +305,51 @@ fn cases() -> Vec<Case> {
             vec![Set("topology.group[0].bandwidth=\"10 furlongs\"")],
             vec![Issue("topology.group[0].bandwidth")],
         ),
+        case(
+            "bandwidth_dist bin with high below low",
+            vec![Set(
+                "topology.group[1].bandwidth_dist={ dist = \"piecewise\", bins_mbps = [[1.0, 2.0, 1], [3.0, 2.5, 1]] }",
+            )],
+            vec![Issue("topology.group[1].bandwidth_dist.bins_mbps"), Says("bin 1")],
+        ),
+        case(
+            "unknown bandwidth distribution",
+            vec![Set(
+                "topology.group[1].download_bandwidth_dist={ dist = \"lognormal\", bins_mbps = [[1.0, 2.0, 1]] }",
+            )],
+            vec![
+                Issue("topology.group[1].download_bandwidth_dist.dist"),
+                Says("known: piecewise"),
+            ],
+        ),
+        case(
+            "bandwidth_dist weights all zero",
+            vec![Set(
+                "topology.group[1].download_bandwidth_dist={ dist = \"piecewise\", bins_mbps = [[1.0, 2.0, 0]] }",
+            )],
+            vec![
+                Issue("topology.group[1].download_bandwidth_dist.bins_mbps"),
+                Says("sum to zero"),
+            ],
+        ),
+        case(
+            "bandwidth and bandwidth_dist together",
+            vec![
+                Set("topology.group[1].bandwidth=\"10Mbps\""),
+                Set("topology.group[1].bandwidth_dist={ dist = \"piecewise\", bins_mbps = [[1.0, 2.0, 1]] }"),
+            ],
+            vec![
+                Issue("topology.group[1].bandwidth_dist"),
+                Says("either `bandwidth` or `bandwidth_dist`"),
+            ],
+        ),
+        case(
+            "bandwidth_dist with an unknown key",
+            vec![Set(
+                "topology.group[1].bandwidth_dist={ dist = \"piecewise\", bins = [[1.0, 2.0, 1]] }",
+            )],
+            vec![Says("bins")],
+        ),
         // ---- network
         case(
             "missing RTT pair",

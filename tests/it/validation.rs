@@ -193,7 +193,7 @@ fn the_fabric_latency_case_uses_the_calibrated_fabric_model() {
 #[ignore = "slow: 6,000 nodes; run by `ledgersim validate`"]
 fn pow_gervais_2016() {
     // Known failures (reasons in the files' notes): the mean over nodes at the three largest
-    // block sizes (per-node bandwidth spread not modelled) and the stale rate at 10 s.
+    // block sizes (cause not yet traced; see the files' Bandwidth notes) and the stale rate at 10 s.
     for n in SLOW.iter().filter(|n| n.starts_with("pow-gervais")) {
         let failing: &[&str] = match *n {
             "pow-gervais-2016-10min" | "pow-gervais-2016-2.5min" | "pow-gervais-2016-1min" => {
