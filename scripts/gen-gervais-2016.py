@@ -3,12 +3,18 @@
 table) from one template, so that the files differ only in interval, block size, duration and
 expectations. Usage (from anywhere):
     python3 scripts/gen-gervais-2016.py 10min=16h40m 2.5min=4h10m 1min=1h40m 10s=1h 1s=10m
-(the arguments are the simulated durations of the rows)."""
+(the arguments are the simulated durations of the rows). Options (same KEY=VALUE form):
+    bandwidth=dist   draw node bandwidths from GT's measured tables (scripts/gervais_bandwidth.py)
+    blocksize=dist   draw every block's size from GT's measured table (scripts/gervais_blocksize.py),
+                     scaled with the interval as GT's MineBlock does (block_bytes_dist)
+    out=DIR          write the files to DIR instead of scenarios/validation
+(the checked-in cases use neither option)."""
 import os
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 import sys
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import gervais_bandwidth as gbw  # GT's per-region bandwidth tables (see that file)
+import gervais_blocksize as gbs  # GT's block-size table (see that file)
 
 def dist_table(region, direction):
     """A [topology.group.(download_)bandwidth_dist] sub-table: GT's table, empty bins left out."""
@@ -56,8 +62,23 @@ def parse_dur(d):
     for v,u in re.findall(r'([0-9.]+)(h|m|s)', d):
         t+=float(v)*{'h':3600,'m':60,'s':1}[u]
     return t
-durations = dict(a.split("=") for a in sys.argv[1:])
+if any(a in ("-h", "--help") for a in sys.argv[1:]):
+    print(__doc__)
+    sys.exit(0)
+durations = dict(a.split("=", 1) for a in sys.argv[1:])
 USE_DIST = durations.pop("bandwidth", "average") == "dist"
+SIZE_DIST = durations.pop("blocksize", "fixed") == "dist"
+OUT_DIR = durations.pop("out", os.path.join(ROOT, "scenarios", "validation"))
+
+def size_dist_table(interval_s):
+    """A [system.block_bytes_dist] sub-table: GT's block-size table scaled to the interval."""
+    bins = gbs.bins_bytes(interval_s)
+    items = [f"[{lo:g}, {hi:g}, {w}]" for lo, hi, w in bins]
+    lines = ["  " + ", ".join(items[i:i + 4]) + "," for i in range(0, len(items), 4)]
+    return ("\n# GT m_blockSizeDistribution (bitcoin-miner.cc, BITCOIN): 200 bins of 5 kB, mean "
+            f"{gbs.mean_kb():.1f} kB, drawn per block;\n# MineBlock: size × {interval_s:g} s / 600 s + 81 "
+            "header bytes (scripts/gervais_blocksize.py).\n"
+            "[system.block_bytes_dist]\ndist = \"piecewise\"\nbins_bytes = [\n" + "\n".join(lines) + "\n]\n")
 # Gervais et al.'s min-connection distribution (BitcoinTopologyHelper): piecewise uniform on
 # [1,4) [4,8) [8,12) [12,16) [16,25) [25,119), weights 10 40 30 13 6 1 %, truncated to int.
 bins = [(1,4,10),(4,8,40),(8,12,30),(12,16,13),(16,25,6),(25,119,1)]
@@ -115,6 +136,11 @@ def stale_note(name, stale):
 
 for name, lab, iv, bb, _, mean, med, p90, stale in rows:
     dur = durations[name]
+    iv_s = parse_dur(iv)
+    if SIZE_DIST:
+        # GT validates each block in 0.174 s × its size / 458,263 B; ledgersim's
+        # block_processing is one value: that of the table's mean scaled size.
+        bb = round(gbs.mean_kb() * 1000 * iv_s / 600 + gbs.HEADERS_BYTES)
     proc_s = 0.174*bb/458263
     proc = f"{proc_s*1000:.4f}".rstrip('0').rstrip('.')+"ms"
     nblocks = {"10m":600,"2m30s":150,"1m":60,"10s":10,"1s":1}[iv]
@@ -295,18 +321,18 @@ peer_links = "total"
 peers_cdf = [
 {fmt_cdf()}
 ]
-# 1 MB × interval / 10 min (the paper scales the block size with the interval).
-block_bytes = {bb}
+{"# Block size: drawn per block (block_bytes_dist, at the end of this table)." if SIZE_DIST else f"""# 1 MB × interval / 10 min (the paper scales the block size with the interval).
+block_bytes = {bb}"""}
 # Standard relay (the paper's rows): no compact blocks.
 compact_block_share = 0.0
 # BitcoinNode: upload pacing, transfer at the receiver, one download at a time (see header).
 relay_timing = "gervais"
-# BitcoinNode::ValidateBlock: 0.174 s × {bb:,} / 458,263 bytes.
+# BitcoinNode::ValidateBlock: 0.174 s × {bb:,} / 458,263 bytes{" (the mean drawn size)" if SIZE_DIST else ""}.
 block_processing = "{proc}"
 # Energy: not checked here (illustrative order of magnitude, as in the SimBlock scenario).
 hash_rate = 6.0e19
 joules_per_hash = 5.0e-11
-'''
+{size_dist_table(iv_s) if SIZE_DIST else ""}'''
     mean_note = ("Every node of a region has the region's average bandwidth here; the paper's simulator draws each node's upload and "
                  "download from the region's measured distribution. Drawing them here too (bandwidth_dist) does not close the gap: it "
                  "makes every statistic far slower than the paper (10 min: mean 125 s, median 26 s), so the paper's lower median and "
@@ -328,7 +354,7 @@ source = "Gervais et al. CCS'16, Table (standard relay, {lab}): {label} {val} s"
         if note:
             text += f'note = "{note}"\n'
     text += "__STALE__\n"
-    open(os.path.join(ROOT, "scenarios", "validation", f"pow-gervais-2016-{name}.toml"),"w").write(text.replace("__STALE__", f'''
+    open(os.path.join(OUT_DIR, f"pow-gervais-2016-{name}.toml"),"w").write(text.replace("__STALE__", f'''
 [[expect]]
 metric = "bitcoin.stale_rate"
 label = "stale rate, {lab} blocks"

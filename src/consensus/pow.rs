@@ -47,11 +47,15 @@ use super::{Action, Batch, ChainMetrics, Deployment, NoopFilter, Outbox, Protoco
 use crate::engine::{NS_PER_S, SimRng, SimTime, StreamLabel, stream_rng};
 use crate::ledger::{Ledger, TxEntry};
 use crate::net::Lane;
-use crate::scenario::{BatchSpec, CpuCosts, HashPowerDist, NodeId, PeerLinks, PowSpec, Refill, RelayTiming, Scenario};
+use crate::scenario::{
+    BandwidthDist, BatchSpec, BlockSize, CpuCosts, HashPowerDist, NodeId, PeerLinks, PowSpec, Refill, RelayTiming,
+    Scenario,
+};
 use rand::RngExt;
 use std::cell::{Cell, RefCell};
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::rc::Rc;
+use std::sync::Arc;
 
 /// Header bytes of a block (Bitcoin: 80).
 pub const HEADER_BYTES: u64 = 80;
@@ -401,6 +405,10 @@ pub struct PowReplica {
     compact_bytes: u32,
     compact_failure: f64,
     block_bytes: Option<u64>,
+    /// `block_bytes_dist`: every mined block's size is drawn from it with the second RNG
+    /// (this node's `pow-block-bytes` stream, so the other draws are unchanged); boxed, so
+    /// that runs without it keep their replica size.
+    block_bytes_dist: Option<Box<(Arc<BandwidthDist>, SimRng)>>,
     batch: BatchSpec,
     processing: SimTime,
     timing: RelayTiming,
@@ -512,7 +520,10 @@ impl PowReplica {
             height,
             miner: self.id,
             mined_at: now,
-            bytes: self.block_bytes.unwrap_or(HEADER_BYTES + bytes),
+            bytes: match self.block_bytes_dist.as_deref_mut() {
+                Some((dist, rng)) => dist.sample(rng),
+                None => self.block_bytes.unwrap_or(HEADER_BYTES + bytes),
+            },
             batch: Rc::new(Batch::new(height, txs)),
         });
         out.charge(self.cpu.hash(block.bytes));
@@ -1082,7 +1093,17 @@ pub fn deploy(scenario: &Scenario, spec: &PowSpec, replication: u32) -> Deployme
                 } else {
                     spec.compact_failure_stable
                 },
-                block_bytes: spec.block_bytes,
+                block_bytes: match spec.block_bytes {
+                    Some(BlockSize::Fixed(b)) => Some(b),
+                    _ => None,
+                },
+                block_bytes_dist: match &spec.block_bytes {
+                    Some(BlockSize::Dist(d)) => Some(Box::new((
+                        d.clone(),
+                        stream_rng(scenario.seed, replication, StreamLabel("pow-block-bytes"), i as u32),
+                    ))),
+                    _ => None,
+                },
                 batch: spec.batch,
                 processing: spec.block_processing,
                 timing: spec.relay_timing,
@@ -1216,6 +1237,42 @@ compact_failure = {failure}
                 _ => None,
             })
             .collect()
+    }
+
+    #[test]
+    fn block_bytes_dist_sizes_every_mined_block_from_its_own_stream() {
+        let (sc, mut spec) = setup(1, 0.0, 0.0);
+        let mine_sizes = |spec: &PowSpec| -> (Vec<u64>, Vec<usize>) {
+            let mut r = deploy(&sc, spec, 0).replicas.into_iter().next().unwrap().1;
+            let mut sizes = Vec::new();
+            for t in 1..=50 {
+                let mut out = Outbox::default();
+                r.mine(t * 1_000_000, &mut out);
+                sizes.push(r.tip.bytes);
+            }
+            let u: Vec<usize> = (0..20).map(|_| r.rng.random_range(0..1_000_000)).collect();
+            (sizes, u)
+        };
+        let (fixed, u_fixed) = mine_sizes(&spec);
+        assert!(fixed.iter().all(|&b| b == HEADER_BYTES), "no transactions: header only");
+        spec.block_bytes = Some(BlockSize::Dist(Arc::new(
+            BandwidthDist::from_bytes(&[[1000.0, 2000.0, 1.0], [5000.0, 6000.0, 0.0], [9000.0, 9500.0, 1.0]]).unwrap(),
+        )));
+        let (drawn, u_drawn) = mine_sizes(&spec);
+        assert!(
+            drawn
+                .iter()
+                .all(|&b| (1000..=2000).contains(&b) || (9000..=9500).contains(&b)),
+            "{drawn:?}"
+        );
+        assert!(
+            drawn.iter().any(|&b| b < 2001) && drawn.iter().any(|&b| b > 8999),
+            "both bins drawn"
+        );
+        // The sizes come from a dedicated stream: the replica's own RNG is untouched.
+        assert_eq!(u_fixed, u_drawn);
+        // Deterministic for a seed.
+        assert_eq!(drawn, mine_sizes(&spec).0);
     }
 
     #[test]

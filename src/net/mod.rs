@@ -490,6 +490,32 @@ mod tests {
     }
 
     #[test]
+    fn piecewise_bytes_bins_are_in_bytes_and_share_the_checks() {
+        use crate::scenario::BandwidthDist;
+        let d = BandwidthDist::from_bytes(&[[100.0, 200.0, 1.0], [1000.0, 1001.0, 1.0]]).unwrap();
+        // (1 × 150 + 1 × 1000.5) / 2 bytes.
+        assert!((d.mean_bps() - 575.25).abs() < 1e-9);
+        let mut rng = stream_rng(4, 0, StreamLabel("t"), 0);
+        for _ in 0..1000 {
+            let v = d.sample(&mut rng);
+            assert!((100..=200).contains(&v) || (1000..=1001).contains(&v), "{v}");
+        }
+        let e = BandwidthDist::from_bytes(&[]).unwrap_err();
+        assert!(e.contains("[low_bytes, high_bytes, weight]"), "{e}");
+        assert!(
+            BandwidthDist::from_bytes(&[[5.0, 5.0, 1.0]])
+                .unwrap_err()
+                .contains("bin 0")
+        );
+        assert!(BandwidthDist::from_bytes(&[[1.0, 2.0, f64::INFINITY]]).is_err());
+        assert!(
+            BandwidthDist::from_mbps(&[])
+                .unwrap_err()
+                .contains("[low_mbps, high_mbps, weight]")
+        );
+    }
+
+    #[test]
     fn bandwidth_dist_samples_bins_by_weight_uniformly_inside() {
         use crate::scenario::BandwidthDist;
         // 1:0:3 over [1,2) [2,3) [10,20) Mbit/s: mean = (1.5 × 1 + 15 × 3) / 4 = 11.625 Mbit/s.

@@ -243,8 +243,9 @@ pub struct NodeSpec {
     pub download_dist: Option<std::sync::Arc<BandwidthDist>>,
 }
 
-/// A piecewise-constant bandwidth distribution (`bandwidth_dist`): a bin is picked with
-/// probability weight / total weight, the value is uniform inside it.
+/// A piecewise-constant distribution (`bandwidth_dist`, in bits/s; also PoW's
+/// `block_bytes_dist`, in bytes): a bin is picked with probability weight / total weight,
+/// the value is uniform inside it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct BandwidthDist {
     /// Bins as (low, high) in bits/s.
@@ -256,8 +257,19 @@ pub struct BandwidthDist {
 impl BandwidthDist {
     /// From bins `[low, high, weight]` in Mbit/s. Errors name the first bad bin.
     pub fn from_mbps(bins: &[[f64; 3]]) -> Result<Self, String> {
+        Self::from_bins(bins, 1e6, "[low_mbps, high_mbps, weight]")
+    }
+
+    /// From bins `[low, high, weight]` in bytes (`block_bytes_dist`); draws are in bytes.
+    pub fn from_bytes(bins: &[[f64; 3]]) -> Result<Self, String> {
+        Self::from_bins(bins, 1.0, "[low_bytes, high_bytes, weight]")
+    }
+
+    /// From bins `[low, high, weight]` in units of `unit` (the draws are low × unit …);
+    /// `shape` names the bin layout in the error for an empty list.
+    fn from_bins(bins: &[[f64; 3]], unit: f64, shape: &str) -> Result<Self, String> {
         if bins.is_empty() {
-            return Err("needs at least one bin `[low_mbps, high_mbps, weight]`".into());
+            return Err(format!("needs at least one bin `{shape}`"));
         }
         let mut out = Vec::with_capacity(bins.len());
         let mut cum = Vec::with_capacity(bins.len());
@@ -270,7 +282,7 @@ impl BandwidthDist {
                 return Err(format!("bin {i}: weight must be finite and >= 0, got {w}"));
             }
             total += w;
-            out.push((lo * 1e6, hi * 1e6));
+            out.push((lo * unit, hi * unit));
             cum.push(total);
         }
         if total <= 0.0 {
@@ -685,8 +697,9 @@ pub struct PowSpec {
     pub compact_block_bytes: u32,
     /// Probability that a compact block fails and the full block follows.
     pub compact_failure: f64,
-    /// Fixed block size (bytes) if set; else blocks carry pending transactions up to `batch`.
-    pub block_bytes: Option<u64>,
+    /// Block size (bytes) if set, fixed (`block_bytes`) or drawn per block
+    /// (`block_bytes_dist`); else blocks carry pending transactions up to `batch`.
+    pub block_bytes: Option<BlockSize>,
     /// Block contents limits.
     pub batch: BatchSpec,
     /// Mining power distribution.
@@ -741,6 +754,16 @@ pub enum RelayTiming {
     /// transactions on the egress lane; `block_processing` once per received block, as in
     /// `Egress`.
     Gervais,
+}
+
+/// PoW block size (`block_bytes` / `block_bytes_dist`).
+#[derive(Debug, Clone, PartialEq)]
+pub enum BlockSize {
+    /// Every block has this many bytes.
+    Fixed(u64),
+    /// Every mined block's size (bytes) is drawn from this distribution (from the miner's
+    /// `pow-block-bytes` stream).
+    Dist(std::sync::Arc<BandwidthDist>),
 }
 
 /// The protocol of a system.

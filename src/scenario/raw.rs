@@ -253,6 +253,17 @@ pub struct RawBandwidthDist {
     pub bins_mbps: Vec<[f64; 3]>,
 }
 
+/// A per-block size distribution (PoW `block_bytes_dist`): like [`RawBandwidthDist`], with
+/// bins `[low bytes, high bytes, weight]`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawBlockBytesDist {
+    /// `"piecewise"`.
+    pub dist: String,
+    /// Bins `[low bytes, high bytes, weight]`.
+    pub bins_bytes: Vec<[f64; 3]>,
+}
+
 fn default_cores() -> u32 {
     8
 }
@@ -788,6 +799,10 @@ pub struct RawSystem {
     /// PoW: fixed block size in bytes (SimBlock style), instead of filling with transactions.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub block_bytes: Option<u64>,
+    /// PoW: per-block size distribution, `{ dist = "piecewise", bins_bytes = [[low, high,
+    /// weight], ...] }` (bytes), drawn for every mined block (instead of `block_bytes`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub block_bytes_dist: Option<RawBlockBytesDist>,
     /// PoW: per-node mining power distribution (relative shares).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub hash_power: Option<RawHashPower>,

@@ -479,6 +479,33 @@ struct Checker {
 }
 
 impl Checker {
+    /// A piecewise distribution `{ dist = "piecewise", <bins_key> = [[low, high, weight], ...] }`
+    /// at `path` (`bandwidth_dist` and friends, PoW `block_bytes_dist`): errors on an unknown
+    /// `dist` or bad bins (through `build`), `None` then.
+    fn piecewise(
+        &mut self,
+        path: &str,
+        dist: &str,
+        bins_key: &str,
+        bins: &[[f64; 3]],
+        build: fn(&[[f64; 3]]) -> Result<BandwidthDist, String>,
+    ) -> Option<std::sync::Arc<BandwidthDist>> {
+        if dist != "piecewise" {
+            self.err(
+                format!("{path}.dist"),
+                format!("unknown distribution `{dist}`; known: piecewise"),
+            );
+            return None;
+        }
+        match build(bins) {
+            Ok(b) => Some(std::sync::Arc::new(b)),
+            Err(m) => {
+                self.err(format!("{path}.{bins_key}"), m);
+                None
+            }
+        }
+    }
+
     fn err(&mut self, path: impl Into<String>, message: impl Into<String>) {
         self.issues.push(ValidationIssue {
             path: path.into(),
@@ -701,20 +728,13 @@ pub fn validate(raw: RawScenario, origin: &str) -> Result<Scenario, ScenarioErro
                     format!("give either `{fixed_key}` or `{key}`, not both"),
                 );
             }
-            if d.dist != "piecewise" {
-                c.err(
-                    format!("{p}.{key}.dist"),
-                    format!("unknown distribution `{}`; known: piecewise", d.dist),
-                );
-                return None;
-            }
-            match BandwidthDist::from_mbps(&d.bins_mbps) {
-                Ok(b) => Some(std::sync::Arc::new(b)),
-                Err(m) => {
-                    c.err(format!("{p}.{key}.bins_mbps"), m);
-                    None
-                }
-            }
+            c.piecewise(
+                &format!("{p}.{key}"),
+                &d.dist,
+                "bins_mbps",
+                &d.bins_mbps,
+                BandwidthDist::from_mbps,
+            )
         };
         let bw_dist = dist("bandwidth_dist", &g.bandwidth_dist, &g.bandwidth, "bandwidth");
         let download_dist = dist(
@@ -1224,7 +1244,7 @@ pub fn validate(raw: RawScenario, origin: &str) -> Result<Scenario, ScenarioErro
         if !sys_names.insert(s.name.clone()) {
             c.err(format!("{p}.name"), format!("system name `{}` is used twice", s.name));
         }
-        let present: [(&str, bool); 38] = [
+        let present: [(&str, bool); 39] = [
             ("operator", s.operator.is_some()),
             ("standby", s.standby.is_some()),
             ("db_servers", s.db_servers.is_some()),
@@ -1251,6 +1271,7 @@ pub fn validate(raw: RawScenario, origin: &str) -> Result<Scenario, ScenarioErro
             ("compact_block_bytes", s.compact_block_bytes.is_some()),
             ("compact_failure", s.compact_failure.is_some()),
             ("block_bytes", s.block_bytes.is_some()),
+            ("block_bytes_dist", s.block_bytes_dist.is_some()),
             ("hash_power", s.hash_power.is_some()),
             ("hash_rate", s.hash_rate.is_some()),
             ("joules_per_hash", s.joules_per_hash.is_some()),
@@ -1296,6 +1317,7 @@ pub fn validate(raw: RawScenario, origin: &str) -> Result<Scenario, ScenarioErro
                 "compact_block_bytes",
                 "compact_failure",
                 "block_bytes",
+                "block_bytes_dist",
                 "hash_power",
                 "hash_rate",
                 "joules_per_hash",
@@ -1635,7 +1657,25 @@ pub fn validate(raw: RawScenario, origin: &str) -> Result<Scenario, ScenarioErro
                         s.compact_failure.unwrap_or(0.0),
                         true,
                     ),
-                    block_bytes: s.block_bytes,
+                    block_bytes: match &s.block_bytes_dist {
+                        None => s.block_bytes.map(BlockSize::Fixed),
+                        Some(d) => {
+                            if s.block_bytes.is_some() {
+                                c.err(
+                                    format!("{p}.block_bytes_dist"),
+                                    "give either `block_bytes` or `block_bytes_dist`, not both",
+                                );
+                            }
+                            c.piecewise(
+                                &format!("{p}.block_bytes_dist"),
+                                &d.dist,
+                                "bins_bytes",
+                                &d.bins_bytes,
+                                BandwidthDist::from_bytes,
+                            )
+                            .map(BlockSize::Dist)
+                        }
+                    },
                     batch: batch(&mut c, 0),
                     hash_power,
                     hash_rate: c.non_negative(&format!("{p}.hash_rate"), s.hash_rate.unwrap_or(0.0)),

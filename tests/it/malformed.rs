@@ -924,6 +924,62 @@ fn cases() -> Vec<Case> {
             vec![Issue("system[1].peers"), Says("limit of 10000")],
         ),
         case(
+            "block_bytes_dist bin with high below low",
+            vec![
+                Set("system[1].consensus=\"pow\""),
+                Set(
+                    "system[1].block_bytes_dist={ dist = \"piecewise\", bins_bytes = [[100.0, 200.0, 1], [300.0, 250.0, 1]] }",
+                ),
+            ],
+            vec![Issue("system[1].block_bytes_dist.bins_bytes"), Says("bin 1")],
+        ),
+        case(
+            "unknown block size distribution",
+            vec![
+                Set("system[1].consensus=\"pow\""),
+                Set("system[1].block_bytes_dist={ dist = \"lognormal\", bins_bytes = [[1.0, 2.0, 1]] }"),
+            ],
+            vec![Issue("system[1].block_bytes_dist.dist"), Says("known: piecewise")],
+        ),
+        case(
+            "block_bytes_dist without bins",
+            vec![
+                Set("system[1].consensus=\"pow\""),
+                Set("system[1].block_bytes_dist={ dist = \"piecewise\", bins_bytes = [] }"),
+            ],
+            vec![
+                Issue("system[1].block_bytes_dist.bins_bytes"),
+                Says("[low_bytes, high_bytes, weight]"),
+            ],
+        ),
+        case(
+            "block_bytes and block_bytes_dist together",
+            vec![
+                Set("system[1].consensus=\"pow\""),
+                Set("system[1].block_bytes=1000"),
+                Set("system[1].block_bytes_dist={ dist = \"piecewise\", bins_bytes = [[1.0, 2.0, 1]] }"),
+            ],
+            vec![
+                Issue("system[1].block_bytes_dist"),
+                Says("either `block_bytes` or `block_bytes_dist`"),
+            ],
+        ),
+        case(
+            "block_bytes_dist on a non-PoW system",
+            vec![Set(
+                "system[0].block_bytes_dist={ dist = \"piecewise\", bins_bytes = [[1.0, 2.0, 1]] }",
+            )],
+            vec![Issue("system[0].block_bytes_dist")],
+        ),
+        case(
+            "block_bytes_dist with an unknown key",
+            vec![
+                Set("system[1].consensus=\"pow\""),
+                Set("system[1].block_bytes_dist={ dist = \"piecewise\", bins_mbps = [[1.0, 2.0, 1]] }"),
+            ],
+            vec![Says("bins_mbps")],
+        ),
+        case(
             "arrival rate above one per nanosecond",
             vec![Set("workload.flow[0].arrival.rate=1e12")],
             vec![Issue("workload.flow[0].arrival.rate")],
