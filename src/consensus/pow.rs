@@ -48,7 +48,7 @@ use crate::engine::{NS_PER_S, SimRng, SimTime, StreamLabel, stream_rng};
 use crate::ledger::{Ledger, TxEntry};
 use crate::net::Lane;
 use crate::scenario::{
-    BandwidthDist, BatchSpec, BlockSize, CpuCosts, HashPowerDist, NodeId, PeerLinks, PowSpec, Refill, RelayTiming,
+    BatchSpec, BlockSize, CpuCosts, HashPowerDist, NodeId, PeerLinks, PiecewiseDist, PowSpec, Refill, RelayTiming,
     Scenario,
 };
 use rand::RngExt;
@@ -408,7 +408,7 @@ pub struct PowReplica {
     /// `block_bytes_dist`: every mined block's size is drawn from it with the second RNG
     /// (this node's `pow-block-bytes` stream, so the other draws are unchanged); boxed, so
     /// that runs without it keep their replica size.
-    block_bytes_dist: Option<Box<(Arc<BandwidthDist>, SimRng)>>,
+    block_bytes_dist: Option<Box<(Arc<PiecewiseDist>, SimRng)>>,
     batch: BatchSpec,
     processing: SimTime,
     timing: RelayTiming,
@@ -1256,7 +1256,7 @@ compact_failure = {failure}
         let (fixed, u_fixed) = mine_sizes(&spec);
         assert!(fixed.iter().all(|&b| b == HEADER_BYTES), "no transactions: header only");
         spec.block_bytes = Some(BlockSize::Dist(Arc::new(
-            BandwidthDist::from_bytes(&[[1000.0, 2000.0, 1.0], [5000.0, 6000.0, 0.0], [9000.0, 9500.0, 1.0]]).unwrap(),
+            PiecewiseDist::from_bytes(&[[1000.0, 2000.0, 1.0], [5000.0, 6000.0, 0.0], [9000.0, 9500.0, 1.0]]).unwrap(),
         )));
         let (drawn, u_drawn) = mine_sizes(&spec);
         assert!(

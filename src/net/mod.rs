@@ -467,23 +467,23 @@ mod tests {
 
     #[test]
     fn bandwidth_dist_rejects_bad_bins() {
-        use crate::scenario::BandwidthDist;
-        assert!(BandwidthDist::from_mbps(&[]).is_err());
+        use crate::scenario::PiecewiseDist;
+        assert!(PiecewiseDist::from_mbps(&[]).is_err());
         assert!(
-            BandwidthDist::from_mbps(&[[2.0, 1.0, 1.0]])
+            PiecewiseDist::from_mbps(&[[2.0, 1.0, 1.0]])
                 .unwrap_err()
                 .contains("bin 0")
         );
-        assert!(BandwidthDist::from_mbps(&[[1.0, 1.0, 1.0]]).is_err());
-        assert!(BandwidthDist::from_mbps(&[[-1.0, 1.0, 1.0]]).is_err());
+        assert!(PiecewiseDist::from_mbps(&[[1.0, 1.0, 1.0]]).is_err());
+        assert!(PiecewiseDist::from_mbps(&[[-1.0, 1.0, 1.0]]).is_err());
         assert!(
-            BandwidthDist::from_mbps(&[[1.0, 2.0, 1.0], [2.0, 3.0, -1.0]])
+            PiecewiseDist::from_mbps(&[[1.0, 2.0, 1.0], [2.0, 3.0, -1.0]])
                 .unwrap_err()
                 .contains("bin 1")
         );
-        assert!(BandwidthDist::from_mbps(&[[1.0, 2.0, f64::NAN]]).is_err());
+        assert!(PiecewiseDist::from_mbps(&[[1.0, 2.0, f64::NAN]]).is_err());
         assert!(
-            BandwidthDist::from_mbps(&[[1.0, 2.0, 0.0]])
+            PiecewiseDist::from_mbps(&[[1.0, 2.0, 0.0]])
                 .unwrap_err()
                 .contains("zero")
         );
@@ -491,25 +491,25 @@ mod tests {
 
     #[test]
     fn piecewise_bytes_bins_are_in_bytes_and_share_the_checks() {
-        use crate::scenario::BandwidthDist;
-        let d = BandwidthDist::from_bytes(&[[100.0, 200.0, 1.0], [1000.0, 1001.0, 1.0]]).unwrap();
+        use crate::scenario::PiecewiseDist;
+        let d = PiecewiseDist::from_bytes(&[[100.0, 200.0, 1.0], [1000.0, 1001.0, 1.0]]).unwrap();
         // (1 × 150 + 1 × 1000.5) / 2 bytes.
-        assert!((d.mean_bps() - 575.25).abs() < 1e-9);
+        assert!((d.mean() - 575.25).abs() < 1e-9);
         let mut rng = stream_rng(4, 0, StreamLabel("t"), 0);
         for _ in 0..1000 {
             let v = d.sample(&mut rng);
             assert!((100..=200).contains(&v) || (1000..=1001).contains(&v), "{v}");
         }
-        let e = BandwidthDist::from_bytes(&[]).unwrap_err();
+        let e = PiecewiseDist::from_bytes(&[]).unwrap_err();
         assert!(e.contains("[low_bytes, high_bytes, weight]"), "{e}");
         assert!(
-            BandwidthDist::from_bytes(&[[5.0, 5.0, 1.0]])
+            PiecewiseDist::from_bytes(&[[5.0, 5.0, 1.0]])
                 .unwrap_err()
                 .contains("bin 0")
         );
-        assert!(BandwidthDist::from_bytes(&[[1.0, 2.0, f64::INFINITY]]).is_err());
+        assert!(PiecewiseDist::from_bytes(&[[1.0, 2.0, f64::INFINITY]]).is_err());
         assert!(
-            BandwidthDist::from_mbps(&[])
+            PiecewiseDist::from_mbps(&[])
                 .unwrap_err()
                 .contains("[low_mbps, high_mbps, weight]")
         );
@@ -517,10 +517,10 @@ mod tests {
 
     #[test]
     fn bandwidth_dist_samples_bins_by_weight_uniformly_inside() {
-        use crate::scenario::BandwidthDist;
+        use crate::scenario::PiecewiseDist;
         // 1:0:3 over [1,2) [2,3) [10,20) Mbit/s: mean = (1.5 × 1 + 15 × 3) / 4 = 11.625 Mbit/s.
-        let d = BandwidthDist::from_mbps(&[[1.0, 2.0, 1.0], [2.0, 3.0, 0.0], [10.0, 20.0, 3.0]]).unwrap();
-        assert!((d.mean_bps() - 11.625e6).abs() < 1e-3);
+        let d = PiecewiseDist::from_mbps(&[[1.0, 2.0, 1.0], [2.0, 3.0, 0.0], [10.0, 20.0, 3.0]]).unwrap();
+        assert!((d.mean() - 11.625e6).abs() < 1e-3);
         let mut rng = stream_rng(9, 0, StreamLabel("t"), 0);
         let n = 40_000;
         let (mut low, mut sum) = (0u32, 0.0);
@@ -542,9 +542,9 @@ mod tests {
 
     #[test]
     fn draw_bandwidths_is_per_node_and_leaves_fixed_nodes_alone() {
-        use crate::scenario::BandwidthDist;
+        use crate::scenario::PiecewiseDist;
         use std::sync::Arc;
-        let d = Arc::new(BandwidthDist::from_mbps(&[[1.0, 100.0, 1.0]]).unwrap());
+        let d = Arc::new(PiecewiseDist::from_mbps(&[[1.0, 100.0, 1.0]]).unwrap());
         let mut t = topo(Some(8_000_000));
         t.nodes[1].bandwidth_dist = Some(d.clone());
         t.nodes[1].download_dist = Some(d.clone());

@@ -237,24 +237,25 @@ pub struct NodeSpec {
     pub download_bps: Option<u64>,
     /// If set, the egress bandwidth is drawn from this distribution for every replication
     /// (replacing `bandwidth_bps`; see [`crate::net::Network::draw_bandwidths`]).
-    pub bandwidth_dist: Option<std::sync::Arc<BandwidthDist>>,
+    pub bandwidth_dist: Option<std::sync::Arc<PiecewiseDist>>,
     /// If set, the download bandwidth is drawn from this distribution (replacing
     /// `download_bps`).
-    pub download_dist: Option<std::sync::Arc<BandwidthDist>>,
+    pub download_dist: Option<std::sync::Arc<PiecewiseDist>>,
 }
 
 /// A piecewise-constant distribution (`bandwidth_dist`, in bits/s; also PoW's
 /// `block_bytes_dist`, in bytes): a bin is picked with probability weight / total weight,
 /// the value is uniform inside it.
 #[derive(Debug, Clone, PartialEq)]
-pub struct BandwidthDist {
-    /// Bins as (low, high) in bits/s.
+pub struct PiecewiseDist {
+    /// Bins as (low, high) in the distribution's unit (bits/s for bandwidths, bytes for
+    /// block sizes).
     bins: Vec<(f64, f64)>,
     /// Cumulative weights, the last one the total.
     cum: Vec<f64>,
 }
 
-impl BandwidthDist {
+impl PiecewiseDist {
     /// From bins `[low, high, weight]` in Mbit/s. Errors name the first bad bin.
     pub fn from_mbps(bins: &[[f64; 3]]) -> Result<Self, String> {
         Self::from_bins(bins, 1e6, "[low_mbps, high_mbps, weight]")
@@ -291,7 +292,7 @@ impl BandwidthDist {
         Ok(Self { bins: out, cum })
     }
 
-    /// One draw in bits/s (at least 1).
+    /// One draw in the distribution's unit (at least 1).
     pub fn sample(&self, rng: &mut crate::engine::SimRng) -> u64 {
         use rand::RngExt;
         let total = *self.cum.last().expect("non-empty");
@@ -303,8 +304,8 @@ impl BandwidthDist {
         (v.round() as u64).max(1)
     }
 
-    /// The distribution's mean in bits/s.
-    pub fn mean_bps(&self) -> f64 {
+    /// The distribution's mean, in its unit.
+    pub fn mean(&self) -> f64 {
         let mut prev = 0.0;
         let mut sum = 0.0;
         for (&(lo, hi), &c) in self.bins.iter().zip(&self.cum) {
@@ -763,7 +764,7 @@ pub enum BlockSize {
     Fixed(u64),
     /// Every mined block's size (bytes) is drawn from this distribution (from the miner's
     /// `pow-block-bytes` stream).
-    Dist(std::sync::Arc<BandwidthDist>),
+    Dist(std::sync::Arc<PiecewiseDist>),
 }
 
 /// The protocol of a system.

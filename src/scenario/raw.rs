@@ -233,11 +233,11 @@ pub struct RawGroup {
     /// Egress bandwidth drawn for each node, once per replication, from this distribution
     /// (instead of one `bandwidth` for the whole group).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub bandwidth_dist: Option<RawBandwidthDist>,
+    pub bandwidth_dist: Option<RawPiecewiseDist>,
     /// Download bandwidth drawn for each node from this distribution (instead of
     /// `download_bandwidth`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub download_bandwidth_dist: Option<RawBandwidthDist>,
+    pub download_bandwidth_dist: Option<RawPiecewiseDist>,
 }
 
 /// A per-node bandwidth distribution: `{ dist = "piecewise", bins_mbps = [[low, high,
@@ -246,14 +246,14 @@ pub struct RawGroup {
 /// empty bins left out).
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct RawBandwidthDist {
+pub struct RawPiecewiseDist {
     /// `"piecewise"`.
     pub dist: String,
     /// Bins `[low Mbit/s, high Mbit/s, weight]`.
     pub bins_mbps: Vec<[f64; 3]>,
 }
 
-/// A per-block size distribution (PoW `block_bytes_dist`): like [`RawBandwidthDist`], with
+/// A per-block size distribution (PoW `block_bytes_dist`): like [`RawPiecewiseDist`], with
 /// bins `[low bytes, high bytes, weight]`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]

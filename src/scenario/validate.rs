@@ -488,8 +488,8 @@ impl Checker {
         dist: &str,
         bins_key: &str,
         bins: &[[f64; 3]],
-        build: fn(&[[f64; 3]]) -> Result<BandwidthDist, String>,
-    ) -> Option<std::sync::Arc<BandwidthDist>> {
+        build: fn(&[[f64; 3]]) -> Result<PiecewiseDist, String>,
+    ) -> Option<std::sync::Arc<PiecewiseDist>> {
         if dist != "piecewise" {
             self.err(
                 format!("{path}.dist"),
@@ -720,7 +720,7 @@ pub fn validate(raw: RawScenario, origin: &str) -> Result<Scenario, ScenarioErro
                 None
             }),
         };
-        let mut dist = |key: &str, given: &Option<RawBandwidthDist>, fixed: &Option<String>, fixed_key: &str| {
+        let mut dist = |key: &str, given: &Option<RawPiecewiseDist>, fixed: &Option<String>, fixed_key: &str| {
             let d = given.as_ref()?;
             if fixed.is_some() {
                 c.err(
@@ -733,7 +733,7 @@ pub fn validate(raw: RawScenario, origin: &str) -> Result<Scenario, ScenarioErro
                 &d.dist,
                 "bins_mbps",
                 &d.bins_mbps,
-                BandwidthDist::from_mbps,
+                PiecewiseDist::from_mbps,
             )
         };
         let bw_dist = dist("bandwidth_dist", &g.bandwidth_dist, &g.bandwidth, "bandwidth");
@@ -1671,7 +1671,7 @@ pub fn validate(raw: RawScenario, origin: &str) -> Result<Scenario, ScenarioErro
                                 &d.dist,
                                 "bins_bytes",
                                 &d.bins_bytes,
-                                BandwidthDist::from_bytes,
+                                PiecewiseDist::from_bytes,
                             )
                             .map(BlockSize::Dist)
                         }
@@ -2223,7 +2223,7 @@ operator = "F"
         assert_eq!(n[2].bandwidth_dist.as_deref(), Some(&**d));
         assert!(n[1].download_dist.is_none());
         // (3 × 0.15 + 1 × 7.5) / 4 Mbit/s.
-        assert!((d.mean_bps() - 1.9875e6).abs() < 1e-3);
+        assert!((d.mean() - 1.9875e6).abs() < 1e-3);
     }
 
     #[test]
