@@ -52,7 +52,7 @@
 use super::{Action, Batch, Deployment, Outbox, ProtocolCounters, Replica, Reply};
 use crate::engine::{SimRng, SimTime, StreamLabel, stream_rng};
 use crate::ledger::{Ledger, TxEntry};
-use crate::scenario::{BatchSpec, CpuCosts, NodeId, RaftSpec, Scenario};
+use crate::scenario::{BatchSpec, CpuCosts, NodeId, RaftExecution, RaftSpec, Scenario};
 use rand::RngExt;
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::rc::Rc;
@@ -189,6 +189,8 @@ const ELECTION_TIMER: u64 = 1;
 const HEARTBEAT_TIMER: u64 = 2;
 const BATCH_TIMER: u64 = 3;
 const PEER_BEAT_TIMER: u64 = 4;
+/// Execute-order-validate: the peer finished validating and committing a block.
+const VALIDATED_TIMER: u64 = 5;
 
 /// One Raft replica: an orderer (follower, candidate or leader) or a peer.
 pub struct RaftReplica {
@@ -244,6 +246,13 @@ pub struct RaftReplica {
     // Peer state.
     peer_buf: BTreeMap<u64, Rc<Batch>>,
     pull_sent: Option<SimTime>,
+    /// Execute-order-validate (Fabric): peers endorse before ordering, orderers only order,
+    /// peers validate and commit blocks one at a time.
+    eov: bool,
+    /// Execute-order-validate: endorsement signatures verified per transaction.
+    endorsements: u64,
+    /// Execute-order-validate peer: a block is being validated (its job has not ended yet).
+    validating: bool,
     counters: ProtocolCounters,
 }
 
@@ -562,7 +571,10 @@ impl RaftReplica {
             let idx = (self.applied - self.log_start) as usize;
             let batch = self.log[idx].batch.clone();
             if !batch.txs.is_empty() {
-                out.charge(self.cpu.execute_tx * batch.txs.len() as u64 + self.cpu.db_commit);
+                if !self.eov {
+                    // Order-execute: the orderer executes and commits the block itself.
+                    out.charge(self.cpu.execute_tx * batch.txs.len() as u64 + self.cpu.db_commit);
+                }
                 let digest = self.ledger.apply_block(&batch.txs);
                 let height = self.ledger.height();
                 out.push(Action::Committed { height, digest });
@@ -572,8 +584,16 @@ impl RaftReplica {
                     }
                 }
                 if leader {
-                    out.charge(self.cpu.sign);
+                    let mut signed = false;
                     for (i, &(client, _, _)) in batch.by_client.iter().enumerate() {
+                        // Execute-order-validate: a peer's clients hear from their peer.
+                        if self.eov && self.orderers.binary_search(&client).is_err() {
+                            continue;
+                        }
+                        if !signed {
+                            out.charge(self.cpu.sign);
+                            signed = true;
+                        }
                         out.push(Action::Reply {
                             client,
                             reply: Reply::Batch {
@@ -822,6 +842,10 @@ impl RaftReplica {
     // ---- peer side
 
     fn peer_apply(&mut self, out: &mut Outbox<RaftMsg>) {
+        if self.eov {
+            self.peer_validate_next(out);
+            return;
+        }
         while let Some(b) = self.peer_buf.remove(&(self.ledger.height() + 1)) {
             out.charge(
                 self.cpu.verify
@@ -836,6 +860,68 @@ impl RaftReplica {
             });
             self.pull_sent = None;
         }
+    }
+
+    /// Execute-order-validate peer: if no block is being validated, validate and commit the
+    /// next one in height order. The whole block is one job: check the orderer's signature
+    /// and the hash, verify `endorsements` endorsement signatures per transaction (VSCC, with
+    /// the MVCC check folded in), commit (`db_commit`); then report the commit to this node's
+    /// clients. The job ends with a zero-delay timer that starts the next block, so blocks
+    /// are validated one at a time while the orderers order the following ones.
+    fn peer_validate_next(&mut self, out: &mut Outbox<RaftMsg>) {
+        if self.validating {
+            return;
+        }
+        let Some(b) = self.peer_buf.remove(&(self.ledger.height() + 1)) else {
+            return;
+        };
+        out.charge(
+            self.cpu.verify
+                + self.cpu.hash(b.bytes)
+                + self.cpu.verify * self.endorsements * b.txs.len() as u64
+                + self.cpu.db_commit,
+        );
+        let digest = self.ledger.apply_block(&b.txs);
+        out.push(Action::Committed {
+            height: self.ledger.height(),
+            digest,
+        });
+        if let Ok(range) = b.by_client.binary_search_by_key(&self.id, |r| r.0) {
+            out.push(Action::Reply {
+                client: self.id,
+                reply: Reply::Batch {
+                    batch: b.clone(),
+                    range: range as u32,
+                },
+            });
+        }
+        self.pull_sent = None;
+        self.validating = true;
+        out.push(Action::SetTimer {
+            after: 0,
+            token: self.token(VALIDATED_TIMER),
+        });
+    }
+
+    /// Whether the peer misses a block below the lowest one it holds.
+    fn peer_has_gap(&self) -> bool {
+        self.peer_buf
+            .keys()
+            .next()
+            .is_some_and(|&h| h > self.ledger.height() + 1)
+    }
+
+    /// The highest height the peer has applied or holds without a gap below it (the
+    /// ledger height, plus the blocks waiting for validation under execute-order-validate).
+    fn peer_contiguous_top(&self) -> u64 {
+        let mut top = self.ledger.height();
+        for &h in self.peer_buf.keys() {
+            if h != top + 1 {
+                break;
+            }
+            top = h;
+        }
+        top
     }
 
     /// Peer: ask the leader for missing blocks (at most one pull per heartbeat interval).
@@ -951,6 +1037,18 @@ impl Replica for RaftReplica {
 
     fn on_request(&mut self, now: SimTime, tx: TxEntry, out: &mut Outbox<RaftMsg>) {
         out.charge(self.cpu.verify);
+        if self.eov {
+            // Endorsement: execute (simulate) the transaction and sign the result.
+            out.charge(self.cpu.execute_tx + self.cpu.sign);
+            if self.role == Role::Peer {
+                let to = self.leader.unwrap_or(self.orderers[0]);
+                out.push(Action::Send {
+                    to,
+                    msg: RaftMsg::Forward(tx),
+                });
+                return;
+            }
+        }
         self.accept_tx(now, tx, out);
     }
 
@@ -958,15 +1056,21 @@ impl Replica for RaftReplica {
         if self.role == Role::Peer {
             match msg {
                 RaftMsg::Deliver { height, batch } => {
+                    self.leader = Some(from);
                     if height > self.ledger.height() && height <= self.ledger.height() + 4 * self.window {
                         self.peer_buf.insert(height, batch);
                     }
                     self.peer_apply(out);
-                    if !self.peer_buf.is_empty() {
+                    if self.peer_has_gap() {
                         self.peer_pull(now, from, out);
                     }
                 }
-                RaftMsg::PeerBeat { height } if height > self.ledger.height() => self.peer_pull(now, from, out),
+                RaftMsg::PeerBeat { height } => {
+                    self.leader = Some(from);
+                    if height > self.peer_contiguous_top() {
+                        self.peer_pull(now, from, out);
+                    }
+                }
                 RaftMsg::Snapshot {
                     term,
                     index,
@@ -1114,6 +1218,14 @@ impl Replica for RaftReplica {
                 self.batch_timer_armed = false;
                 self.try_propose(now, out);
             }
+            VALIDATED_TIMER if self.role == Role::Peer => {
+                self.validating = false;
+                self.peer_apply(out);
+                if self.peer_has_gap() {
+                    let to = self.leader.unwrap_or(self.orderers[0]);
+                    self.peer_pull(now, to, out);
+                }
+            }
             PEER_BEAT_TIMER if self.role == Role::Leader => {
                 let height = self.ledger.height();
                 for &p in &self.peers {
@@ -1158,6 +1270,7 @@ impl Replica for RaftReplica {
         self.leader = None;
         self.peer_buf.clear();
         self.pull_sent = None;
+        self.validating = false;
         if self.role == Role::Peer {
             return;
         }
@@ -1264,6 +1377,9 @@ pub fn deploy(scenario: &Scenario, spec: &RaftSpec, replication: u32) -> Deploym
             verified: 0,
             peer_buf: BTreeMap::new(),
             pull_sent: None,
+            eov: spec.execution == RaftExecution::ExecuteOrderValidate,
+            endorsements: u64::from(spec.endorsements),
+            validating: false,
             counters: ProtocolCounters::default(),
         }
     };
@@ -1276,7 +1392,8 @@ pub fn deploy(scenario: &Scenario, spec: &RaftSpec, replication: u32) -> Deploym
         replies_needed: 1,
         entry: (0..accounts as NodeId)
             .map(|i| {
-                if spec.orderers.binary_search(&i).is_ok() {
+                // Execute-order-validate: every client submits to the peer on its own node.
+                if spec.execution == RaftExecution::ExecuteOrderValidate || spec.orderers.binary_search(&i).is_ok() {
                     i
                 } else {
                     first
