@@ -8,6 +8,7 @@ mod build_identity;
 mod capacity;
 mod cli;
 mod fault_scenarios;
+mod fabric;
 mod faults;
 mod hotstuff;
 mod malformed;
