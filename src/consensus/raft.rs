@@ -45,6 +45,16 @@
 //! sent to a crashed orderer, or a reply lost in a crash, is lost as it would be in reality
 //! until the client times out).
 //!
+//! # Execute-order-validate (`execution = "execute-order-validate"`)
+//! Hyperledger Fabric's flow on the same ordering service: a client submits to the node it
+//! sits on; a peer endorses (`verify + execute_tx + sign`) and forwards the transaction to
+//! the leader; the orderers only order (applying a block costs them nothing); every peer
+//! validates and commits the delivered blocks one at a time, in height order (`verify +
+//! hash + verify × endorsements × txs + db_commit` per block, the next block started by a
+//! zero-delay timer when the job ends), pipelined with the ordering of the following
+//! blocks, and replies to the clients on its own node. A peer client's latency is still
+//! 4δ (forward, append, ack, deliver). The default (`order-execute`) is unchanged.
+//!
 //! The initial leader is deterministic: the first orderer's first election timeout is half
 //! the minimum, every other orderer draws its own in `[min, max]`, so the first orderer wins
 //! the first election (which does happen, and is counted) well inside a normal warm-up.
@@ -1774,6 +1784,151 @@ batch_timeout = "0"
         out.clear();
         r[0].on_timer(2, old, &mut out);
         assert!(out.actions.is_empty(), "a timer from before the crash is ignored");
+    }
+
+    /// The unit-test deployment with `execution = "execute-order-validate"`, 2 endorsements
+    /// and distinct CPU costs (sign 1, verify 2, hash_per_kb 0, execute_tx 3, db_commit 5 ms).
+    fn eov_replicas() -> Vec<RaftReplica> {
+        let mut r = replicas();
+        let cpu = CpuCosts {
+            sign: 1_000_000,
+            verify: 2_000_000,
+            hash_per_kb: 0,
+            execute_tx: 3_000_000,
+            db_commit: 5_000_000,
+            per_message: 0,
+        };
+        for x in &mut r {
+            x.eov = true;
+            x.endorsements = 2;
+            x.cpu = cpu;
+        }
+        r
+    }
+
+    #[test]
+    fn eov_peer_endorses_then_forwards_to_the_orderer() {
+        let mut r = eov_replicas();
+        let mut out = Outbox::default();
+        r[3].on_request(0, tx(1), &mut out);
+        assert_eq!(out.cpu, 2_000_000 + 3_000_000 + 1_000_000, "verify + execute_tx + sign");
+        assert!(
+            matches!(sends(&out)[..], [(0, RaftMsg::Forward(t))] if t.id == 1),
+            "to the first orderer while no leader is known"
+        );
+        // Once a delivery shows who leads, requests go there.
+        out.clear();
+        r[3].on_message(0, 2, RaftMsg::PeerBeat { height: 0 }, &mut out);
+        out.clear();
+        r[3].on_request(0, tx(2), &mut out);
+        assert!(matches!(sends(&out)[..], [(2, RaftMsg::Forward(t))] if t.id == 2));
+    }
+
+    #[test]
+    fn eov_orderers_only_order_and_leave_peer_clients_to_their_peer() {
+        let mut r = eov_replicas();
+        let _ = elect_first(&mut r);
+        let mut out = Outbox::default();
+        r[0].on_message(0, 3, RaftMsg::Forward(tx(5)), &mut out);
+        // verify on receipt, then the block (of one) is cut: hash (0) + sign.
+        assert_eq!(out.cpu, 2_000_000 + 1_000_000);
+        out.clear();
+        r[0].progress[1] = Progress {
+            next: 3,
+            matched: 0,
+            probe: false,
+            paused: false,
+        };
+        let ack = RaftMsg::AppendAck {
+            term: 1,
+            index: 2,
+            hint: 0,
+            success: true,
+            for_entry: true,
+        };
+        r[0].on_message(0, 1, ack, &mut out);
+        assert_eq!(committed(&out), vec![1], "the leader applies the block");
+        assert_eq!(out.cpu, 0, "no execution, no commit, no reply signature at the orderer");
+        assert!(
+            !out.actions.iter().any(|a| matches!(a, Action::Reply { .. })),
+            "the client at peer 3 hears from its peer"
+        );
+        assert!(
+            sends(&out)
+                .iter()
+                .any(|(to, m)| *to == 3 && matches!(m, RaftMsg::Deliver { height: 1, .. }))
+        );
+    }
+
+    #[test]
+    fn eov_peer_validates_one_block_at_a_time_in_order() {
+        let mut r = eov_replicas();
+        let mut out = Outbox::default();
+        let b = |i, n: u64| Rc::new(Batch::new(i, (0..n).map(|k| tx(10 * i + k)).collect()));
+        r[3].on_message(
+            0,
+            0,
+            RaftMsg::Deliver {
+                height: 2,
+                batch: b(2, 1),
+            },
+            &mut out,
+        );
+        assert!(committed(&out).is_empty());
+        assert!(
+            matches!(sends(&out)[..], [(0, RaftMsg::Pull { from: 1 })]),
+            "a gap is pulled"
+        );
+        out.clear();
+        r[3].on_message(
+            0,
+            0,
+            RaftMsg::Deliver {
+                height: 1,
+                batch: b(1, 3),
+            },
+            &mut out,
+        );
+        assert_eq!(committed(&out), vec![1], "only block 1: block 2 waits for its turn");
+        // verify + hash (0) + 2 endorsements × verify × 3 tx + db_commit.
+        assert_eq!(out.cpu, 2_000_000 + 2 * 2_000_000 * 3 + 5_000_000);
+        assert!(
+            out.actions.iter().any(|a| matches!(
+                a,
+                Action::Reply {
+                    client: 3,
+                    reply: Reply::Batch { range: 0, .. }
+                }
+            )),
+            "its own clients' transactions are reported by the peer"
+        );
+        assert!(sends(&out).is_empty(), "block 2 is waiting, not missing: no pull");
+        let (after, token) = timers(&out)[0];
+        assert_eq!(after, 0, "the next block starts when this job ends");
+        // Another delivery while validating queues the block.
+        out.clear();
+        r[3].on_message(
+            0,
+            0,
+            RaftMsg::Deliver {
+                height: 3,
+                batch: b(3, 1),
+            },
+            &mut out,
+        );
+        assert!(committed(&out).is_empty() && out.cpu == 0);
+        out.clear();
+        r[3].on_timer(1, token, &mut out);
+        assert_eq!(committed(&out), vec![2]);
+        let (_, token) = timers(&out)[0];
+        out.clear();
+        r[3].on_timer(2, token, &mut out);
+        assert_eq!(committed(&out), vec![3]);
+        let (_, token) = timers(&out)[0];
+        out.clear();
+        r[3].on_timer(3, token, &mut out);
+        assert!(committed(&out).is_empty(), "nothing left");
+        assert!(!r[3].validating);
     }
 
     #[test]

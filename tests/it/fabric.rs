@@ -112,14 +112,26 @@ fn eov_latency_is_four_delta_from_a_peer_and_two_at_the_leader() {
     let sc = scenario(false, &flow("bank", "province", SLOW, 500), ZERO_CPU, 8, &extra, SHORT);
     let r = run_system(&sc, 0, 0);
     assert!(r.committed > 30, "{}", r.committed);
-    assert!(close(r.latency.mean, 4.0 * DELTA_MS), "peer client: {} ms", r.latency.mean);
-    assert!(close(r.latency.p50, 4.0 * DELTA_MS), "peer client p50: {} ms", r.latency.p50);
+    assert!(
+        close(r.latency.mean, 4.0 * DELTA_MS),
+        "peer client: {} ms",
+        r.latency.mean
+    );
+    assert!(
+        close(r.latency.p50, 4.0 * DELTA_MS),
+        "peer client p50: {} ms",
+        r.latency.p50
+    );
     assert_safe(&r, "peer client");
     // A client at the leader's node (the fund is orderer 0): local request, 2δ, local reply.
     let sc = scenario(true, &flow("fund", "bank", SLOW, 500), ZERO_CPU, 8, &extra, SHORT);
     let r = run_system(&sc, 0, 0);
     assert!(r.committed > 30);
-    assert!(close(r.latency.mean, 2.0 * DELTA_MS), "leader client: {} ms", r.latency.mean);
+    assert!(
+        close(r.latency.mean, 2.0 * DELTA_MS),
+        "leader client: {} ms",
+        r.latency.mean
+    );
     assert_safe(&r, "leader client");
 }
 
@@ -137,7 +149,11 @@ fn eov_latency_adds_exactly_the_cpu_charges_on_the_path() {
     let r = run_system(&sc, 0, 0);
     assert!(r.committed > 30, "{}", r.committed);
     let expect = 23.0 + 4.0 * DELTA_MS;
-    assert!(close(r.latency.mean, expect), "{} ms, expected {expect}", r.latency.mean);
+    assert!(
+        close(r.latency.mean, expect),
+        "{} ms, expected {expect}",
+        r.latency.mean
+    );
     assert_safe(&r, "cpu path");
     // The default (order-execute) charges the execution at the orderers instead: the same
     // scenario without the option is a different, slower path.
@@ -234,7 +250,10 @@ fn order_execute_is_the_default() {
     );
     let a = ledgersim::report::summary_json(&plain, &run_experiment(&plain, 1, &|| {}).unwrap()).unwrap();
     let b = ledgersim::report::summary_json(&explicit, &run_experiment(&explicit, 1, &|| {}).unwrap()).unwrap();
-    assert!(a == b, "an explicit `execution = \"order-execute\"` changed the results");
+    assert!(
+        a == b,
+        "an explicit `execution = \"order-execute\"` changed the results"
+    );
 }
 
 #[test]
