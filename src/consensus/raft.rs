@@ -45,6 +45,16 @@
 //! sent to a crashed orderer, or a reply lost in a crash, is lost as it would be in reality
 //! until the client times out).
 //!
+//! # Execute-order-validate (`execution = "execute-order-validate"`)
+//! Hyperledger Fabric's flow on the same ordering service: a client submits to the node it
+//! sits on; a peer endorses (`verify + execute_tx + sign`) and forwards the transaction to
+//! the leader; the orderers only order (applying a block costs them nothing); every peer
+//! validates and commits the delivered blocks one at a time, in height order (`verify +
+//! hash + verify × endorsements × txs + db_commit` per block, the next block started by a
+//! zero-delay timer when the job ends), pipelined with the ordering of the following
+//! blocks, and replies to the clients on its own node. A peer client's latency is still
+//! 4δ (forward, append, ack, deliver). The default (`order-execute`) is unchanged.
+//!
 //! The initial leader is deterministic: the first orderer's first election timeout is half
 //! the minimum, every other orderer draws its own in `[min, max]`, so the first orderer wins
 //! the first election (which does happen, and is counted) well inside a normal warm-up.
@@ -52,7 +62,7 @@
 use super::{Action, Batch, Deployment, Outbox, ProtocolCounters, Replica, Reply};
 use crate::engine::{SimRng, SimTime, StreamLabel, stream_rng};
 use crate::ledger::{Ledger, TxEntry};
-use crate::scenario::{BatchSpec, CpuCosts, NodeId, RaftSpec, Scenario};
+use crate::scenario::{BatchSpec, CpuCosts, NodeId, RaftExecution, RaftSpec, Scenario};
 use rand::RngExt;
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::rc::Rc;
@@ -189,6 +199,8 @@ const ELECTION_TIMER: u64 = 1;
 const HEARTBEAT_TIMER: u64 = 2;
 const BATCH_TIMER: u64 = 3;
 const PEER_BEAT_TIMER: u64 = 4;
+/// Execute-order-validate: the peer finished validating and committing a block.
+const VALIDATED_TIMER: u64 = 5;
 
 /// One Raft replica: an orderer (follower, candidate or leader) or a peer.
 pub struct RaftReplica {
@@ -244,6 +256,13 @@ pub struct RaftReplica {
     // Peer state.
     peer_buf: BTreeMap<u64, Rc<Batch>>,
     pull_sent: Option<SimTime>,
+    /// Execute-order-validate (Fabric): peers endorse before ordering, orderers only order,
+    /// peers validate and commit blocks one at a time.
+    eov: bool,
+    /// Execute-order-validate: endorsement signatures verified per transaction.
+    endorsements: u64,
+    /// Execute-order-validate peer: a block is being validated (its job has not ended yet).
+    validating: bool,
     counters: ProtocolCounters,
 }
 
@@ -562,7 +581,10 @@ impl RaftReplica {
             let idx = (self.applied - self.log_start) as usize;
             let batch = self.log[idx].batch.clone();
             if !batch.txs.is_empty() {
-                out.charge(self.cpu.execute_tx * batch.txs.len() as u64 + self.cpu.db_commit);
+                if !self.eov {
+                    // Order-execute: the orderer executes and commits the block itself.
+                    out.charge(self.cpu.execute_tx * batch.txs.len() as u64 + self.cpu.db_commit);
+                }
                 let digest = self.ledger.apply_block(&batch.txs);
                 let height = self.ledger.height();
                 out.push(Action::Committed { height, digest });
@@ -572,8 +594,16 @@ impl RaftReplica {
                     }
                 }
                 if leader {
-                    out.charge(self.cpu.sign);
+                    let mut signed = false;
                     for (i, &(client, _, _)) in batch.by_client.iter().enumerate() {
+                        // Execute-order-validate: a peer's clients hear from their peer.
+                        if self.eov && self.orderers.binary_search(&client).is_err() {
+                            continue;
+                        }
+                        if !signed {
+                            out.charge(self.cpu.sign);
+                            signed = true;
+                        }
                         out.push(Action::Reply {
                             client,
                             reply: Reply::Batch {
@@ -822,6 +852,10 @@ impl RaftReplica {
     // ---- peer side
 
     fn peer_apply(&mut self, out: &mut Outbox<RaftMsg>) {
+        if self.eov {
+            self.peer_validate_next(out);
+            return;
+        }
         while let Some(b) = self.peer_buf.remove(&(self.ledger.height() + 1)) {
             out.charge(
                 self.cpu.verify
@@ -836,6 +870,68 @@ impl RaftReplica {
             });
             self.pull_sent = None;
         }
+    }
+
+    /// Execute-order-validate peer: if no block is being validated, validate and commit the
+    /// next one in height order. The whole block is one job: check the orderer's signature
+    /// and the hash, verify `endorsements` endorsement signatures per transaction (VSCC, with
+    /// the MVCC check folded in), commit (`db_commit`); then report the commit to this node's
+    /// clients. The job ends with a zero-delay timer that starts the next block, so blocks
+    /// are validated one at a time while the orderers order the following ones.
+    fn peer_validate_next(&mut self, out: &mut Outbox<RaftMsg>) {
+        if self.validating {
+            return;
+        }
+        let Some(b) = self.peer_buf.remove(&(self.ledger.height() + 1)) else {
+            return;
+        };
+        out.charge(
+            self.cpu.verify
+                + self.cpu.hash(b.bytes)
+                + self.cpu.verify * self.endorsements * b.txs.len() as u64
+                + self.cpu.db_commit,
+        );
+        let digest = self.ledger.apply_block(&b.txs);
+        out.push(Action::Committed {
+            height: self.ledger.height(),
+            digest,
+        });
+        if let Ok(range) = b.by_client.binary_search_by_key(&self.id, |r| r.0) {
+            out.push(Action::Reply {
+                client: self.id,
+                reply: Reply::Batch {
+                    batch: b.clone(),
+                    range: range as u32,
+                },
+            });
+        }
+        self.pull_sent = None;
+        self.validating = true;
+        out.push(Action::SetTimer {
+            after: 0,
+            token: self.token(VALIDATED_TIMER),
+        });
+    }
+
+    /// Whether the peer misses a block below the lowest one it holds.
+    fn peer_has_gap(&self) -> bool {
+        self.peer_buf
+            .keys()
+            .next()
+            .is_some_and(|&h| h > self.ledger.height() + 1)
+    }
+
+    /// The highest height the peer has applied or holds without a gap below it (the
+    /// ledger height, plus the blocks waiting for validation under execute-order-validate).
+    fn peer_contiguous_top(&self) -> u64 {
+        let mut top = self.ledger.height();
+        for &h in self.peer_buf.keys() {
+            if h != top + 1 {
+                break;
+            }
+            top = h;
+        }
+        top
     }
 
     /// Peer: ask the leader for missing blocks (at most one pull per heartbeat interval).
@@ -951,6 +1047,18 @@ impl Replica for RaftReplica {
 
     fn on_request(&mut self, now: SimTime, tx: TxEntry, out: &mut Outbox<RaftMsg>) {
         out.charge(self.cpu.verify);
+        if self.eov {
+            // Endorsement: execute (simulate) the transaction and sign the result.
+            out.charge(self.cpu.execute_tx + self.cpu.sign);
+            if self.role == Role::Peer {
+                let to = self.leader.unwrap_or(self.orderers[0]);
+                out.push(Action::Send {
+                    to,
+                    msg: RaftMsg::Forward(tx),
+                });
+                return;
+            }
+        }
         self.accept_tx(now, tx, out);
     }
 
@@ -958,15 +1066,21 @@ impl Replica for RaftReplica {
         if self.role == Role::Peer {
             match msg {
                 RaftMsg::Deliver { height, batch } => {
+                    self.leader = Some(from);
                     if height > self.ledger.height() && height <= self.ledger.height() + 4 * self.window {
                         self.peer_buf.insert(height, batch);
                     }
                     self.peer_apply(out);
-                    if !self.peer_buf.is_empty() {
+                    if self.peer_has_gap() {
                         self.peer_pull(now, from, out);
                     }
                 }
-                RaftMsg::PeerBeat { height } if height > self.ledger.height() => self.peer_pull(now, from, out),
+                RaftMsg::PeerBeat { height } => {
+                    self.leader = Some(from);
+                    if height > self.peer_contiguous_top() {
+                        self.peer_pull(now, from, out);
+                    }
+                }
                 RaftMsg::Snapshot {
                     term,
                     index,
@@ -1114,6 +1228,14 @@ impl Replica for RaftReplica {
                 self.batch_timer_armed = false;
                 self.try_propose(now, out);
             }
+            VALIDATED_TIMER if self.role == Role::Peer => {
+                self.validating = false;
+                self.peer_apply(out);
+                if self.peer_has_gap() {
+                    let to = self.leader.unwrap_or(self.orderers[0]);
+                    self.peer_pull(now, to, out);
+                }
+            }
             PEER_BEAT_TIMER if self.role == Role::Leader => {
                 let height = self.ledger.height();
                 for &p in &self.peers {
@@ -1158,6 +1280,7 @@ impl Replica for RaftReplica {
         self.leader = None;
         self.peer_buf.clear();
         self.pull_sent = None;
+        self.validating = false;
         if self.role == Role::Peer {
             return;
         }
@@ -1264,6 +1387,9 @@ pub fn deploy(scenario: &Scenario, spec: &RaftSpec, replication: u32) -> Deploym
             verified: 0,
             peer_buf: BTreeMap::new(),
             pull_sent: None,
+            eov: spec.execution == RaftExecution::ExecuteOrderValidate,
+            endorsements: u64::from(spec.endorsements),
+            validating: false,
             counters: ProtocolCounters::default(),
         }
     };
@@ -1276,7 +1402,8 @@ pub fn deploy(scenario: &Scenario, spec: &RaftSpec, replication: u32) -> Deploym
         replies_needed: 1,
         entry: (0..accounts as NodeId)
             .map(|i| {
-                if spec.orderers.binary_search(&i).is_ok() {
+                // Execute-order-validate: every client submits to the peer on its own node.
+                if spec.execution == RaftExecution::ExecuteOrderValidate || spec.orderers.binary_search(&i).is_ok() {
                     i
                 } else {
                     first
@@ -1657,6 +1784,151 @@ batch_timeout = "0"
         out.clear();
         r[0].on_timer(2, old, &mut out);
         assert!(out.actions.is_empty(), "a timer from before the crash is ignored");
+    }
+
+    /// The unit-test deployment with `execution = "execute-order-validate"`, 2 endorsements
+    /// and distinct CPU costs (sign 1, verify 2, hash_per_kb 0, execute_tx 3, db_commit 5 ms).
+    fn eov_replicas() -> Vec<RaftReplica> {
+        let mut r = replicas();
+        let cpu = CpuCosts {
+            sign: 1_000_000,
+            verify: 2_000_000,
+            hash_per_kb: 0,
+            execute_tx: 3_000_000,
+            db_commit: 5_000_000,
+            per_message: 0,
+        };
+        for x in &mut r {
+            x.eov = true;
+            x.endorsements = 2;
+            x.cpu = cpu;
+        }
+        r
+    }
+
+    #[test]
+    fn eov_peer_endorses_then_forwards_to_the_orderer() {
+        let mut r = eov_replicas();
+        let mut out = Outbox::default();
+        r[3].on_request(0, tx(1), &mut out);
+        assert_eq!(out.cpu, 2_000_000 + 3_000_000 + 1_000_000, "verify + execute_tx + sign");
+        assert!(
+            matches!(sends(&out)[..], [(0, RaftMsg::Forward(t))] if t.id == 1),
+            "to the first orderer while no leader is known"
+        );
+        // Once a delivery shows who leads, requests go there.
+        out.clear();
+        r[3].on_message(0, 2, RaftMsg::PeerBeat { height: 0 }, &mut out);
+        out.clear();
+        r[3].on_request(0, tx(2), &mut out);
+        assert!(matches!(sends(&out)[..], [(2, RaftMsg::Forward(t))] if t.id == 2));
+    }
+
+    #[test]
+    fn eov_orderers_only_order_and_leave_peer_clients_to_their_peer() {
+        let mut r = eov_replicas();
+        let _ = elect_first(&mut r);
+        let mut out = Outbox::default();
+        r[0].on_message(0, 3, RaftMsg::Forward(tx(5)), &mut out);
+        // verify on receipt, then the block (of one) is cut: hash (0) + sign.
+        assert_eq!(out.cpu, 2_000_000 + 1_000_000);
+        out.clear();
+        r[0].progress[1] = Progress {
+            next: 3,
+            matched: 0,
+            probe: false,
+            paused: false,
+        };
+        let ack = RaftMsg::AppendAck {
+            term: 1,
+            index: 2,
+            hint: 0,
+            success: true,
+            for_entry: true,
+        };
+        r[0].on_message(0, 1, ack, &mut out);
+        assert_eq!(committed(&out), vec![1], "the leader applies the block");
+        assert_eq!(out.cpu, 0, "no execution, no commit, no reply signature at the orderer");
+        assert!(
+            !out.actions.iter().any(|a| matches!(a, Action::Reply { .. })),
+            "the client at peer 3 hears from its peer"
+        );
+        assert!(
+            sends(&out)
+                .iter()
+                .any(|(to, m)| *to == 3 && matches!(m, RaftMsg::Deliver { height: 1, .. }))
+        );
+    }
+
+    #[test]
+    fn eov_peer_validates_one_block_at_a_time_in_order() {
+        let mut r = eov_replicas();
+        let mut out = Outbox::default();
+        let b = |i, n: u64| Rc::new(Batch::new(i, (0..n).map(|k| tx(10 * i + k)).collect()));
+        r[3].on_message(
+            0,
+            0,
+            RaftMsg::Deliver {
+                height: 2,
+                batch: b(2, 1),
+            },
+            &mut out,
+        );
+        assert!(committed(&out).is_empty());
+        assert!(
+            matches!(sends(&out)[..], [(0, RaftMsg::Pull { from: 1 })]),
+            "a gap is pulled"
+        );
+        out.clear();
+        r[3].on_message(
+            0,
+            0,
+            RaftMsg::Deliver {
+                height: 1,
+                batch: b(1, 3),
+            },
+            &mut out,
+        );
+        assert_eq!(committed(&out), vec![1], "only block 1: block 2 waits for its turn");
+        // verify + hash (0) + 2 endorsements × verify × 3 tx + db_commit.
+        assert_eq!(out.cpu, 2_000_000 + 2 * 2_000_000 * 3 + 5_000_000);
+        assert!(
+            out.actions.iter().any(|a| matches!(
+                a,
+                Action::Reply {
+                    client: 3,
+                    reply: Reply::Batch { range: 0, .. }
+                }
+            )),
+            "its own clients' transactions are reported by the peer"
+        );
+        assert!(sends(&out).is_empty(), "block 2 is waiting, not missing: no pull");
+        let (after, token) = timers(&out)[0];
+        assert_eq!(after, 0, "the next block starts when this job ends");
+        // Another delivery while validating queues the block.
+        out.clear();
+        r[3].on_message(
+            0,
+            0,
+            RaftMsg::Deliver {
+                height: 3,
+                batch: b(3, 1),
+            },
+            &mut out,
+        );
+        assert!(committed(&out).is_empty() && out.cpu == 0);
+        out.clear();
+        r[3].on_timer(1, token, &mut out);
+        assert_eq!(committed(&out), vec![2]);
+        let (_, token) = timers(&out)[0];
+        out.clear();
+        r[3].on_timer(2, token, &mut out);
+        assert_eq!(committed(&out), vec![3]);
+        let (_, token) = timers(&out)[0];
+        out.clear();
+        r[3].on_timer(3, token, &mut out);
+        assert!(committed(&out).is_empty(), "nothing left");
+        assert!(!r[3].validating);
     }
 
     #[test]

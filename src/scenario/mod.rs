@@ -623,6 +623,28 @@ pub struct RaftSpec {
     pub heartbeat: SimTime,
     /// Entries the leader may have replicated but not committed.
     pub pipeline: u32,
+    /// Where transactions are executed and validated (default: by the orderers, in order).
+    pub execution: RaftExecution,
+    /// With [`RaftExecution::ExecuteOrderValidate`]: endorsement signatures a peer verifies
+    /// per transaction when it validates a block (1 otherwise).
+    pub endorsements: u32,
+}
+
+/// Largest `endorsements` a Raft system accepts.
+pub const MAX_RAFT_ENDORSEMENTS: u32 = 64;
+
+/// How a Raft deployment executes transactions (docs/protocols/raft.md).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum RaftExecution {
+    /// Order-execute: the orderers execute and commit each block after ordering it; the
+    /// leader replies to the clients; peers re-validate delivered blocks.
+    #[default]
+    OrderExecute,
+    /// Execute-order-validate (Hyperledger Fabric): the submitting peer endorses (executes
+    /// and signs) a transaction before it goes to the orderers; the orderers only order; each
+    /// peer validates and commits the delivered blocks one at a time, in height order, and
+    /// the submitting peer reports the commit to its client.
+    ExecuteOrderValidate,
 }
 
 /// HotStuff's parameters (chained HotStuff, rotating leaders).

@@ -759,6 +759,14 @@ pub struct RawSystem {
     /// Raft: leader heartbeat interval.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub heartbeat: Option<String>,
+    /// Raft: `order-execute` (default: the orderers execute and commit) or
+    /// `execute-order-validate` (Fabric: peers endorse, orderers only order, peers validate).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub execution: Option<String>,
+    /// Raft with `execution = "execute-order-validate"`: endorsement signatures a peer
+    /// verifies per transaction when it validates a block.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub endorsements: Option<u32>,
     /// HotStuff: CPU time to verify one quorum certificate (aggregate signature).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub qc_verify: Option<String>,

@@ -1244,7 +1244,7 @@ pub fn validate(raw: RawScenario, origin: &str) -> Result<Scenario, ScenarioErro
         if !sys_names.insert(s.name.clone()) {
             c.err(format!("{p}.name"), format!("system name `{}` is used twice", s.name));
         }
-        let present: [(&str, bool); 39] = [
+        let present: [(&str, bool); 41] = [
             ("operator", s.operator.is_some()),
             ("standby", s.standby.is_some()),
             ("db_servers", s.db_servers.is_some()),
@@ -1258,6 +1258,8 @@ pub fn validate(raw: RawScenario, origin: &str) -> Result<Scenario, ScenarioErro
             ("checkpoint_interval", s.checkpoint_interval.is_some()),
             ("election_timeout", s.election_timeout.is_some()),
             ("heartbeat", s.heartbeat.is_some()),
+            ("execution", s.execution.is_some()),
+            ("endorsements", s.endorsements.is_some()),
             ("qc_verify", s.qc_verify.is_some()),
             ("period", s.period.is_some()),
             ("block_interval", s.block_interval.is_some()),
@@ -1293,7 +1295,18 @@ pub fn validate(raw: RawScenario, origin: &str) -> Result<Scenario, ScenarioErro
                 &["validators", "pipeline", "view_timeout", "checkpoint_interval"],
             ]
             .concat(),
-            "raft" => [&BATCH[..], &["validators", "pipeline", "election_timeout", "heartbeat"]].concat(),
+            "raft" => [
+                &BATCH[..],
+                &[
+                    "validators",
+                    "pipeline",
+                    "election_timeout",
+                    "heartbeat",
+                    "execution",
+                    "endorsements",
+                ],
+            ]
+            .concat(),
             "hotstuff" => [&BATCH[..], &["validators", "view_timeout", "qc_verify"]].concat(),
             "poa" => vec![
                 "validators",
@@ -1499,7 +1512,7 @@ pub fn validate(raw: RawScenario, origin: &str) -> Result<Scenario, ScenarioErro
             "raft" => {
                 let orderers = select_validators(&mut c);
                 need(&mut c, orderers.len(), 1, "Raft", "orderer");
-                let peers = (0..topology.nodes.len() as NodeId)
+                let peers: Vec<NodeId> = (0..topology.nodes.len() as NodeId)
                     .filter(|n| orderers.binary_search(n).is_err())
                     .collect();
                 let (lo, hi) = match &s.election_timeout {
@@ -1520,6 +1533,44 @@ pub fn validate(raw: RawScenario, origin: &str) -> Result<Scenario, ScenarioErro
                         "must be shorter than the minimum election timeout",
                     );
                 }
+                let execution = match s.execution.as_deref() {
+                    None | Some("order-execute") => RaftExecution::OrderExecute,
+                    Some("execute-order-validate") => RaftExecution::ExecuteOrderValidate,
+                    Some(other) => {
+                        c.err(
+                            format!("{p}.execution"),
+                            format!(
+                                "unknown execution `{other}`; allowed: order-execute, execute-order-validate{}",
+                                did_you_mean(other, ["order-execute", "execute-order-validate"])
+                            ),
+                        );
+                        RaftExecution::OrderExecute
+                    }
+                };
+                let endorsements = match s.endorsements {
+                    Some(_) if execution != RaftExecution::ExecuteOrderValidate => {
+                        c.err(
+                            format!("{p}.endorsements"),
+                            "applies only with execution = \"execute-order-validate\"",
+                        );
+                        1
+                    }
+                    Some(k) if !(1..=MAX_RAFT_ENDORSEMENTS).contains(&k) => {
+                        c.err(
+                            format!("{p}.endorsements"),
+                            format!("{k} is outside the allowed range 1–{MAX_RAFT_ENDORSEMENTS}"),
+                        );
+                        1
+                    }
+                    Some(k) => k,
+                    None => 1,
+                };
+                if execution == RaftExecution::ExecuteOrderValidate && peers.is_empty() {
+                    c.err(
+                        format!("{p}.execution"),
+                        "execute-order-validate needs at least one peer (a node that is not an orderer) to validate blocks",
+                    );
+                }
                 SystemKind::Raft(RaftSpec {
                     orderers,
                     peers,
@@ -1527,6 +1578,8 @@ pub fn validate(raw: RawScenario, origin: &str) -> Result<Scenario, ScenarioErro
                     election_timeout: (lo, hi),
                     heartbeat,
                     pipeline: at_least_one(&mut c, "pipeline", s.pipeline, 4),
+                    execution,
+                    endorsements,
                 })
             }
             "hotstuff" => {

@@ -7,6 +7,7 @@ mod analytic;
 mod build_identity;
 mod capacity;
 mod cli;
+mod fabric;
 mod fault_scenarios;
 mod faults;
 mod hotstuff;
