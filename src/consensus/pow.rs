@@ -140,6 +140,99 @@ struct Prop {
     t90: Option<SimTime>,
 }
 
+/// One height that some miner has not reached yet, in [`RaceEstimator`].
+#[derive(Debug, Default)]
+struct OpenHeight {
+    /// Miners (positive share) whose tip is still below this height.
+    remaining: u32,
+    /// The blocks found at this height: (when found, Σ share × exposure so far in ns).
+    blocks: Vec<(SimTime, f64)>,
+}
+
+/// Streaming conditional-expectation (Rao–Blackwell) estimator of the stale rate.
+///
+/// For a block `b` of height `h` found at `t0`, every miner `j` with share `s_j` keeps mining
+/// a block of height ≤ `h` — a competitor of `b` — until its tip first reaches height `h`, at
+/// `a_j` (the moment its handler adopts `b` or any block of height ≥ `h`: in this model a
+/// miner abandons its old attempt when the handler runs, before the validation delay, see
+/// [`PowReplica::switch_to`]). Mining being Poisson, the probability that some miner finds a
+/// competitor meanwhile is `p_b = 1 − exp(−Σ_j s_j·max(0, a_j − t0) / T)`; the estimate is the
+/// mean of `p_b` over blocks whose height every miner has reached. It has no binomial noise
+/// (its variance is that of the propagation, not of the rare race), so a few hundred blocks
+/// pin the rate where counting needs thousands.
+///
+/// Approximations: each race leaves one stale block (three-way races count once); windows are
+/// measured on the realized run, so a competitor that was found cuts the windows of the
+/// miners that adopt it (second order in the rate); a miner still below `h − 1` counts as
+/// racing `b` (its block would race `b`'s ancestor instead). All are O(rate²): good at a few
+/// percent, not at tens of percent. A miner that is down keeps its window open (biased upward
+/// under miner crashes). Heights still open at the end of the run are not counted.
+///
+/// Memory: one [`OpenHeight`] per height some miner has not reached (in a fault-free run, the
+/// heights in flight), each O(blocks at that height); a tip change costs O(log H + heights
+/// crossed × blocks at them), H the open heights.
+#[derive(Debug, Default)]
+struct RaceEstimator {
+    /// Block interval T, ns.
+    interval_ns: f64,
+    /// Share of the hash power per node (0 for relay-only nodes).
+    shares: Vec<f64>,
+    /// Nodes with a positive share.
+    miners: u32,
+    /// Heights some miner has not reached yet.
+    open: BTreeMap<u64, OpenHeight>,
+    /// Σ p_b, Σ p_b² and the count over closed blocks.
+    sum: f64,
+    sum_sq: f64,
+    count: u64,
+}
+
+impl RaceEstimator {
+    /// A block of height `height` was found at `at`.
+    fn mined(&mut self, height: u64, at: SimTime) {
+        if self.miners == 0 {
+            return;
+        }
+        let miners = self.miners;
+        self.open
+            .entry(height)
+            .or_insert_with(|| OpenHeight {
+                remaining: miners,
+                blocks: Vec::new(),
+            })
+            .blocks
+            .push((at, 0.0));
+    }
+
+    /// Miner `node`'s tip rose from height `from` to height `to` at `at`.
+    fn tip_rose(&mut self, node: NodeId, from: u64, to: u64, at: SimTime) {
+        let share = self.shares.get(node as usize).copied().unwrap_or(0.0);
+        if share <= 0.0 || to <= from {
+            return;
+        }
+        let mut closed = Vec::new();
+        for (&h, open) in self.open.range_mut(from + 1..=to) {
+            for (t0, exposure) in open.blocks.iter_mut() {
+                *exposure += share * at.saturating_sub(*t0) as f64;
+            }
+            open.remaining = open.remaining.saturating_sub(1);
+            if open.remaining == 0 {
+                closed.push(h);
+            }
+        }
+        for h in closed {
+            if let Some(open) = self.open.remove(&h) {
+                for (_, exposure) in open.blocks {
+                    let p = -(-exposure / self.interval_ns).exp_m1();
+                    self.sum += p;
+                    self.sum_sq += p * p;
+                    self.count += 1;
+                }
+            }
+        }
+    }
+}
+
 /// Run-wide block statistics, shared by the replicas of one run (metrics only).
 #[derive(Debug, Default)]
 pub struct Tracker {
@@ -149,10 +242,34 @@ pub struct Tracker {
     max_final: u64,
     /// Per node: (sum of the propagation times of the blocks it received, ns; how many).
     per_node: Vec<(u64, u32)>,
+    /// The expected stale rate from the miners' exposure windows.
+    races: RaceEstimator,
 }
 
 impl Tracker {
+    /// A tracker for `nodes` nodes whose hash-power shares are `shares` (summing to 1, or all
+    /// 0), the block interval `interval`.
+    fn new(nodes: u32, shares: Vec<f64>, interval: SimTime) -> Self {
+        let miners = shares.iter().filter(|&&s| s > 0.0).count() as u32;
+        Tracker {
+            nodes,
+            races: RaceEstimator {
+                interval_ns: interval as f64,
+                shares,
+                miners,
+                ..RaceEstimator::default()
+            },
+            ..Tracker::default()
+        }
+    }
+
+    /// Miner `node`'s tip rose from height `from` to `to` at `at` (it stops mining below `to`).
+    fn tip_rose(&mut self, node: NodeId, from: u64, to: u64, at: SimTime) {
+        self.races.tip_rose(node, from, to, at);
+    }
+
     fn mined(&mut self, b: &Block) {
+        self.races.mined(b.height, b.mined_at);
         let h = b.height as usize;
         if self.mined_per_height.len() <= h {
             self.mined_per_height.resize(h + 1, 0);
@@ -259,6 +376,9 @@ impl Tracker {
                 f64::NAN
             },
             stale,
+            stale_expected_sum: self.races.sum,
+            stale_expected_sum_sq: self.races.sum_sq,
+            stale_expected_blocks: self.races.count,
         }
     }
 }
@@ -647,6 +767,11 @@ impl PowReplica {
                 self.in_chain.insert(tx.id);
             }
             self.chain.push_back(b.id);
+        }
+        if self.share > 0.0 {
+            self.tracker
+                .borrow_mut()
+                .tip_rose(self.id, self.tip.height, new_tip.height, now);
         }
         self.tip = new_tip;
         self.finalize(now, out);
@@ -1046,10 +1171,11 @@ pub fn deploy(scenario: &Scenario, spec: &PowSpec, replication: u32) -> Deployme
         };
     }
     let total: f64 = power.iter().sum();
-    let tracker = Rc::new(RefCell::new(Tracker {
-        nodes: n as u32,
-        ..Tracker::default()
-    }));
+    let shares: Vec<f64> = power
+        .iter()
+        .map(|&p| if total > 0.0 { p / total } else { 0.0 })
+        .collect();
+    let tracker = Rc::new(RefCell::new(Tracker::new(n as u32, shares, spec.block_interval)));
     let genesis = Rc::new(Block {
         id: 0,
         parent: 0,
