@@ -168,17 +168,18 @@ struct OpenHeight {
 /// percent, not at tens of percent. A miner that is down keeps its window open (biased upward
 /// under miner crashes). Heights still open at the end of the run are not counted.
 ///
-/// Memory: one [`OpenHeight`] per height some miner has not reached (in a fault-free run, the
-/// heights in flight), each O(blocks at that height); a tip change costs O(log H + heights
-/// crossed × blocks at them), H the open heights.
+/// Memory: one tip height per node, and one [`OpenHeight`] per height some miner has not
+/// reached (in a fault-free run, the heights in flight), each O(blocks at that height). A
+/// miner's tip change costs O(log H + heights crossed × blocks at them), H the open heights;
+/// the first block at a height O(miners).
 #[derive(Debug, Default)]
 struct RaceEstimator {
     /// Block interval T, ns.
     interval_ns: f64,
     /// Share of the hash power per node (0 for relay-only nodes).
     shares: Vec<f64>,
-    /// Nodes with a positive share.
-    miners: u32,
+    /// Tip height per node (kept for miners only).
+    tips: Vec<u64>,
     /// Heights some miner has not reached yet.
     open: BTreeMap<u64, OpenHeight>,
     /// Σ p_b, Σ p_b² and the count over closed blocks.
@@ -189,15 +190,19 @@ struct RaceEstimator {
 
 impl RaceEstimator {
     /// A block of height `height` was found at `at`.
+    /// O(miners) for the first block at a height, O(log H) for a rival.
     fn mined(&mut self, height: u64, at: SimTime) {
-        if self.miners == 0 {
-            return;
-        }
-        let miners = self.miners;
+        let (shares, tips) = (&self.shares, &self.tips);
         self.open
             .entry(height)
             .or_insert_with(|| OpenHeight {
-                remaining: miners,
+                // Miners already at or above `height` (possible for a late block) race no block
+                // of it.
+                remaining: shares
+                    .iter()
+                    .zip(tips)
+                    .filter(|&(&s, &tip)| s > 0.0 && tip < height)
+                    .count() as u32,
                 blocks: Vec::new(),
             })
             .blocks
@@ -210,6 +215,7 @@ impl RaceEstimator {
         if share <= 0.0 || to <= from {
             return;
         }
+        self.tips[node as usize] = to;
         let mut closed = Vec::new();
         for (&h, open) in self.open.range_mut(from + 1..=to) {
             for (t0, exposure) in open.blocks.iter_mut() {
@@ -250,13 +256,12 @@ impl Tracker {
     /// A tracker for `nodes` nodes whose hash-power shares are `shares` (summing to 1, or all
     /// 0), the block interval `interval`.
     fn new(nodes: u32, shares: Vec<f64>, interval: SimTime) -> Self {
-        let miners = shares.iter().filter(|&&s| s > 0.0).count() as u32;
         Tracker {
             nodes,
             races: RaceEstimator {
                 interval_ns: interval as f64,
+                tips: vec![0; shares.len()],
                 shares,
-                miners,
                 ..RaceEstimator::default()
             },
             ..Tracker::default()
@@ -1677,6 +1682,43 @@ compact_failure = {failure}
         assert_eq!(m.node_mean_p50_ms, 60.0 / 1e6);
         assert_eq!(m.node_mean_p90_ms, 60.0 / 1e6);
         assert_eq!(m.node_mean_mean_ms, 40.0 / 1e6);
+    }
+
+    #[test]
+    fn race_estimator_sums_share_weighted_exposure_until_each_miner_reaches_the_height() {
+        // Miners 0, 1, 2 with shares 0.5 / 0.3 / 0.2 (node 3 relays only), T = 10 s.
+        let s = NS_PER_S;
+        let mut t = Tracker::new(4, vec![0.5, 0.3, 0.2, 0.0], 10 * s);
+        let p = |x: f64| 1.0 - (-x).exp();
+        // Miner 0 finds height 1 at 0 s; miner 1 adopts it at 1 s.
+        t.races.mined(1, 0);
+        t.tip_rose(0, 0, 1, 0);
+        t.tip_rose(1, 0, 1, s);
+        t.tip_rose(3, 0, 1, s); // relay-only: ignored
+        assert_eq!(t.metrics().stale_expected_blocks, 0, "miner 2 is still racing");
+        // Miner 2 finds a rival at 1.5 s: it stops racing the first block then; the rival is
+        // raced by nobody (miners 0 and 1 are already at height 1).
+        t.races.mined(1, 3 * s / 2);
+        t.tip_rose(2, 0, 1, 3 * s / 2);
+        let m = t.metrics();
+        assert_eq!(m.stale_expected_blocks, 2);
+        let first = p((0.3 * 1.0 + 0.2 * 1.5) / 10.0);
+        assert!((m.stale_expected_sum - first).abs() < 1e-12, "{m:?}");
+        assert!((m.stale_expected_sum_sq - first * first).abs() < 1e-12, "{m:?}");
+        // Height 2 at 5 s by miner 1; miner 0 jumps from 1 to 3 (heights 2 and 3) at 6 s.
+        t.races.mined(2, 5 * s);
+        t.tip_rose(1, 1, 2, 5 * s);
+        t.races.mined(3, 11 * s / 2);
+        t.tip_rose(1, 2, 3, 11 * s / 2);
+        t.tip_rose(0, 1, 3, 6 * s);
+        assert_eq!(t.metrics().stale_expected_blocks, 2, "miner 2 is below both");
+        t.tip_rose(2, 1, 3, 7 * s);
+        let m = t.metrics();
+        let h2 = p((0.5 * 1.0 + 0.2 * 2.0) / 10.0);
+        let h3 = p((0.5 * 0.5 + 0.2 * 1.5) / 10.0);
+        assert_eq!(m.stale_expected_blocks, 4);
+        assert!((m.stale_expected_sum - (first + h2 + h3)).abs() < 1e-12, "{m:?}");
+        assert!(t.races.open.is_empty(), "every height closed");
     }
 
     #[test]
