@@ -117,7 +117,9 @@ def stale_expect_note(name):
                 'which needs ≈ 3,500 blocks (10 simulated hours; ≈ 15–30 min of wall time here). A 3-hour run (1,080 blocks, same seed) '
                 'gave 6.33 % ± 1.45 %-points (95 %): above the paper by ≈ 2 standard errors, so the excess is probably real. Candidate '
                 'causes, not verified: the paper fixes each link\'s latency once (here every message draws its own, so some pool-to-pool '
-                'messages are slow), and it caps node degrees (here none), both of which change how fast the other pools hear of a block."\n')
+                'messages are slow), and it caps node degrees (here none), both of which change how fast the other pools hear of a block. '
+                'Checked since: the pools\' serialized block uploads (≈ 715 peers each, served in GETDATA arrival order) dominate; with 50 '
+                'instead of 700 pool connections the expected stale rate of this case is 4.62 % (see that expectation\'s note)."\n')
     return ('note = "600 blocks: binomial standard error ≈ 1.8 %-points (≈ 7 % of the rate)."\n')
 
 def stale_note(name, stale):
@@ -126,13 +128,58 @@ def stale_note(name, stale):
     iv_min = {"10min": 10, "2.5min": 2.5, "1min": 1}[name]
     hours = n * iv_min / 60
     return f"""
-# Stale rate ({stale} % in the paper) is NOT checked at this interval. A ±15 % verdict needs
-# the binomial standard error of the rate at about 7.5 % of it (the 95 % interval inside
-# ±15 %): n = (1 − p) / (0.075² p) ≈ {n:,.0f} blocks for p = {stale} %, i.e. {hours:,.0f}
-# simulated hours of 6,000 nodes — at the ≈0.1–0.3 s of wall time per block these runs take,
-# {n*0.1/60:,.0f}–{n*0.3/60:,.0f} minutes, beyond a validation run ("a few minutes"). The
-# 10 s and 1 s rows check it.
+# The COUNTED stale rate ({stale} % in the paper) is not checked at this interval. A ±15 %
+# verdict needs the binomial standard error of the rate at about 7.5 % of it (the 95 %
+# interval inside ±15 %): n = (1 − p) / (0.075² p) ≈ {n:,.0f} blocks for p = {stale} %, i.e.
+# {hours:,.0f} simulated hours of 6,000 nodes — at the ≈0.1–0.3 s of wall time per block these
+# runs take, {n*0.1/60:,.0f}–{n*0.3/60:,.0f} minutes, beyond a validation run ("a few minutes").
+# The EXPECTED stale rate below (stale_rate_expected) is checked instead.
 """
+
+# Simulated expected stale rate (stale_rate_expected, seed 2016) when the notes below were
+# written — for the notes' wording only; docs/VALIDATION.md has the current numbers.
+EXPECTED_AT_WRITING = {"10min": 2.99, "2.5min": 3.11, "1min": 3.41, "10s": 6.02, "1s": 28.49}
+
+bytes_of = {r[0]: r[3] for r in rows}
+
+def expected_stale_expect(name, lab, iv_s, stale):
+    """The [[expect]] on the expected stale rate (the Rao–Blackwell estimator), every row."""
+    import math
+    window_paper = -iv_s * math.log(1 - stale / 100)
+    sim = EXPECTED_AT_WRITING[name]
+    window_sim = -iv_s * math.log(1 - sim / 100)
+    common = (f"Estimated from the run's propagation, not counted: the mean over blocks of 1 − exp(−Σ_j s_j·(a_j − t0)/T), "
+              f"a_j when pool j adopts the block or a rival of its height (docs/protocols/pow.md, Expected stale rate); "
+              f"the CI is over blocks (which pool found each block and how it travelled), not over topologies. ")
+    if name in ("10min", "2.5min", "1min"):
+        reason = (f"At the time of writing {sim} %, i.e. the other pools race a block for ≈ {window_sim:.2f} s (share-weighted, "
+                  f"−T·ln(1 − rate)) where the paper's {stale} % implies ≈ {window_paper:.2f} s: in this model the pools hear of "
+                  f"each other's blocks late. Cause: the finding pool's block uploads are serialized over its ≈ 715 connections "
+                  f"({bytes_of[name]*8/100e6:.3f} s each at 100 Mbit/s), and the other pools' GETDATAs, over longer links, queue "
+                  f"behind those of nearer ordinary nodes (served in arrival order). Checked at 10 min (seed 2016): with 50 instead "
+                  f"of 700 pool connections the estimate falls to 0.33 %, with 1 Gbit/s pool uploads to 0.37 % — both now far "
+                  f"BELOW the paper, so the paper's simulator serves the other pools sooner than arrival order would but not at "
+                  f"once (how is not traced). Expected to fail (≈ +60 to +100 %), far outside the CI.")
+    elif name == "10s":
+        reason = (f"At the time of writing {sim} % (≈ {window_sim:.2f} s of racing vs ≈ {window_paper:.2f} s implied by the paper); "
+                  f"the counted rate of this run agrees within its binomial error, so both say the excess over the paper is real. "
+                  f"Main cause, as at ≥ 1 min: the finding pool uploads the block to its ≈ 715 peers one after another in GETDATA "
+                  f"arrival order, the other pools' behind nearer ordinary nodes' — with 50 instead of 700 pool connections "
+                  f"(seed 2016) the estimate is 4.62 % ± 0.14, within 15 % of the paper. Expected to fail (≈ +26 %).")
+    else:
+        reason = (f"At the time of writing {sim} %; at this rate (≈ 27 %) the estimator's first-order approximations "
+                  f"(one stale block per race, windows from the realized run) are not guaranteed, but the counted rate of this run "
+                  f"(684 blocks, 28.4 %) agrees with it, as it did on small networks up to ≈ 35 % "
+                  f"(tests/it/pow_stale_estimate.rs, ignored test).")
+    return f'''
+[[expect]]
+metric = "bitcoin.stale_rate_expected"
+label = "expected stale rate (estimated from propagation), {lab} blocks"
+value = {stale/100:.4f}
+tolerance = "15%"
+source = "Gervais et al. CCS'16, Table (standard relay, {lab}): {stale} %"
+note = "{common}{reason}"
+'''
 
 for name, lab, iv, bb, _, mean, med, p90, stale in rows:
     dur = durations[name]
@@ -354,11 +401,13 @@ source = "Gervais et al. CCS'16, Table (standard relay, {lab}): {label} {val} s"
         if note:
             text += f'note = "{note}"\n'
     text += "__STALE__\n"
-    open(os.path.join(OUT_DIR, f"pow-gervais-2016-{name}.toml"),"w").write(text.replace("__STALE__", f'''
+    counted = f'''
 [[expect]]
 metric = "bitcoin.stale_rate"
 label = "stale rate, {lab} blocks"
 value = {stale/100:.4f}
 tolerance = "15%"
 source = "Gervais et al. CCS'16, Table (standard relay, {lab}): {stale} %"
-{stale_expect_note(name)}''' if check_stale else stale_note(name, stale)))
+{stale_expect_note(name)}''' if check_stale else stale_note(name, stale)
+    open(os.path.join(OUT_DIR, f"pow-gervais-2016-{name}.toml"),"w").write(
+        text.replace("__STALE__", counted + expected_stale_expect(name, lab, iv_s, stale)))

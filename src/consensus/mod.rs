@@ -286,6 +286,14 @@ pub struct ChainMetrics {
     pub stale_rate: f64,
     /// Stale blocks counted in `stale_rate`.
     pub stale: u64,
+    /// Σ over blocks of the probability that a competitor was found while the other miners
+    /// had not yet adopted the block (the expected stale rate's numerator; see
+    /// docs/protocols/pow.md, "Expected stale rate").
+    pub stale_expected_sum: f64,
+    /// Σ of the squares of those probabilities (for the CI over blocks).
+    pub stale_expected_sum_sq: f64,
+    /// Blocks in `stale_expected_sum` (those whose height every miner reached).
+    pub stale_expected_blocks: u64,
 }
 
 /// Counters a replica keeps about protocol events.

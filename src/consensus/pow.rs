@@ -140,6 +140,105 @@ struct Prop {
     t90: Option<SimTime>,
 }
 
+/// One height that some miner has not reached yet, in [`RaceEstimator`].
+#[derive(Debug, Default)]
+struct OpenHeight {
+    /// Miners (positive share) whose tip is still below this height.
+    remaining: u32,
+    /// The blocks found at this height: (when found, Σ share × exposure so far in ns).
+    blocks: Vec<(SimTime, f64)>,
+}
+
+/// Streaming conditional-expectation (Rao–Blackwell) estimator of the stale rate.
+///
+/// For a block `b` of height `h` found at `t0`, every miner `j` with share `s_j` keeps mining
+/// a block of height ≤ `h` — a competitor of `b` — until its tip first reaches height `h`, at
+/// `a_j` (the moment its handler adopts `b` or any block of height ≥ `h`: in this model a
+/// miner abandons its old attempt when the handler runs, before the validation delay, see
+/// [`PowReplica::switch_to`]). Mining being Poisson, the probability that some miner finds a
+/// competitor meanwhile is `p_b = 1 − exp(−Σ_j s_j·max(0, a_j − t0) / T)`; the estimate is the
+/// mean of `p_b` over blocks whose height every miner has reached. It has no binomial noise
+/// (its variance is that of the propagation, not of the rare race), so a few hundred blocks
+/// pin the rate where counting needs thousands.
+///
+/// Approximations: each race leaves one stale block (three-way races count once); windows are
+/// measured on the realized run, so a competitor that was found cuts the windows of the
+/// miners that adopt it (second order in the rate); a miner still below `h − 1` counts as
+/// racing `b` (its block would race `b`'s ancestor instead). All are O(rate²): good at a few
+/// percent, not at tens of percent. A miner that is down keeps its window open (biased upward
+/// under miner crashes). Heights still open at the end of the run are not counted.
+///
+/// Memory: one tip height per node, and one [`OpenHeight`] per height some miner has not
+/// reached (in a fault-free run, the heights in flight), each O(blocks at that height). A
+/// miner's tip change costs O(log H + heights crossed × blocks at them), H the open heights;
+/// the first block at a height O(miners).
+#[derive(Debug, Default)]
+struct RaceEstimator {
+    /// Block interval T, ns.
+    interval_ns: f64,
+    /// Share of the hash power per node (0 for relay-only nodes).
+    shares: Vec<f64>,
+    /// Tip height per node (kept for miners only).
+    tips: Vec<u64>,
+    /// Heights some miner has not reached yet.
+    open: BTreeMap<u64, OpenHeight>,
+    /// Σ p_b, Σ p_b² and the count over closed blocks.
+    sum: f64,
+    sum_sq: f64,
+    count: u64,
+}
+
+impl RaceEstimator {
+    /// A block of height `height` was found at `at`.
+    /// O(miners) for the first block at a height, O(log H) for a rival.
+    fn mined(&mut self, height: u64, at: SimTime) {
+        let (shares, tips) = (&self.shares, &self.tips);
+        self.open
+            .entry(height)
+            .or_insert_with(|| OpenHeight {
+                // Miners already at or above `height` (possible for a late block) race no block
+                // of it.
+                remaining: shares
+                    .iter()
+                    .zip(tips)
+                    .filter(|&(&s, &tip)| s > 0.0 && tip < height)
+                    .count() as u32,
+                blocks: Vec::new(),
+            })
+            .blocks
+            .push((at, 0.0));
+    }
+
+    /// Miner `node`'s tip rose from height `from` to height `to` at `at`.
+    fn tip_rose(&mut self, node: NodeId, from: u64, to: u64, at: SimTime) {
+        let share = self.shares.get(node as usize).copied().unwrap_or(0.0);
+        if share <= 0.0 || to <= from {
+            return;
+        }
+        self.tips[node as usize] = to;
+        let mut closed = Vec::new();
+        for (&h, open) in self.open.range_mut(from + 1..=to) {
+            for (t0, exposure) in open.blocks.iter_mut() {
+                *exposure += share * at.saturating_sub(*t0) as f64;
+            }
+            open.remaining = open.remaining.saturating_sub(1);
+            if open.remaining == 0 {
+                closed.push(h);
+            }
+        }
+        for h in closed {
+            if let Some(open) = self.open.remove(&h) {
+                for (_, exposure) in open.blocks {
+                    let p = -(-exposure / self.interval_ns).exp_m1();
+                    self.sum += p;
+                    self.sum_sq += p * p;
+                    self.count += 1;
+                }
+            }
+        }
+    }
+}
+
 /// Run-wide block statistics, shared by the replicas of one run (metrics only).
 #[derive(Debug, Default)]
 pub struct Tracker {
@@ -149,10 +248,33 @@ pub struct Tracker {
     max_final: u64,
     /// Per node: (sum of the propagation times of the blocks it received, ns; how many).
     per_node: Vec<(u64, u32)>,
+    /// The expected stale rate from the miners' exposure windows.
+    races: RaceEstimator,
 }
 
 impl Tracker {
+    /// A tracker for `nodes` nodes whose hash-power shares are `shares` (summing to 1, or all
+    /// 0), the block interval `interval`.
+    fn new(nodes: u32, shares: Vec<f64>, interval: SimTime) -> Self {
+        Tracker {
+            nodes,
+            races: RaceEstimator {
+                interval_ns: interval as f64,
+                tips: vec![0; shares.len()],
+                shares,
+                ..RaceEstimator::default()
+            },
+            ..Tracker::default()
+        }
+    }
+
+    /// Miner `node`'s tip rose from height `from` to `to` at `at` (it stops mining below `to`).
+    fn tip_rose(&mut self, node: NodeId, from: u64, to: u64, at: SimTime) {
+        self.races.tip_rose(node, from, to, at);
+    }
+
     fn mined(&mut self, b: &Block) {
+        self.races.mined(b.height, b.mined_at);
         let h = b.height as usize;
         if self.mined_per_height.len() <= h {
             self.mined_per_height.resize(h + 1, 0);
@@ -259,6 +381,9 @@ impl Tracker {
                 f64::NAN
             },
             stale,
+            stale_expected_sum: self.races.sum,
+            stale_expected_sum_sq: self.races.sum_sq,
+            stale_expected_blocks: self.races.count,
         }
     }
 }
@@ -647,6 +772,11 @@ impl PowReplica {
                 self.in_chain.insert(tx.id);
             }
             self.chain.push_back(b.id);
+        }
+        if self.share > 0.0 {
+            self.tracker
+                .borrow_mut()
+                .tip_rose(self.id, self.tip.height, new_tip.height, now);
         }
         self.tip = new_tip;
         self.finalize(now, out);
@@ -1046,10 +1176,11 @@ pub fn deploy(scenario: &Scenario, spec: &PowSpec, replication: u32) -> Deployme
         };
     }
     let total: f64 = power.iter().sum();
-    let tracker = Rc::new(RefCell::new(Tracker {
-        nodes: n as u32,
-        ..Tracker::default()
-    }));
+    let shares: Vec<f64> = power
+        .iter()
+        .map(|&p| if total > 0.0 { p / total } else { 0.0 })
+        .collect();
+    let tracker = Rc::new(RefCell::new(Tracker::new(n as u32, shares, spec.block_interval)));
     let genesis = Rc::new(Block {
         id: 0,
         parent: 0,
@@ -1551,6 +1682,43 @@ compact_failure = {failure}
         assert_eq!(m.node_mean_p50_ms, 60.0 / 1e6);
         assert_eq!(m.node_mean_p90_ms, 60.0 / 1e6);
         assert_eq!(m.node_mean_mean_ms, 40.0 / 1e6);
+    }
+
+    #[test]
+    fn race_estimator_sums_share_weighted_exposure_until_each_miner_reaches_the_height() {
+        // Miners 0, 1, 2 with shares 0.5 / 0.3 / 0.2 (node 3 relays only), T = 10 s.
+        let s = NS_PER_S;
+        let mut t = Tracker::new(4, vec![0.5, 0.3, 0.2, 0.0], 10 * s);
+        let p = |x: f64| 1.0 - (-x).exp();
+        // Miner 0 finds height 1 at 0 s; miner 1 adopts it at 1 s.
+        t.races.mined(1, 0);
+        t.tip_rose(0, 0, 1, 0);
+        t.tip_rose(1, 0, 1, s);
+        t.tip_rose(3, 0, 1, s); // relay-only: ignored
+        assert_eq!(t.metrics().stale_expected_blocks, 0, "miner 2 is still racing");
+        // Miner 2 finds a rival at 1.5 s: it stops racing the first block then; the rival is
+        // raced by nobody (miners 0 and 1 are already at height 1).
+        t.races.mined(1, 3 * s / 2);
+        t.tip_rose(2, 0, 1, 3 * s / 2);
+        let m = t.metrics();
+        assert_eq!(m.stale_expected_blocks, 2);
+        let first = p((0.3 * 1.0 + 0.2 * 1.5) / 10.0);
+        assert!((m.stale_expected_sum - first).abs() < 1e-12, "{m:?}");
+        assert!((m.stale_expected_sum_sq - first * first).abs() < 1e-12, "{m:?}");
+        // Height 2 at 5 s by miner 1; miner 0 jumps from 1 to 3 (heights 2 and 3) at 6 s.
+        t.races.mined(2, 5 * s);
+        t.tip_rose(1, 1, 2, 5 * s);
+        t.races.mined(3, 11 * s / 2);
+        t.tip_rose(1, 2, 3, 11 * s / 2);
+        t.tip_rose(0, 1, 3, 6 * s);
+        assert_eq!(t.metrics().stale_expected_blocks, 2, "miner 2 is below both");
+        t.tip_rose(2, 1, 3, 7 * s);
+        let m = t.metrics();
+        let h2 = p((0.5 * 1.0 + 0.2 * 2.0) / 10.0);
+        let h3 = p((0.5 * 0.5 + 0.2 * 1.5) / 10.0);
+        assert_eq!(m.stale_expected_blocks, 4);
+        assert!((m.stale_expected_sum - (first + h2 + h3)).abs() < 1e-12, "{m:?}");
+        assert!(t.races.open.is_empty(), "every height closed");
     }
 
     #[test]

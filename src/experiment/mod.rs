@@ -157,6 +157,11 @@ pub struct SystemSummary {
     /// Stale blocks / blocks mined (proof-of-work only; absent otherwise).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub stale_rate: Option<Stat>,
+    /// The expected stale rate: mean over the blocks of all replications of the probability
+    /// that a competitor was found before the other miners adopted the block; `n` counts
+    /// blocks and the CI is over blocks (proof-of-work only; absent otherwise).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub stale_rate_expected: Option<Stat>,
 }
 
 /// The systems' results at one sweep point.
@@ -507,6 +512,16 @@ pub fn summarize(scenario: &Scenario, runs: &[RunResult]) -> Vec<SystemSummary> 
                     .iter()
                     .any(|r| r.chain.is_some())
                     .then(|| stat_of(rs, |r| r.chain.map(|c| c.stale_rate).unwrap_or(f64::NAN))),
+                stale_rate_expected: rs.iter().any(|r| r.chain.is_some()).then(|| {
+                    let (n, sum, sum_sq) = rs.iter().filter_map(|r| r.chain).fold((0, 0.0, 0.0), |acc, c| {
+                        (
+                            acc.0 + c.stale_expected_blocks as usize,
+                            acc.1 + c.stale_expected_sum,
+                            acc.2 + c.stale_expected_sum_sq,
+                        )
+                    });
+                    Stat::from_moments(n, sum, sum_sq)
+                }),
             }
         })
         .collect()

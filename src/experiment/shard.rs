@@ -221,6 +221,9 @@ struct ChainRecord {
     node_mean_mean_ms: Exact,
     stale_rate: Exact,
     stale: u64,
+    stale_expected_sum: Exact,
+    stale_expected_sum_sq: Exact,
+    stale_expected_blocks: u64,
 }
 
 /// One run, exactly (mirror of [`RunResult`]; the destructuring in the conversions makes a
@@ -415,6 +418,9 @@ impl From<&RunResult> for RunRecord {
                     node_mean_mean_ms,
                     stale_rate,
                     stale,
+                    stale_expected_sum,
+                    stale_expected_sum_sq,
+                    stale_expected_blocks,
                 } = c;
                 ChainRecord {
                     blocks,
@@ -426,6 +432,9 @@ impl From<&RunResult> for RunRecord {
                     node_mean_mean_ms: Exact(node_mean_mean_ms),
                     stale_rate: Exact(stale_rate),
                     stale,
+                    stale_expected_sum: Exact(stale_expected_sum),
+                    stale_expected_sum_sq: Exact(stale_expected_sum_sq),
+                    stale_expected_blocks,
                 }
             }),
         }
@@ -499,6 +508,9 @@ impl RunRecord {
                 node_mean_mean_ms: c.node_mean_mean_ms.0,
                 stale_rate: c.stale_rate.0,
                 stale: c.stale,
+                stale_expected_sum: c.stale_expected_sum.0,
+                stale_expected_sum_sq: c.stale_expected_sum_sq.0,
+                stale_expected_blocks: c.stale_expected_blocks,
             }),
         })
     }

@@ -43,6 +43,33 @@ impl Stat {
         }
     }
 
+    /// Compute from `n` values given only by their sum and sum of squares (a streaming
+    /// summary): the same mean and Student-t CI as [`Stat::from_values`] up to rounding.
+    /// `n = 0` gives mean NaN; `n = 1` no CI.
+    pub fn from_moments(n: usize, sum: f64, sum_sq: f64) -> Stat {
+        if n == 0 {
+            return Stat {
+                mean: f64::NAN,
+                ci95: None,
+                n: 0,
+            };
+        }
+        let mean = sum / n as f64;
+        if n < 2 {
+            return Stat { mean, ci95: None, n };
+        }
+        let var = ((sum_sq - sum * mean) / (n as f64 - 1.0)).max(0.0);
+        let se = (var / n as f64).sqrt();
+        let t = StudentsT::new(0.0, 1.0, n as f64 - 1.0)
+            .map(|d| d.inverse_cdf(0.975))
+            .unwrap_or(f64::NAN);
+        Stat {
+            mean,
+            ci95: Some([mean - t * se, mean + t * se]),
+            n,
+        }
+    }
+
     /// Half-width of the CI (0 when there is none).
     pub fn half_width(&self) -> f64 {
         self.ci95.map(|[lo, hi]| (hi - lo) / 2.0).unwrap_or(0.0)
@@ -71,5 +98,22 @@ mod tests {
         assert!((s.half_width() - hw).abs() < 1e-5, "{}", s.half_width());
         assert!(Stat::from_values(&[7.0]).ci95.is_none());
         assert_eq!(Stat::from_values(&[]).n, 0);
+    }
+
+    #[test]
+    fn from_moments_agrees_with_from_values() {
+        let v = [0.01, 0.03, 0.02, 0.5, 0.0, 0.07];
+        let a = Stat::from_values(&v);
+        let b = Stat::from_moments(v.len(), v.iter().sum(), v.iter().map(|x| x * x).sum());
+        assert_eq!(a.n, b.n);
+        assert!((a.mean - b.mean).abs() < 1e-15);
+        assert!(
+            (a.half_width() - b.half_width()).abs() < 1e-12,
+            "{} {}",
+            a.half_width(),
+            b.half_width()
+        );
+        assert!(Stat::from_moments(1, 0.2, 0.04).ci95.is_none());
+        assert!(Stat::from_moments(0, 0.0, 0.0).mean.is_nan());
     }
 }

@@ -217,8 +217,9 @@ pub fn render_markdown(cases: &[Case], runs: &[CaseRun], command: &str) -> Strin
          a closed-form result, a queueing formula or a published measurement — and its comments \
          give the derivation and the source. The simulated value is the mean over replications \
          ± the half-width of its 95 % confidence interval (no ± when there is one replication or \
-         the quantity is derived). See `docs/MODEL.md` for what the model does and does not \
-         capture.\n\n",
+         the quantity is derived); for the expected stale rate (`stale_rate_expected`) mean and \
+         interval are over blocks, pooled over replications. See `docs/MODEL.md` for what the \
+         model does and does not capture.\n\n",
         env!("CARGO_PKG_VERSION")
     ));
     s.push_str(&format!(

@@ -164,6 +164,7 @@ const POW_METRICS: &[&str] = &[
     "block_propagation_ms.node_mean_p90",
     "block_propagation_ms.node_mean_mean",
     "stale_rate",
+    "stale_rate_expected",
 ];
 
 /// Prefix of the per-kind message metrics: `message_kinds_per_tx.<kind>[,<kind>…]` is the

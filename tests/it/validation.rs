@@ -64,7 +64,7 @@ fn assert_case_fails_only(name: &str, failing: &[&str]) {
     );
     let unexpected: Vec<String> = outcomes
         .iter()
-        .filter(|o| o.passed == failing.iter().any(|f| o.metric.starts_with(f)))
+        .filter(|o| o.passed == failing.iter().any(|f| o.metric == *f))
         .map(|o| format!("{} passed = {}: {} ({})", o.metric, o.passed, o.reason, o.source))
         .collect();
     assert!(unexpected.is_empty(), "{name}: {}", unexpected.join("\n"));
@@ -190,13 +190,16 @@ fn the_fabric_latency_case_uses_the_calibrated_fabric_model() {
 #[ignore = "slow: 6,000 nodes; run by `ledgersim validate`"]
 fn pow_gervais_2016() {
     // Known failures (reasons in the files' notes): the mean over nodes at the three largest
-    // block sizes (cause not yet traced; see the files' Bandwidth notes) and the stale rate at 10 s.
+    // block sizes (cause not yet traced; see the files' Bandwidth notes), the expected stale
+    // rate at the same three (the pools hear of each other's blocks late: serialized pool
+    // uploads) and both stale rates at 10 s.
     for n in SLOW.iter().filter(|n| n.starts_with("pow-gervais")) {
         let failing: &[&str] = match *n {
-            "pow-gervais-2016-10min" | "pow-gervais-2016-2.5min" | "pow-gervais-2016-1min" => {
-                &["bitcoin.block_propagation_ms.node_mean_mean"]
-            }
-            "pow-gervais-2016-10s" => &["bitcoin.stale_rate"],
+            "pow-gervais-2016-10min" | "pow-gervais-2016-2.5min" | "pow-gervais-2016-1min" => &[
+                "bitcoin.block_propagation_ms.node_mean_mean",
+                "bitcoin.stale_rate_expected",
+            ],
+            "pow-gervais-2016-10s" => &["bitcoin.stale_rate", "bitcoin.stale_rate_expected"],
             _ => &[],
         };
         assert_case_fails_only(n, failing);
