@@ -48,8 +48,8 @@ use crate::engine::{NS_PER_S, SimRng, SimTime, StreamLabel, stream_rng};
 use crate::ledger::{Ledger, TxEntry};
 use crate::net::Lane;
 use crate::scenario::{
-    BatchSpec, BlockSize, CpuCosts, HashPowerDist, NodeId, PeerLinks, PiecewiseDist, PowSpec, Refill, RelayTiming,
-    Scenario,
+    BatchSpec, BlockSize, CpuCosts, DegreeCap, HashPowerDist, NodeId, PeerLinks, PiecewiseDist, PowSpec, PropagationAt,
+    Refill, RelayTiming, Scenario,
 };
 use rand::RngExt;
 use std::cell::{Cell, RefCell};
@@ -63,7 +63,8 @@ pub const HEADER_BYTES: u64 = 80;
 pub const ANNOUNCE_BYTES: u32 = 36;
 /// Final blocks kept (to serve peers that lag) below the final height.
 pub const RETAIN: u64 = 16;
-/// A block requested this long ago without an answer may be requested from another announcer.
+/// A block requested this long ago without an answer may be requested from another announcer
+/// (the default of `inv_timeout`).
 pub const REREQUEST_AFTER: SimTime = 60 * NS_PER_S;
 /// Entries of `PowReplica::recent`.
 const RECENT: usize = 4;
@@ -286,10 +287,12 @@ pub struct RecentBlocks {
     /// No CPU is ever charged on any node (all costs zero, no receive-side processing):
     /// jobs never wait, so no-op deliveries may be skipped.
     cpu_free: bool,
+    /// `inv_timeout`: a request older than this may be repeated.
+    rerequest_after: SimTime,
 }
 
 impl RecentBlocks {
-    fn new(n: usize, cpu_free: bool) -> Self {
+    fn new(n: usize, cpu_free: bool, rerequest_after: SimTime) -> Self {
         Self {
             lines: (0..n)
                 .map(|_| RecentLine {
@@ -299,6 +302,7 @@ impl RecentBlocks {
                 .collect(),
             final_height: (0..n).map(|_| Cell::new(0)).collect(),
             cpu_free,
+            rerequest_after,
         }
     }
 
@@ -327,7 +331,7 @@ impl NoopFilter<PowMsg> for RecentBlocks {
                 let line = &self.lines[to as usize];
                 if let Some(k) = (0..RECENT).find(|&k| line.ids[k].get() == *id) {
                     let t = line.at[k].get();
-                    return t == SimTime::MAX || at < t + REREQUEST_AFTER;
+                    return t == SimTime::MAX || at < t + self.rerequest_after;
                 }
                 *height <= self.final_height[to as usize].get()
             }
@@ -411,6 +415,10 @@ pub struct PowReplica {
     block_bytes_dist: Option<Box<(Arc<PiecewiseDist>, SimRng)>>,
     batch: BatchSpec,
     processing: SimTime,
+    /// `block_processing_per_kb`: validation time per 1,000 block bytes.
+    processing_per_kb: SimTime,
+    /// When the propagation statistics record a received block.
+    propagation_at: PropagationAt,
     timing: RelayTiming,
     /// The last few blocks this node stored or requested (its line of the run's shared
     /// table), a cache-friendly summary for the no-op test (a sufficient condition only: an
@@ -546,13 +554,15 @@ impl PowReplica {
         }
         // SimBlock charges its processing on every upload (see `msg_lane`), not here.
         let processing = match self.timing {
-            RelayTiming::Egress | RelayTiming::Gervais => self.processing,
+            RelayTiming::Egress | RelayTiming::Gervais => self.processing + per_kb(self.processing_per_kb, block.bytes),
             RelayTiming::SimBlock => 0,
         };
         out.charge(processing + self.cpu.hash(block.bytes) + self.cpu.verify * block.batch.txs.len() as u64);
-        self.tracker
-            .borrow_mut()
-            .node_received(self.id, block.id, now + processing);
+        let recorded = match self.propagation_at {
+            PropagationAt::Validated => now + processing,
+            PropagationAt::Arrival => now,
+        };
+        self.tracker.borrow_mut().node_received(self.id, block.id, recorded);
         if !self.blocks.contains_key(&block.parent) {
             if let std::collections::btree_map::Entry::Vacant(e) = self.requested.entry(block.parent) {
                 e.insert(now);
@@ -721,7 +731,8 @@ impl PowReplica {
         });
         self.forks += stale;
         self.orphans.retain(|(_, b)| b.height > fh);
-        self.requested.retain(|_, t| *t + REREQUEST_AFTER > now);
+        let after = self.recent.rerequest_after;
+        self.requested.retain(|_, t| *t + after > now);
     }
 
     /// Note in `recent` that block `id` was stored (`SimTime::MAX`) or requested at `at`.
@@ -792,7 +803,7 @@ impl Replica for PowReplica {
                     return;
                 }
                 if let Some(&t) = self.requested.get(&id)
-                    && now < t + REREQUEST_AFTER
+                    && now < t + self.recent.rerequest_after
                 {
                     return;
                 }
@@ -911,6 +922,14 @@ impl Replica for PowReplica {
     }
 }
 
+/// `per_kb` × `bytes` / 1,000, rounded to the nearest ns (exact integer arithmetic).
+fn per_kb(per_kb: SimTime, bytes: u64) -> SimTime {
+    if per_kb == 0 {
+        return 0;
+    }
+    ((u128::from(per_kb) * u128::from(bytes) + 500) / 1000).min(u128::from(SimTime::MAX)) as SimTime
+}
+
 /// Draw an outbound-connection count from `cdf` over 1, 2, ….
 fn draw_peers(rng: &mut SimRng, cdf: &[f64]) -> usize {
     let u: f64 = rng.random();
@@ -936,6 +955,11 @@ pub struct PeerOptions {
     pub miner_peers: Option<usize>,
     /// Link every pair of miners first.
     pub miner_mesh: bool,
+    /// Degree caps (`None`: none). With caps every count is drawn first (each from its
+    /// node's own stream, so the draws are those without caps), then nodes link in id order
+    /// to nodes picked uniformly among those below their cap, for at most 10 × count tries
+    /// (Gervais et al.'s `BitcoinTopologyHelper`).
+    pub degree_cap: Option<DegreeCap>,
 }
 
 /// [`peer_graph`] with options: with `miner_mesh` every pair of miners is linked first (no
@@ -959,6 +983,13 @@ pub fn peer_graph_with(n: usize, cdf: &[f64], rngs: &mut [SimRng], opts: &PeerOp
                 }
             }
         }
+    }
+    if let Some(cap) = &opts.degree_cap {
+        capped_links(n, cdf, rngs, opts, cap, &mut adj);
+        for a in &mut adj {
+            a.sort_unstable();
+        }
+        return adj;
     }
     for i in 0..n {
         let count = match opts.miner_peers {
@@ -989,6 +1020,62 @@ pub fn peer_graph_with(n: usize, cdf: &[f64], rngs: &mut [SimRng], opts: &PeerOp
     adj
 }
 
+/// The random links of [`peer_graph_with`] under degree caps (Gervais et al.'s
+/// `BitcoinTopologyHelper`): every node's count (and so its cap) is drawn first; then node i,
+/// in id order, picks candidates uniformly from the nodes still below their cap (a node
+/// leaves that list when it reaches its cap) until its degree reaches its count or it has
+/// tried 10 × count times; picking itself or a neighbour uses a try. O(n · tries + n²)
+/// worst case (list removals).
+fn capped_links(
+    n: usize,
+    cdf: &[f64],
+    rngs: &mut [SimRng],
+    opts: &PeerOptions,
+    cap: &DegreeCap,
+    adj: &mut [Vec<NodeId>],
+) {
+    let miner = |i: usize| opts.is_miner.get(i).copied().unwrap_or(false);
+    let counts: Vec<usize> = (0..n)
+        .map(|i| {
+            match opts.miner_peers {
+                Some(c) if miner(i) => c,
+                _ => draw_peers(&mut rngs[i], cdf),
+            }
+            .min(n - 1)
+        })
+        .collect();
+    let caps: Vec<usize> = (0..n)
+        .map(|i| match cap.miner {
+            Some(m) if miner(i) => m.max(counts[i]),
+            None if miner(i) => usize::MAX,
+            _ => cap.cap_for(counts[i]),
+        })
+        .collect();
+    let mut open: Vec<NodeId> = (0..n as NodeId)
+        .filter(|&j| adj[j as usize].len() < caps[j as usize])
+        .collect();
+    for i in 0..n {
+        let want = match opts.links {
+            PeerLinks::Outbound => adj[i].len() + counts[i],
+            PeerLinks::Total => counts[i],
+        };
+        let mut tries = 0;
+        while adj[i].len() < want && tries < 10 * counts[i] && !open.is_empty() {
+            tries += 1;
+            let k = rngs[i].random_range(0..open.len());
+            let j = open[k] as usize;
+            if j == i || adj[i].contains(&(j as NodeId)) || adj[j].len() >= caps[j] {
+                continue;
+            }
+            adj[i].push(j as NodeId);
+            adj[j].push(i as NodeId);
+            if adj[j].len() >= caps[j] {
+                open.remove(k);
+            }
+        }
+    }
+}
+
 /// Deploy proof-of-work on every node of the scenario; `spec.miners` mine.
 pub fn deploy(scenario: &Scenario, spec: &PowSpec, replication: u32) -> Deployment<PowReplica> {
     let n = scenario.topology.nodes.len();
@@ -1008,6 +1095,7 @@ pub fn deploy(scenario: &Scenario, spec: &PowSpec, replication: u32) -> Deployme
             is_miner,
             miner_peers: spec.miner_peers,
             miner_mesh: spec.miner_mesh,
+            degree_cap: spec.degree_cap.clone(),
         },
     );
     let compact: Rc<Vec<bool>> = Rc::new(
@@ -1072,9 +1160,10 @@ pub fn deploy(scenario: &Scenario, spec: &PowSpec, replication: u32) -> Deployme
         ]
         .iter()
         .all(|&t| t == 0)
-            && (spec.relay_timing == RelayTiming::SimBlock || spec.block_processing == 0)
+            && (spec.relay_timing == RelayTiming::SimBlock
+                || (spec.block_processing == 0 && spec.block_processing_per_kb == 0))
     };
-    let recent = Rc::new(RecentBlocks::new(n, cpu_free));
+    let recent = Rc::new(RecentBlocks::new(n, cpu_free, spec.inv_timeout));
     let mut replicas = Vec::with_capacity(n);
     for (i, (rng, neighbours)) in rngs.into_iter().zip(adj).enumerate() {
         let mut blocks = BlockStore::default();
@@ -1106,6 +1195,8 @@ pub fn deploy(scenario: &Scenario, spec: &PowSpec, replication: u32) -> Deployme
                 },
                 batch: spec.batch,
                 processing: spec.block_processing,
+                processing_per_kb: spec.block_processing_per_kb,
+                propagation_at: spec.propagation_at,
                 timing: spec.relay_timing,
                 recent: recent.clone(),
                 recent_next: 0,
@@ -1495,6 +1586,7 @@ compact_failure = {failure}
                 is_miner,
                 miner_peers: Some(20),
                 miner_mesh: true,
+                degree_cap: None,
             },
         );
         for m in 0..4u32 {
