@@ -7,8 +7,13 @@ expectations. Usage (from anywhere):
     bandwidth=dist   draw node bandwidths from GT's measured tables (scripts/gervais_bandwidth.py)
     blocksize=dist   draw every block's size from GT's measured table (scripts/gervais_blocksize.py),
                      scaled with the interval as GT's MineBlock does (block_bytes_dist)
+    gt=full          model the rest of GT's BitcoinNode / BitcoinTopologyHelper too: validation time
+                     per byte (block_processing_per_kb), the statistic recorded at arrival
+                     (propagation_at), INV timeout 2 x interval, degree caps (degree_cap) and one
+                     latency per link (network.latency_per = "link")
+    sourced=1        the sourced configuration: bandwidth=dist blocksize=dist gt=full
     out=DIR          write the files to DIR instead of scenarios/validation
-(the checked-in cases use neither option)."""
+(the checked-in cases: see CHECKED_IN below)."""
 import os
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 import sys
@@ -66,8 +71,10 @@ if any(a in ("-h", "--help") for a in sys.argv[1:]):
     print(__doc__)
     sys.exit(0)
 durations = dict(a.split("=", 1) for a in sys.argv[1:])
-USE_DIST = durations.pop("bandwidth", "average") == "dist"
-SIZE_DIST = durations.pop("blocksize", "fixed") == "dist"
+SOURCED = durations.pop("sourced", "0") == "1"
+USE_DIST = durations.pop("bandwidth", "dist" if SOURCED else "average") == "dist"
+SIZE_DIST = durations.pop("blocksize", "dist" if SOURCED else "fixed") == "dist"
+GT_FULL = durations.pop("gt", "full" if SOURCED else "partial") == "full"
 OUT_DIR = durations.pop("out", os.path.join(ROOT, "scenarios", "validation"))
 
 def size_dist_table(interval_s):
@@ -79,6 +86,31 @@ def size_dist_table(interval_s):
             f"{gbs.mean_kb():.1f} kB, drawn per block;\n# MineBlock: size × {interval_s:g} s / 600 s + 81 "
             "header bytes (scripts/gervais_blocksize.py).\n"
             "[system.block_bytes_dist]\ndist = \"piecewise\"\nbins_bytes = [\n" + "\n".join(lines) + "\n]\n")
+# GT BitcoinNode::ValidateBlock: 0.174 s per 458,263 bytes, i.e. per 1,000 bytes (ns, rounded).
+VALIDATION_PER_KB_NS = round(0.174e9 / 458.263)
+# GT BitcoinTopologyHelper: maxConnections = min + k for a min in [1,4) [4,8) [8,12) [12,16)
+# [16,25) [25,119), k = 1…6 (connectionsDistributionIntervals); miners 700 … 800.
+DEGREE_SLACK = [(1, 1), (4, 2), (8, 3), (12, 4), (16, 5), (25, 6), (119, 0)]
+MINER_DEGREE_CAP = 800
+
+LINK_LATENCY = ('\n# gt=full: GT draws it once per link (the ns-3 channel delay of each point-to-point link).\n'
+                'latency_per = "link"')
+
+def gt_full_options(iv_s):
+    """The [system] lines of gt=full (see the header's DIFFERENCES for what each models)."""
+    slack = ", ".join(f"[{a}, {b}]" for a, b in DEGREE_SLACK)
+    return f"""# gt=full: GT BitcoinNode::ValidateBlock takes 0.174 s x size / 458,263 bytes.
+block_processing_per_kb = "{VALIDATION_PER_KB_NS}ns"
+# GT's per-node statistic uses the block's timeReceived, set on arrival (ReceivedBlockMessage),
+# before validation; relay (AdvertiseNewBlock) follows validation (AfterBlockValidation).
+propagation_at = "arrival"
+# GT scratch/bitcoin-test.cc: InvTimeoutMinutes = 2 x the block interval.
+inv_timeout = "{2 * iv_s:g}s"
+# GT BitcoinTopologyHelper: a node accepts links up to its minimum + 1…6 (by the minimum's bin),
+# a miner up to 800 (m_maxConnectionsPerMiner); full candidates leave the candidate list.
+degree_cap = {{ slack = [{slack}], miner = {MINER_DEGREE_CAP} }}
+"""
+
 # Gervais et al.'s min-connection distribution (BitcoinTopologyHelper): piecewise uniform on
 # [1,4) [4,8) [8,12) [12,16) [16,25) [25,119), weights 10 40 30 13 6 1 %, truncated to int.
 bins = [(1,4,10),(4,8,40),(8,12,30),(12,16,13),(16,25,6),(25,119,1)]
@@ -138,11 +170,13 @@ for name, lab, iv, bb, _, mean, med, p90, stale in rows:
     dur = durations[name]
     iv_s = parse_dur(iv)
     if SIZE_DIST:
-        # GT validates each block in 0.174 s × its size / 458,263 B; ledgersim's
-        # block_processing is one value: that of the table's mean scaled size.
+        # GT validates each block in 0.174 s × its size / 458,263 B; without gt=full
+        # ledgersim's block_processing is one value: that of the table's mean scaled size.
         bb = round(gbs.mean_kb() * 1000 * iv_s / 600 + gbs.HEADERS_BYTES)
     proc_s = 0.174*bb/458263
     proc = f"{proc_s*1000:.4f}".rstrip('0').rstrip('.')+"ms"
+    if GT_FULL:
+        proc = "0"
     nblocks = {"10m":600,"2m30s":150,"1m":60,"10s":10,"1s":1}[iv]
     stale_block = ""
     check_stale = name in ("10s","1s") or name in durations.get("stale","").split(",")
@@ -276,7 +310,7 @@ rtt_matrix_ms = [
 ]
 rtt_matrix_diagonal = true
 # GT: latency ~ Pareto(shape = mean / 5, scale = mean × (shape − 1) / shape = mean − 5 ms).
-jitter = {{ dist = "pareto", shape_per_ms = 0.2, shift = "5ms" }}
+jitter = {{ dist = "pareto", shape_per_ms = 0.2, shift = "5ms" }}{LINK_LATENCY if GT_FULL else ""}
 loss = 0.0
 # GT counts the block size only.
 header_bytes = 0
@@ -327,8 +361,9 @@ block_bytes = {bb}"""}
 compact_block_share = 0.0
 # BitcoinNode: upload pacing, transfer at the receiver, one download at a time (see header).
 relay_timing = "gervais"
-# BitcoinNode::ValidateBlock: 0.174 s × {bb:,} / 458,263 bytes{" (the mean drawn size)" if SIZE_DIST else ""}.
+# BitcoinNode::ValidateBlock: 0.174 s × {bb:,} / 458,263 bytes{" (the mean drawn size)" if SIZE_DIST else ""}{"; per block size below" if GT_FULL else ""}.
 block_processing = "{proc}"
+{gt_full_options(iv_s) if GT_FULL else ""}
 # Energy: not checked here (illustrative order of magnitude, as in the SimBlock scenario).
 hash_rate = 6.0e19
 joules_per_hash = 5.0e-11

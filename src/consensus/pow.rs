@@ -1426,6 +1426,123 @@ compact_failure = {failure}
     }
 
     #[test]
+    fn validation_per_kb_is_charged_and_the_statistic_records_arrival_or_validation() {
+        for (at, expected_ns) in [(PropagationAt::Validated, 7 + 3_500_000), (PropagationAt::Arrival, 7)] {
+            let (sc, mut spec) = setup(1, 0.0, 0.0);
+            spec.block_processing = 2_000_000;
+            spec.block_processing_per_kb = 1_500_000; // 1.5 ms per 1,000 bytes
+            spec.propagation_at = at;
+            let mut r = deploy(&sc, &spec, 0).replicas.remove(0).1;
+            let b = block(7, 0, 1, vec![]); // 1,000 bytes, mined at 0
+            r.tracker.borrow_mut().mined(&b);
+            let mut out = Outbox::default();
+            r.on_message(7, 1, PowMsg::Block(b), &mut out);
+            assert_eq!(
+                out.cpu, 3_500_000,
+                "2 ms + 1.5 ms × 1,000 B / 1,000 B, whatever is recorded"
+            );
+            let t = r.tracker.borrow();
+            assert_eq!(t.per_node[0], (expected_ns, 1), "{at:?}");
+        }
+        assert_eq!(per_kb(379_695, 458_263), 174_000_170, "0.174 s per 458,263 B within 0.2 µs");
+        assert_eq!(per_kb(1, 1_499), 1, "rounded to the nearest ns");
+        assert_eq!(per_kb(0, u64::MAX), 0);
+    }
+
+    #[test]
+    fn inv_timeout_sets_when_another_announcer_is_asked() {
+        let (sc, mut spec) = setup(1, 0.0, 0.0);
+        spec.inv_timeout = 5 * NS_PER_S;
+        let mut r = deploy(&sc, &spec, 0).replicas.remove(0).1;
+        let mut out = Outbox::default();
+        r.on_message(0, 1, PowMsg::Inv { id: 7, height: 1 }, &mut out);
+        assert_eq!(sends(&out), vec![(1, 2)]);
+        out.clear();
+        r.on_message(5 * NS_PER_S - 1, 2, PowMsg::Inv { id: 7, height: 1 }, &mut out);
+        assert!(out.actions.is_empty(), "still within the timeout");
+        r.on_message(5 * NS_PER_S, 2, PowMsg::Inv { id: 7, height: 1 }, &mut out);
+        assert_eq!(
+            sends(&out),
+            vec![(2, 2)],
+            "asked again, from the new announcer, at the timeout"
+        );
+    }
+
+    #[test]
+    fn degree_caps_bound_every_degree_and_keep_the_count_draws() {
+        let n = 400;
+        let cdf: Vec<f64> = (1..=12).map(|k| f64::from(k) / 12.0).collect(); // counts 1…12
+        let cap = DegreeCap {
+            slack: vec![(1, 1), (4, 2), (8, 3)],
+            miner: Some(60),
+        };
+        assert_eq!(
+            (
+                cap.cap_for(1),
+                cap.cap_for(3),
+                cap.cap_for(4),
+                cap.cap_for(8),
+                cap.cap_for(12)
+            ),
+            (2, 4, 6, 11, 15)
+        );
+        assert_eq!(
+            DegreeCap {
+                slack: vec![(4, 2)],
+                miner: None
+            }
+            .cap_for(3),
+            3,
+            "below the first: no slack"
+        );
+        let mut is_miner = vec![false; n];
+        for m in is_miner.iter_mut().take(5) {
+            *m = true;
+        }
+        let opts = |degree_cap| PeerOptions {
+            links: PeerLinks::Total,
+            is_miner: is_miner.clone(),
+            miner_peers: Some(50),
+            miner_mesh: true,
+            degree_cap,
+        };
+        let streams = || -> Vec<SimRng> {
+            (0..n)
+                .map(|i| stream_rng(11, 0, StreamLabel("pow"), i as u32))
+                .collect()
+        };
+        let mut rngs = streams();
+        let adj = peer_graph_with(n, &cdf, &mut rngs, &opts(Some(cap.clone())));
+        // The counts are each node's first draw, as without caps.
+        let counts: Vec<usize> = streams().iter_mut().map(|r| draw_peers(r, &cdf)).collect();
+        let mut reached = 0;
+        for i in 0..n {
+            for &j in &adj[i] {
+                assert!(adj[j as usize].contains(&(i as NodeId)), "undirected");
+                assert_ne!(j as usize, i);
+            }
+            if i < 5 {
+                assert!(adj[i].len() <= 60 && adj[i].len() >= 50, "miner {i}: {}", adj[i].len());
+                assert!(
+                    (0..5).filter(|&m| m != i).all(|m| adj[i].contains(&(m as NodeId))),
+                    "mesh"
+                );
+            } else {
+                assert!(
+                    adj[i].len() <= cap.cap_for(counts[i]),
+                    "node {i}: {} > cap",
+                    adj[i].len()
+                );
+                reached += usize::from(adj[i].len() >= counts[i]);
+            }
+        }
+        assert!(reached > (n - 5) * 9 / 10, "most nodes reach their count ({reached})");
+        // Without caps some degree exceeds its cap (so the caps did something).
+        let free = peer_graph_with(n, &cdf, &mut streams(), &opts(None));
+        assert!((5..n).any(|i| free[i].len() > cap.cap_for(counts[i])));
+    }
+
+    #[test]
     fn full_mesh_and_equal_shares() {
         let rs = replicas(1);
         for (i, r) in rs.iter().enumerate() {

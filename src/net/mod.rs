@@ -631,4 +631,53 @@ mod tests {
         let ser = (net.transmit(0, 1, 0, 1000, None) - 10 * NS_PER_MS) as f64;
         assert!((ser - 8000.0 * 1e9 / up).abs() <= 2.0, "{ser} vs {up} bps");
     }
+
+    #[test]
+    fn link_latency_is_drawn_once_per_link_from_its_own_stream() {
+        let mut s = spec();
+        s.jitter = Jitter::Exponential(5 * NS_PER_MS);
+        s.latency_per = LatencyPer::Link;
+        let t = topo(None);
+        let build = || {
+            let mut net = Network::new(&t, &s, stream_rng(1, 0, StreamLabel("net"), 0));
+            net.fix_link_latencies(&s, 7, 0);
+            net
+        };
+        let mut a = build();
+        let untouched = a.rng.clone();
+        let d01 = a.transmit(0, 0, 1, 0, None);
+        for k in 1..20 {
+            assert_eq!(
+                a.transmit(k * NS_PER_S, 0, 1, 0, None),
+                k * NS_PER_S + d01,
+                "same link, same delay"
+            );
+            assert_eq!(
+                a.transmit(k * NS_PER_S, 1, 0, 0, None),
+                k * NS_PER_S + d01,
+                "both directions"
+            );
+        }
+        let d02 = a.transmit(20 * NS_PER_S, 0, 2, 0, None) - 20 * NS_PER_S; // after node 0's FIFO
+        assert_ne!(d01, d02, "another link draws its own");
+        assert!(d01 > 10 * NS_PER_MS && d02 > NS_PER_MS, "base + exponential jitter");
+        assert_eq!(a.rng, untouched, "the network's own stream is not used");
+        // Order-independent: links first used in the other order get the same delays.
+        let mut b = build();
+        assert_eq!(b.transmit(0, 2, 0, 0, None), d02);
+        assert_eq!(b.transmit(0, 1, 0, 0, None), d01);
+        // Another replication draws other delays.
+        let mut c = Network::new(&t, &s, stream_rng(1, 0, StreamLabel("net"), 0));
+        c.fix_link_latencies(&s, 7, 1);
+        assert_ne!((c.transmit(0, 0, 1, 0, None), c.transmit(0, 0, 2, 0, None)), (d01, d02));
+        // With the default (per message) nothing is fixed.
+        let mut m = Network::new(&t, &spec_with(s.jitter), stream_rng(1, 0, StreamLabel("net"), 0));
+        m.fix_link_latencies(&spec_with(s.jitter), 7, 0);
+        let first = m.transmit(0, 0, 1, 0, None);
+        assert!((1..20).any(|k| m.transmit(k * NS_PER_S, 0, 1, 0, None) != k * NS_PER_S + first));
+    }
+
+    fn spec_with(jitter: Jitter) -> NetworkSpec {
+        NetworkSpec { jitter, ..spec() }
+    }
 }
