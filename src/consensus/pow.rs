@@ -1444,7 +1444,11 @@ compact_failure = {failure}
             let t = r.tracker.borrow();
             assert_eq!(t.per_node[0], (expected_ns, 1), "{at:?}");
         }
-        assert_eq!(per_kb(379_695, 458_263), 174_000_170, "0.174 s per 458,263 B within 0.2 µs");
+        assert_eq!(
+            per_kb(379_695, 458_263),
+            174_000_170,
+            "0.174 s per 458,263 B within 0.2 µs"
+        );
         assert_eq!(per_kb(1, 1_499), 1, "rounded to the nearest ns");
         assert_eq!(per_kb(0, u64::MAX), 0);
     }

@@ -192,13 +192,20 @@ fn the_fabric_latency_case_uses_the_calibrated_fabric_model() {
 #[test]
 #[ignore = "slow: 6,000 nodes; run by `ledgersim validate`"]
 fn pow_gervais_2016() {
-    // Known failures (reasons in the files' notes): the mean over nodes at the three largest
-    // block sizes (cause not yet traced; see the files' Bandwidth notes) and the stale rate at 10 s.
+    // Known failures of the sourced configuration (reasons in the files' notes): the tail over
+    // nodes (p90 and mean) is too fast at the three longest intervals, and so is the median at
+    // 10 min (cause not traced); the stale rate at 10 s is too low (GT's degree caps lower it).
     for n in SLOW.iter().filter(|n| n.starts_with("pow-gervais")) {
         let failing: &[&str] = match *n {
-            "pow-gervais-2016-10min" | "pow-gervais-2016-2.5min" | "pow-gervais-2016-1min" => {
-                &["bitcoin.block_propagation_ms.node_mean_mean"]
-            }
+            "pow-gervais-2016-10min" => &[
+                "bitcoin.block_propagation_ms.node_mean_p50",
+                "bitcoin.block_propagation_ms.node_mean_p90",
+                "bitcoin.block_propagation_ms.node_mean_mean",
+            ],
+            "pow-gervais-2016-2.5min" | "pow-gervais-2016-1min" => &[
+                "bitcoin.block_propagation_ms.node_mean_p90",
+                "bitcoin.block_propagation_ms.node_mean_mean",
+            ],
             "pow-gervais-2016-10s" => &["bitcoin.stale_rate"],
             _ => &[],
         };
