@@ -171,8 +171,8 @@ SOURCED_TEXT = """# - Bandwidth: GT's AssignInternetSpeeds draws each non-pool n
 #   stale rate): all 4.28 s / 2.66 %; without degree_cap 4.94 s / 5.71 %; without per-link
 #   latency 4.29 s / 2.66 %; without arrival recording 4.32 s / –; without the 2 × interval
 #   INV timeout 4.28 s / –; with none of them (fixed validation time of the mean size) 4.75 s /
-#   5.71 %. The degree caps matter most: they cut the pools' degree to ≤ 800, so pools serve
-#   each other sooner (fewer stale blocks) and slow nodes have fewer links.
+#   5.71 %. The degree caps matter most (a likely reason, not verified: with ≤ 800 links a
+#   pool's upload queue is shorter, so the other pools get its blocks sooner).
 #
 # DIFFERENCES left (each is stated, none is tuned):
 # - GT validates blocks concurrently (a scheduled event per block); here a node's one core
