@@ -7,8 +7,14 @@ expectations. Usage (from anywhere):
     bandwidth=dist   draw node bandwidths from GT's measured tables (scripts/gervais_bandwidth.py)
     blocksize=dist   draw every block's size from GT's measured table (scripts/gervais_blocksize.py),
                      scaled with the interval as GT's MineBlock does (block_bytes_dist)
+    gt=full          model the rest of GT's BitcoinNode / BitcoinTopologyHelper too: validation time
+                     per byte (block_processing_per_kb), the statistic recorded at arrival
+                     (propagation_at), INV timeout 2 x interval, degree caps (degree_cap) and one
+                     latency per link (network.latency_per = "link")
+    sourced=1        the sourced configuration: bandwidth=dist blocksize=dist gt=full
     out=DIR          write the files to DIR instead of scenarios/validation
-(the checked-in cases use neither option)."""
+The checked-in cases are written with sourced=1 (the same durations as above); without it the
+older configuration (region averages, fixed sizes, no gt=full options) is written."""
 import os
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 import sys
@@ -66,8 +72,12 @@ if any(a in ("-h", "--help") for a in sys.argv[1:]):
     print(__doc__)
     sys.exit(0)
 durations = dict(a.split("=", 1) for a in sys.argv[1:])
-USE_DIST = durations.pop("bandwidth", "average") == "dist"
-SIZE_DIST = durations.pop("blocksize", "fixed") == "dist"
+SOURCED = durations.pop("sourced", "0") == "1"
+USE_DIST = durations.pop("bandwidth", "dist" if SOURCED else "average") == "dist"
+SIZE_DIST = durations.pop("blocksize", "dist" if SOURCED else "fixed") == "dist"
+GT_FULL = durations.pop("gt", "full" if SOURCED else "partial") == "full"
+# All of GT's inputs (the checked-in configuration): the header and notes describe it.
+SOURCED_CASES = USE_DIST and SIZE_DIST and GT_FULL
 OUT_DIR = durations.pop("out", os.path.join(ROOT, "scenarios", "validation"))
 
 def size_dist_table(interval_s):
@@ -79,6 +89,134 @@ def size_dist_table(interval_s):
             f"{gbs.mean_kb():.1f} kB, drawn per block;\n# MineBlock: size × {interval_s:g} s / 600 s + 81 "
             "header bytes (scripts/gervais_blocksize.py).\n"
             "[system.block_bytes_dist]\ndist = \"piecewise\"\nbins_bytes = [\n" + "\n".join(lines) + "\n]\n")
+# The header's model description: the old (region averages, fixed sizes, partial GT) text is
+# kept verbatim for that configuration; the sourced one describes what it runs.
+PARTIAL_TEXT = """# - Bandwidth: GT's region averages m_regionDownloadSpeeds / m_regionUploadSpeeds, Mbit/s:
+#   download NA 41.68, EU 21.29, SA 9.89, AP 14.56, JP 6.9, AU 16; upload NA 6.74, EU 6.72,
+#   SA 2.2, AP 6.53, JP 1.7, AU 6.1, every node of a region the same. NOTE: GT defines these
+#   but does not use them for nodes: AssignInternetSpeeds draws each non-pool node's download,
+#   then upload, from its region's measured testmy.net table (std::piecewise_constant_
+#   distribution over downloadBandwitdhIntervals 0.1, 0.6, …, 500 Mbit/s and
+#   uploadBandwitdhIntervals 0.1, 0.2, …, 100 Mbit/s with weights <Region>DownloadWeights /
+#   <Region>UploadWeights, 2,000 samples each; transcribed in scripts/gervais_bandwidth.py).
+#   Those tables have means (down / up) NA 24.70 / 4.63, EU 23.77 / 8.15, SA 6.59 / 1.79,
+#   AP 10.12 / 5.38, JP 17.53 / 3.47, AU 14.03 / 5.20 Mbit/s and a heavy slow tail (e.g. 5 %
+#   of EU uploads below 0.2 Mbit/s). ledgersim can draw them (bandwidth_dist /
+#   download_bandwidth_dist; `python3 scripts/gen-gervais-2016.py bandwidth=dist …` writes
+#   such files), but with them this model is far SLOWER than the paper, not faster (seed 2016,
+#   node_mean p50 / p90 / mean: 10 min 26.4 / 58.5 / 124.9 s [paper 14.7 / 35.5 / 25.8];
+#   2.5 min 7.12 / 15.0 / 14.3 s [4.18 / 9.12 / 6.83]; 1 min 3.21 / 6.17 / 4.53 s [2.08 /
+#   3.76 / 3.02]; 10 s 1.19 / 1.73 / 1.33 s [1.00 / 1.38 / 1.09]; 1 s all four within 15 %).
+#   So the paper's table cannot come from this relay model with those draws: something else
+#   differs for slow peers (how GT's BitcoinNode schedules, overlaps or re-requests uploads
+#   from slow senders is the first suspect; not yet traced). Until that is found, the checked-
+#   in cases keep the region averages, and the gap of the mean over nodes is unexplained.
+# - Relay (relay_timing = "gervais", BitcoinNode in that repository): INV → GETDATA → BLOCK; a
+#   node starts its block uploads one after the other, each occupying its upload for
+#   size / its upload rate (m_sendBlockTimes); the receiver takes one block download at a
+#   time (m_receiveBlockTimes) and has the block size / min(its download, the sender's
+#   upload) after the download started; then validates it in 0.174 s × size / 458,263 bytes
+#   (BitcoinNode::ValidateBlock) = block_processing below, before relaying it.
+# - Block size: 1 MB × interval / 10 min, as in the paper ("block size scaled with the
+#   interval").
+#
+# DIFFERENCES left (each is stated, none is tuned):
+# - Node bandwidths: the region averages instead of GT's per-node draws (see Bandwidth above).
+# - GT fixes each link's latency once (drawn per link); here it is drawn per message (same
+#   distribution). GT caps a node at its minimum + 1…6 connections (maxConnections); here
+#   there is no cap (a node's degree can exceed its drawn count by the links others open to
+#   it). GT draws each node's region at random with these shares; here the counts are the
+#   shares × 5,984 rounded.
+# - GT re-requests a block from another announcer after 2 block intervals, ledgersim after
+#   60 s; other relay details (orphans, fork choice)
+#   follow docs/protocols/pow.md."""
+
+SOURCED_TEXT = """# - Bandwidth: GT's AssignInternetSpeeds draws each non-pool node's download, then upload,
+#   from its region's measured testmy.net table (std::piecewise_constant_distribution over
+#   downloadBandwitdhIntervals 0.1, 0.6, …, 500 Mbit/s and uploadBandwitdhIntervals 0.1, 0.2,
+#   …, 100 Mbit/s with weights <Region>DownloadWeights / <Region>UploadWeights, 2,000 samples
+#   each; transcribed in scripts/gervais_bandwidth.py); so does every node here
+#   (bandwidth_dist / download_bandwidth_dist, drawn per node and replication). The tables'
+#   means (down / up): NA 24.70 / 4.63, EU 23.77 / 8.15, SA 6.59 / 1.79, AP 10.12 / 5.38,
+#   JP 17.53 / 3.47, AU 14.03 / 5.20 Mbit/s, with a heavy slow tail (e.g. 5 % of EU uploads
+#   below 0.2 Mbit/s). (GT also defines region averages, m_regionDownloadSpeeds /
+#   m_regionUploadSpeeds, but does not use them for nodes; `gen-gervais-2016.py` without
+#   `sourced=1` writes cases with those instead.)
+# - Relay (relay_timing = "gervais", BitcoinNode in that repository): INV → GETDATA → BLOCK; a
+#   node starts its block uploads one after the other, each occupying its upload for
+#   size / its upload rate (m_sendBlockTimes); the receiver takes one block download at a
+#   time (m_receiveBlockTimes) and has the block size / min(its download, the sender's
+#   upload) after the download started (ReceivedBlockMessage: the block's timeReceived);
+#   then validates it in 0.174 s × size / 458,263 bytes (BitcoinNode::ValidateBlock;
+#   block_processing_per_kb) and relays it after validation (AfterBlockValidation →
+#   AdvertiseNewBlock).
+# - Statistic: GT's per-node mean uses timeReceived, i.e. the arrival BEFORE validation
+#   (propagation_at = "arrival").
+# - Block size: GT's BitcoinMiner::MineBlock draws every block's size from its measured table
+#   (m_blockSizeDistribution, 0–1,000 kB in 5 kB bins, mean 531.5 kB) × interval / 10 min
+#   + 81 header bytes (block_bytes_dist; table in scripts/gervais_blocksize.py). The paper's
+#   "1 MB at 10 minutes" is the cap of that table, not the size of every block.
+# - Links: GT draws each link's latency once (the ns-3 channel delay of its point-to-point
+#   link: network.latency_per = "link", one stream per link); each node accepts links up to
+#   its minimum number of connections + 1…6 (by the minimum's bin), a pool up to 800
+#   (degree_cap); candidates that are full leave the list (BitcoinTopologyHelper).
+# - INV timeout: 2 × the block interval (scratch/bitcoin-test.cc, InvTimeoutMinutes; inv_timeout).
+#
+# RESULTS of this configuration (seed 2016, not tuned; node_mean p50 / p90 / mean [paper]):
+#   10 min 12.32 / 24.91 / 15.50 s [14.7 / 35.47 / 25.83]; 2.5 min 3.62 / 6.51 / 4.28 s
+#   [4.18 / 9.12 / 6.83]; 1 min 1.88 / 3.08 / 2.14 s [2.08 / 3.76 / 3.02]; 10 s 1.00 / 1.34 /
+#   1.05 s [1.00 / 1.38 / 1.09], stale 2.66 % [4.77 %]; 1 s 0.87 / 1.01 / 0.89 s [0.82 / 0.97 /
+#   0.84], stale 26.9 % [26.74 %]. The tail (p90 and mean over nodes) is too FAST at ≥ 1 min.
+#   What each GT option does here (one left out at a time, 2.5 min mean over nodes / 10 s
+#   stale rate): all 4.28 s / 2.66 %; without degree_cap 4.94 s / 5.71 %; without per-link
+#   latency 4.29 s / 2.66 %; without arrival recording 4.32 s / –; without the 2 × interval
+#   INV timeout 4.28 s / –; with none of them (fixed validation time of the mean size) 4.75 s /
+#   5.71 %. The degree caps matter most (a likely reason, not verified: with ≤ 800 links a
+#   pool's upload queue is shorter, so the other pools get its blocks sooner).
+#
+# DIFFERENCES left (each is stated, none is tuned):
+# - GT validates blocks concurrently (a scheduled event per block); here a node's one core
+#   validates one block at a time (matters only when blocks arrive within a validation time).
+# - GT re-requests a block from the next announcer when the timeout fires; here another
+#   announcer is asked when its INV arrives after the timeout.
+# - GT adds a 90-byte message header (m_bitcoinMessageHeader) to every BLOCK message and runs
+#   INV / GETDATA over ns-3 TCP on links of min(both ends' up/down) rate; here control
+#   messages take the latency and the sender's egress only (header_bytes = 0).
+# - GT picks the pools among all node ids at random and draws each node's region with these
+#   shares; here the pools are the first 16 ids and the counts are the shares × 5,984 rounded.
+# - Other relay details (orphans, fork choice) follow docs/protocols/pow.md.
+# - Why the tail is faster than the paper's is NOT traced; the differences above are the
+#   candidates, none yet shown to account for it."""
+
+def model_text():
+    """The header's network and relay description for this configuration."""
+    return SOURCED_TEXT if SOURCED_CASES else PARTIAL_TEXT
+
+# GT BitcoinNode::ValidateBlock: 0.174 s per 458,263 bytes, i.e. per 1,000 bytes (ns, rounded).
+VALIDATION_PER_KB_NS = round(0.174e9 / 458.263)
+# GT BitcoinTopologyHelper: maxConnections = min + k for a min in [1,4) [4,8) [8,12) [12,16)
+# [16,25) [25,119), k = 1…6 (connectionsDistributionIntervals); miners 700 … 800.
+DEGREE_SLACK = [(1, 1), (4, 2), (8, 3), (12, 4), (16, 5), (25, 6), (119, 0)]
+MINER_DEGREE_CAP = 800
+
+LINK_LATENCY = ('\n# gt=full: GT draws it once per link (the ns-3 channel delay of each point-to-point link).\n'
+                'latency_per = "link"')
+
+def gt_full_options(iv_s):
+    """The [system] lines of gt=full (see the header's DIFFERENCES for what each models)."""
+    slack = ", ".join(f"[{a}, {b}]" for a, b in DEGREE_SLACK)
+    return f"""# gt=full: GT BitcoinNode::ValidateBlock takes 0.174 s x size / 458,263 bytes.
+block_processing_per_kb = "{VALIDATION_PER_KB_NS}ns"
+# GT's per-node statistic uses the block's timeReceived, set on arrival (ReceivedBlockMessage),
+# before validation; relay (AdvertiseNewBlock) follows validation (AfterBlockValidation).
+propagation_at = "arrival"
+# GT scratch/bitcoin-test.cc: InvTimeoutMinutes = 2 x the block interval.
+inv_timeout = "{2 * iv_s:g}s"
+# GT BitcoinTopologyHelper: a node accepts links up to its minimum + 1…6 (by the minimum's bin),
+# a miner up to 800 (m_maxConnectionsPerMiner); full candidates leave the candidate list.
+degree_cap = {{ slack = [{slack}], miner = {MINER_DEGREE_CAP} }}
+"""
+
 # Gervais et al.'s min-connection distribution (BitcoinTopologyHelper): piecewise uniform on
 # [1,4) [4,8) [8,12) [12,16) [16,25) [25,119), weights 10 40 30 13 6 1 %, truncated to int.
 bins = [(1,4,10),(4,8,40),(8,12,30),(12,16,13),(16,25,6),(25,119,1)]
@@ -112,6 +250,12 @@ def rtt():
     return "\n".join(out)
 
 def stale_expect_note(name):
+    if name == "10s" and SOURCED_CASES:
+        return ('note = "360 blocks at 2.66 %: binomial standard error ≈ 0.85 %-points, so the simulated rate is ≈ 2.5 standard '
+                'errors below the paper (a ±15 % verdict needs ≈ 3,500 blocks). Not tuned. GT\'s degree caps (degree_cap: pools '
+                '≤ 800 links, nodes ≤ their minimum + 1…6) are what lowers it: without them the same seed gives 5.71 %, above the '
+                'paper; per-link latency (latency_per) changes nothing at this seed. So the race between pools depends on how '
+                'loaded the pools\' uploads are, which the caps set; why GT lands between the two is not traced."\n')
     if name == "10s":
         return ('note = "360 blocks: binomial standard error ≈ 1.3 %-points (≈ 27 % of the paper\'s rate), too wide for a ±15 % verdict, '
                 'which needs ≈ 3,500 blocks (10 simulated hours; ≈ 15–30 min of wall time here). A 3-hour run (1,080 blocks, same seed) '
@@ -185,11 +329,15 @@ for name, lab, iv, bb, _, mean, med, p90, stale in rows:
     dur = durations[name]
     iv_s = parse_dur(iv)
     if SIZE_DIST:
-        # GT validates each block in 0.174 s × its size / 458,263 B; ledgersim's
-        # block_processing is one value: that of the table's mean scaled size.
+        # GT validates each block in 0.174 s × its size / 458,263 B; without gt=full
+        # ledgersim's block_processing is one value: that of the table's mean scaled size.
         bb = round(gbs.mean_kb() * 1000 * iv_s / 600 + gbs.HEADERS_BYTES)
     proc_s = 0.174*bb/458263
     proc = f"{proc_s*1000:.4f}".rstrip('0').rstrip('.')+"ms"
+    gt_opts = ""
+    if GT_FULL:
+        proc = "0"
+        gt_opts = "\n" + gt_full_options(iv_s).rstrip("\n")
     nblocks = {"10m":600,"2m30s":150,"1m":60,"10s":10,"1s":1}[iv]
     stale_block = ""
     check_stale = name in ("10s","1s") or name in durations.get("stale","").split(",")
@@ -237,53 +385,15 @@ for name, lab, iv, bb, _, mean, med, p90, stale in rows:
 #   rounded), each link's latency Pareto with shape = mean / 5 and scale = mean − 5 ms, i.e.
 #   ledgersim's Pareto jitter with shape_per_ms = 0.2, shift = 5 ms (the same distribution as
 #   SimBlock's).
-# - Bandwidth: GT's region averages m_regionDownloadSpeeds / m_regionUploadSpeeds, Mbit/s:
-#   download NA 41.68, EU 21.29, SA 9.89, AP 14.56, JP 6.9, AU 16; upload NA 6.74, EU 6.72,
-#   SA 2.2, AP 6.53, JP 1.7, AU 6.1, every node of a region the same. NOTE: GT defines these
-#   but does not use them for nodes: AssignInternetSpeeds draws each non-pool node's download,
-#   then upload, from its region's measured testmy.net table (std::piecewise_constant_
-#   distribution over downloadBandwitdhIntervals 0.1, 0.6, …, 500 Mbit/s and
-#   uploadBandwitdhIntervals 0.1, 0.2, …, 100 Mbit/s with weights <Region>DownloadWeights /
-#   <Region>UploadWeights, 2,000 samples each; transcribed in scripts/gervais_bandwidth.py).
-#   Those tables have means (down / up) NA 24.70 / 4.63, EU 23.77 / 8.15, SA 6.59 / 1.79,
-#   AP 10.12 / 5.38, JP 17.53 / 3.47, AU 14.03 / 5.20 Mbit/s and a heavy slow tail (e.g. 5 %
-#   of EU uploads below 0.2 Mbit/s). ledgersim can draw them (bandwidth_dist /
-#   download_bandwidth_dist; `python3 scripts/gen-gervais-2016.py bandwidth=dist …` writes
-#   such files), but with them this model is far SLOWER than the paper, not faster (seed 2016,
-#   node_mean p50 / p90 / mean: 10 min 26.4 / 58.5 / 124.9 s [paper 14.7 / 35.5 / 25.8];
-#   2.5 min 7.12 / 15.0 / 14.3 s [4.18 / 9.12 / 6.83]; 1 min 3.21 / 6.17 / 4.53 s [2.08 /
-#   3.76 / 3.02]; 10 s 1.19 / 1.73 / 1.33 s [1.00 / 1.38 / 1.09]; 1 s all four within 15 %).
-#   So the paper's table cannot come from this relay model with those draws: something else
-#   differs for slow peers (how GT's BitcoinNode schedules, overlaps or re-requests uploads
-#   from slow senders is the first suspect; not yet traced). Until that is found, the checked-
-#   in cases keep the region averages, and the gap of the mean over nodes is unexplained.
-# - Relay (relay_timing = "gervais", BitcoinNode in that repository): INV → GETDATA → BLOCK; a
-#   node starts its block uploads one after the other, each occupying its upload for
-#   size / its upload rate (m_sendBlockTimes); the receiver takes one block download at a
-#   time (m_receiveBlockTimes) and has the block size / min(its download, the sender's
-#   upload) after the download started; then validates it in 0.174 s × size / 458,263 bytes
-#   (BitcoinNode::ValidateBlock) = block_processing below, before relaying it.
-# - Block size: 1 MB × interval / 10 min, as in the paper ("block size scaled with the
-#   interval").
-#
-# DIFFERENCES left (each is stated, none is tuned):
-# - Node bandwidths: the region averages instead of GT's per-node draws (see Bandwidth above).
-# - GT fixes each link's latency once (drawn per link); here it is drawn per message (same
-#   distribution). GT caps a node at its minimum + 1…6 connections (maxConnections); here
-#   there is no cap (a node's degree can exceed its drawn count by the links others open to
-#   it). GT draws each node's region at random with these shares; here the counts are the
-#   shares × 5,984 rounded.
-# - GT re-requests a block from another announcer after 2 block intervals, ledgersim after
-#   60 s; other relay details (orphans, fork choice)
-#   follow docs/protocols/pow.md.
+{model_text()}
 #
 # Generated by scripts/gen-gervais-2016.py (edit the script, not this file).
-# This file is the {lab} row: {bb:,}-byte blocks every {lab}, ≈{int(parse_dur(dur)/nblocks):,} blocks
+# This file is the {lab} row: {bb:,}-byte{' (mean)' if SIZE_DIST else ''} blocks every {lab}, ≈{int(parse_dur(dur)/nblocks):,} blocks
 # (duration {dur}).
 # =====================================================================================
 
 name = "validation-pow-gervais-2016-{name}"
-description = "Gervais et al. CCS'16 simulator network (2015/16 Bitcoin: 6 regions, 6,000 nodes, 16 well-connected pools with the 2016 hash distribution, standard relay) at a {lab} block interval with {bb:,}-byte blocks: block propagation (median, p90 and mean over nodes of each node's mean) and stale rate against the paper, within 15 %."
+description = "Gervais et al. CCS'16 simulator network (2015/16 Bitcoin: 6 regions, 6,000 nodes, 16 well-connected pools with the 2016 hash distribution, standard relay) at a {lab} block interval with {bb:,}-byte{' (mean)' if SIZE_DIST else ''} blocks: block propagation (median, p90 and mean over nodes of each node's mean) and stale rate against the paper, within 15 %."
 seed = 2016
 duration = "{dur}"
 warmup = "0"
@@ -323,7 +433,7 @@ rtt_matrix_ms = [
 ]
 rtt_matrix_diagonal = true
 # GT: latency ~ Pareto(shape = mean / 5, scale = mean × (shape − 1) / shape = mean − 5 ms).
-jitter = {{ dist = "pareto", shape_per_ms = 0.2, shift = "5ms" }}
+jitter = {{ dist = "pareto", shape_per_ms = 0.2, shift = "5ms" }}{LINK_LATENCY if GT_FULL else ""}
 loss = 0.0
 # GT counts the block size only.
 header_bytes = 0
@@ -374,8 +484,8 @@ block_bytes = {bb}"""}
 compact_block_share = 0.0
 # BitcoinNode: upload pacing, transfer at the receiver, one download at a time (see header).
 relay_timing = "gervais"
-# BitcoinNode::ValidateBlock: 0.174 s × {bb:,} / 458,263 bytes{" (the mean drawn size)" if SIZE_DIST else ""}.
-block_processing = "{proc}"
+# BitcoinNode::ValidateBlock: 0.174 s × {bb:,} / 458,263 bytes{" (the mean drawn size)" if SIZE_DIST else ""}{"; per block size below" if GT_FULL else ""}.
+block_processing = "{proc}"{gt_opts}
 # Energy: not checked here (illustrative order of magnitude, as in the SimBlock scenario).
 hash_rate = 6.0e19
 joules_per_hash = 5.0e-11
@@ -385,9 +495,19 @@ joules_per_hash = 5.0e-11
                  "makes every statistic far slower than the paper (10 min: mean 125 s, median 26 s), so the paper's lower median and "
                  "higher mean must come from another difference in how slow peers relay (not yet traced; see the header). "
                  "Expected to fail at 1 MB, 250 kB and 100 kB blocks.")
+    p50_note = p90_note = None
+    if SOURCED_CASES:
+        mean_note = p90_note = (
+            "With GT's own inputs (per-node bandwidth tables, per-block sizes, validation time per byte, arrival-time "
+            "statistic, degree caps, per-link latency, INV timeout 2 × interval) the tail over nodes is FASTER than the "
+            "paper's at 10 min, 2.5 min and 1 min (seed 2016: p90 −30 / −29 / −18 %, mean −40 / −37 / −29 %); at 10 s and "
+            "1 s both are within 15 %. Not tuned. Why is not traced (candidates in the header's DIFFERENCES). Expected "
+            "to fail at 10 min, 2.5 min and 1 min.")
+        p50_note = ("Within 15 % at every interval but 10 min (seed 2016: 12.3 s, −16 %), where the same faster tail as "
+                    "for p90 and the mean shows (see their notes). Expected to fail at 10 min.")
     for metric, label, val, note in [
-        ("node_mean_p50", "median over nodes", med, None),
-        ("node_mean_p90", "p90 over nodes", p90, None),
+        ("node_mean_p50", "median over nodes", med, p50_note),
+        ("node_mean_p90", "p90 over nodes", p90, p90_note),
         ("node_mean_mean", "mean over nodes", mean, mean_note),
     ]:
         text += f'''

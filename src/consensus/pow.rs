@@ -48,8 +48,8 @@ use crate::engine::{NS_PER_S, SimRng, SimTime, StreamLabel, stream_rng};
 use crate::ledger::{Ledger, TxEntry};
 use crate::net::Lane;
 use crate::scenario::{
-    BatchSpec, BlockSize, CpuCosts, HashPowerDist, NodeId, PeerLinks, PiecewiseDist, PowSpec, Refill, RelayTiming,
-    Scenario,
+    BatchSpec, BlockSize, CpuCosts, DegreeCap, HashPowerDist, NodeId, PeerLinks, PiecewiseDist, PowSpec, PropagationAt,
+    Refill, RelayTiming, Scenario,
 };
 use rand::RngExt;
 use std::cell::{Cell, RefCell};
@@ -63,7 +63,8 @@ pub const HEADER_BYTES: u64 = 80;
 pub const ANNOUNCE_BYTES: u32 = 36;
 /// Final blocks kept (to serve peers that lag) below the final height.
 pub const RETAIN: u64 = 16;
-/// A block requested this long ago without an answer may be requested from another announcer.
+/// A block requested this long ago without an answer may be requested from another announcer
+/// (the default of `inv_timeout`).
 pub const REREQUEST_AFTER: SimTime = 60 * NS_PER_S;
 /// Entries of `PowReplica::recent`.
 const RECENT: usize = 4;
@@ -411,10 +412,12 @@ pub struct RecentBlocks {
     /// No CPU is ever charged on any node (all costs zero, no receive-side processing):
     /// jobs never wait, so no-op deliveries may be skipped.
     cpu_free: bool,
+    /// `inv_timeout`: a request older than this may be repeated.
+    rerequest_after: SimTime,
 }
 
 impl RecentBlocks {
-    fn new(n: usize, cpu_free: bool) -> Self {
+    fn new(n: usize, cpu_free: bool, rerequest_after: SimTime) -> Self {
         Self {
             lines: (0..n)
                 .map(|_| RecentLine {
@@ -424,6 +427,7 @@ impl RecentBlocks {
                 .collect(),
             final_height: (0..n).map(|_| Cell::new(0)).collect(),
             cpu_free,
+            rerequest_after,
         }
     }
 
@@ -452,7 +456,7 @@ impl NoopFilter<PowMsg> for RecentBlocks {
                 let line = &self.lines[to as usize];
                 if let Some(k) = (0..RECENT).find(|&k| line.ids[k].get() == *id) {
                     let t = line.at[k].get();
-                    return t == SimTime::MAX || at < t + REREQUEST_AFTER;
+                    return t == SimTime::MAX || at < t + self.rerequest_after;
                 }
                 *height <= self.final_height[to as usize].get()
             }
@@ -536,6 +540,10 @@ pub struct PowReplica {
     block_bytes_dist: Option<Box<(Arc<PiecewiseDist>, SimRng)>>,
     batch: BatchSpec,
     processing: SimTime,
+    /// `block_processing_per_kb`: validation time per 1,000 block bytes.
+    processing_per_kb: SimTime,
+    /// When the propagation statistics record a received block.
+    propagation_at: PropagationAt,
     timing: RelayTiming,
     /// The last few blocks this node stored or requested (its line of the run's shared
     /// table), a cache-friendly summary for the no-op test (a sufficient condition only: an
@@ -671,13 +679,15 @@ impl PowReplica {
         }
         // SimBlock charges its processing on every upload (see `msg_lane`), not here.
         let processing = match self.timing {
-            RelayTiming::Egress | RelayTiming::Gervais => self.processing,
+            RelayTiming::Egress | RelayTiming::Gervais => self.processing + per_kb(self.processing_per_kb, block.bytes),
             RelayTiming::SimBlock => 0,
         };
         out.charge(processing + self.cpu.hash(block.bytes) + self.cpu.verify * block.batch.txs.len() as u64);
-        self.tracker
-            .borrow_mut()
-            .node_received(self.id, block.id, now + processing);
+        let recorded = match self.propagation_at {
+            PropagationAt::Validated => now + processing,
+            PropagationAt::Arrival => now,
+        };
+        self.tracker.borrow_mut().node_received(self.id, block.id, recorded);
         if !self.blocks.contains_key(&block.parent) {
             if let std::collections::btree_map::Entry::Vacant(e) = self.requested.entry(block.parent) {
                 e.insert(now);
@@ -851,7 +861,8 @@ impl PowReplica {
         });
         self.forks += stale;
         self.orphans.retain(|(_, b)| b.height > fh);
-        self.requested.retain(|_, t| *t + REREQUEST_AFTER > now);
+        let after = self.recent.rerequest_after;
+        self.requested.retain(|_, t| *t + after > now);
     }
 
     /// Note in `recent` that block `id` was stored (`SimTime::MAX`) or requested at `at`.
@@ -922,7 +933,7 @@ impl Replica for PowReplica {
                     return;
                 }
                 if let Some(&t) = self.requested.get(&id)
-                    && now < t + REREQUEST_AFTER
+                    && now < t + self.recent.rerequest_after
                 {
                     return;
                 }
@@ -1041,6 +1052,14 @@ impl Replica for PowReplica {
     }
 }
 
+/// `per_kb` × `bytes` / 1,000, rounded to the nearest ns (exact integer arithmetic).
+fn per_kb(per_kb: SimTime, bytes: u64) -> SimTime {
+    if per_kb == 0 {
+        return 0;
+    }
+    ((u128::from(per_kb) * u128::from(bytes) + 500) / 1000).min(u128::from(SimTime::MAX)) as SimTime
+}
+
 /// Draw an outbound-connection count from `cdf` over 1, 2, ….
 fn draw_peers(rng: &mut SimRng, cdf: &[f64]) -> usize {
     let u: f64 = rng.random();
@@ -1066,6 +1085,11 @@ pub struct PeerOptions {
     pub miner_peers: Option<usize>,
     /// Link every pair of miners first.
     pub miner_mesh: bool,
+    /// Degree caps (`None`: none). With caps every count is drawn first (each from its
+    /// node's own stream, so the draws are those without caps), then nodes link in id order
+    /// to nodes picked uniformly among those below their cap, for at most 10 × count tries
+    /// (Gervais et al.'s `BitcoinTopologyHelper`).
+    pub degree_cap: Option<DegreeCap>,
 }
 
 /// [`peer_graph`] with options: with `miner_mesh` every pair of miners is linked first (no
@@ -1089,6 +1113,13 @@ pub fn peer_graph_with(n: usize, cdf: &[f64], rngs: &mut [SimRng], opts: &PeerOp
                 }
             }
         }
+    }
+    if let Some(cap) = &opts.degree_cap {
+        capped_links(n, cdf, rngs, opts, cap, &mut adj);
+        for a in &mut adj {
+            a.sort_unstable();
+        }
+        return adj;
     }
     for i in 0..n {
         let count = match opts.miner_peers {
@@ -1119,6 +1150,62 @@ pub fn peer_graph_with(n: usize, cdf: &[f64], rngs: &mut [SimRng], opts: &PeerOp
     adj
 }
 
+/// The random links of [`peer_graph_with`] under degree caps (Gervais et al.'s
+/// `BitcoinTopologyHelper`): every node's count (and so its cap) is drawn first; then node i,
+/// in id order, picks candidates uniformly from the nodes still below their cap (a node
+/// leaves that list when it reaches its cap) until its degree reaches its count or it has
+/// tried 10 × count times; picking itself or a neighbour uses a try. O(n · tries + n²)
+/// worst case (list removals).
+fn capped_links(
+    n: usize,
+    cdf: &[f64],
+    rngs: &mut [SimRng],
+    opts: &PeerOptions,
+    cap: &DegreeCap,
+    adj: &mut [Vec<NodeId>],
+) {
+    let miner = |i: usize| opts.is_miner.get(i).copied().unwrap_or(false);
+    let counts: Vec<usize> = (0..n)
+        .map(|i| {
+            match opts.miner_peers {
+                Some(c) if miner(i) => c,
+                _ => draw_peers(&mut rngs[i], cdf),
+            }
+            .min(n - 1)
+        })
+        .collect();
+    let caps: Vec<usize> = (0..n)
+        .map(|i| match cap.miner {
+            Some(m) if miner(i) => m.max(counts[i]),
+            None if miner(i) => usize::MAX,
+            _ => cap.cap_for(counts[i]),
+        })
+        .collect();
+    let mut open: Vec<NodeId> = (0..n as NodeId)
+        .filter(|&j| adj[j as usize].len() < caps[j as usize])
+        .collect();
+    for i in 0..n {
+        let want = match opts.links {
+            PeerLinks::Outbound => adj[i].len() + counts[i],
+            PeerLinks::Total => counts[i],
+        };
+        let mut tries = 0;
+        while adj[i].len() < want && tries < 10 * counts[i] && !open.is_empty() {
+            tries += 1;
+            let k = rngs[i].random_range(0..open.len());
+            let j = open[k] as usize;
+            if j == i || adj[i].contains(&(j as NodeId)) || adj[j].len() >= caps[j] {
+                continue;
+            }
+            adj[i].push(j as NodeId);
+            adj[j].push(i as NodeId);
+            if adj[j].len() >= caps[j] {
+                open.remove(k);
+            }
+        }
+    }
+}
+
 /// Deploy proof-of-work on every node of the scenario; `spec.miners` mine.
 pub fn deploy(scenario: &Scenario, spec: &PowSpec, replication: u32) -> Deployment<PowReplica> {
     let n = scenario.topology.nodes.len();
@@ -1138,6 +1225,7 @@ pub fn deploy(scenario: &Scenario, spec: &PowSpec, replication: u32) -> Deployme
             is_miner,
             miner_peers: spec.miner_peers,
             miner_mesh: spec.miner_mesh,
+            degree_cap: spec.degree_cap.clone(),
         },
     );
     let compact: Rc<Vec<bool>> = Rc::new(
@@ -1203,9 +1291,10 @@ pub fn deploy(scenario: &Scenario, spec: &PowSpec, replication: u32) -> Deployme
         ]
         .iter()
         .all(|&t| t == 0)
-            && (spec.relay_timing == RelayTiming::SimBlock || spec.block_processing == 0)
+            && (spec.relay_timing == RelayTiming::SimBlock
+                || (spec.block_processing == 0 && spec.block_processing_per_kb == 0))
     };
-    let recent = Rc::new(RecentBlocks::new(n, cpu_free));
+    let recent = Rc::new(RecentBlocks::new(n, cpu_free, spec.inv_timeout));
     let mut replicas = Vec::with_capacity(n);
     for (i, (rng, neighbours)) in rngs.into_iter().zip(adj).enumerate() {
         let mut blocks = BlockStore::default();
@@ -1237,6 +1326,8 @@ pub fn deploy(scenario: &Scenario, spec: &PowSpec, replication: u32) -> Deployme
                 },
                 batch: spec.batch,
                 processing: spec.block_processing,
+                processing_per_kb: spec.block_processing_per_kb,
+                propagation_at: spec.propagation_at,
                 timing: spec.relay_timing,
                 recent: recent.clone(),
                 recent_next: 0,
@@ -1466,6 +1557,127 @@ compact_failure = {failure}
     }
 
     #[test]
+    fn validation_per_kb_is_charged_and_the_statistic_records_arrival_or_validation() {
+        for (at, expected_ns) in [(PropagationAt::Validated, 7 + 3_500_000), (PropagationAt::Arrival, 7)] {
+            let (sc, mut spec) = setup(1, 0.0, 0.0);
+            spec.block_processing = 2_000_000;
+            spec.block_processing_per_kb = 1_500_000; // 1.5 ms per 1,000 bytes
+            spec.propagation_at = at;
+            let mut r = deploy(&sc, &spec, 0).replicas.remove(0).1;
+            let b = block(7, 0, 1, vec![]); // 1,000 bytes, mined at 0
+            r.tracker.borrow_mut().mined(&b);
+            let mut out = Outbox::default();
+            r.on_message(7, 1, PowMsg::Block(b), &mut out);
+            assert_eq!(
+                out.cpu, 3_500_000,
+                "2 ms + 1.5 ms × 1,000 B / 1,000 B, whatever is recorded"
+            );
+            let t = r.tracker.borrow();
+            assert_eq!(t.per_node[0], (expected_ns, 1), "{at:?}");
+        }
+        assert_eq!(
+            per_kb(379_695, 458_263),
+            174_000_170,
+            "0.174 s per 458,263 B within 0.2 µs"
+        );
+        assert_eq!(per_kb(1, 1_499), 1, "rounded to the nearest ns");
+        assert_eq!(per_kb(0, u64::MAX), 0);
+    }
+
+    #[test]
+    fn inv_timeout_sets_when_another_announcer_is_asked() {
+        let (sc, mut spec) = setup(1, 0.0, 0.0);
+        spec.inv_timeout = 5 * NS_PER_S;
+        let mut r = deploy(&sc, &spec, 0).replicas.remove(0).1;
+        let mut out = Outbox::default();
+        r.on_message(0, 1, PowMsg::Inv { id: 7, height: 1 }, &mut out);
+        assert_eq!(sends(&out), vec![(1, 2)]);
+        out.clear();
+        r.on_message(5 * NS_PER_S - 1, 2, PowMsg::Inv { id: 7, height: 1 }, &mut out);
+        assert!(out.actions.is_empty(), "still within the timeout");
+        r.on_message(5 * NS_PER_S, 2, PowMsg::Inv { id: 7, height: 1 }, &mut out);
+        assert_eq!(
+            sends(&out),
+            vec![(2, 2)],
+            "asked again, from the new announcer, at the timeout"
+        );
+    }
+
+    #[test]
+    fn degree_caps_bound_every_degree_and_keep_the_count_draws() {
+        let n = 400;
+        let cdf: Vec<f64> = (1..=12).map(|k| f64::from(k) / 12.0).collect(); // counts 1…12
+        let cap = DegreeCap {
+            slack: vec![(1, 1), (4, 2), (8, 3)],
+            miner: Some(60),
+        };
+        assert_eq!(
+            (
+                cap.cap_for(1),
+                cap.cap_for(3),
+                cap.cap_for(4),
+                cap.cap_for(8),
+                cap.cap_for(12)
+            ),
+            (2, 4, 6, 11, 15)
+        );
+        assert_eq!(
+            DegreeCap {
+                slack: vec![(4, 2)],
+                miner: None
+            }
+            .cap_for(3),
+            3,
+            "below the first: no slack"
+        );
+        let mut is_miner = vec![false; n];
+        for m in is_miner.iter_mut().take(5) {
+            *m = true;
+        }
+        let opts = |degree_cap| PeerOptions {
+            links: PeerLinks::Total,
+            is_miner: is_miner.clone(),
+            miner_peers: Some(50),
+            miner_mesh: true,
+            degree_cap,
+        };
+        let streams = || -> Vec<SimRng> {
+            (0..n)
+                .map(|i| stream_rng(11, 0, StreamLabel("pow"), i as u32))
+                .collect()
+        };
+        let mut rngs = streams();
+        let adj = peer_graph_with(n, &cdf, &mut rngs, &opts(Some(cap.clone())));
+        // The counts are each node's first draw, as without caps.
+        let counts: Vec<usize> = streams().iter_mut().map(|r| draw_peers(r, &cdf)).collect();
+        let mut reached = 0;
+        for i in 0..n {
+            for &j in &adj[i] {
+                assert!(adj[j as usize].contains(&(i as NodeId)), "undirected");
+                assert_ne!(j as usize, i);
+            }
+            if i < 5 {
+                assert!(adj[i].len() <= 60 && adj[i].len() >= 50, "miner {i}: {}", adj[i].len());
+                assert!(
+                    (0..5).filter(|&m| m != i).all(|m| adj[i].contains(&(m as NodeId))),
+                    "mesh"
+                );
+            } else {
+                assert!(
+                    adj[i].len() <= cap.cap_for(counts[i]),
+                    "node {i}: {} > cap",
+                    adj[i].len()
+                );
+                reached += usize::from(adj[i].len() >= counts[i]);
+            }
+        }
+        assert!(reached > (n - 5) * 9 / 10, "most nodes reach their count ({reached})");
+        // Without caps some degree exceeds its cap (so the caps did something).
+        let free = peer_graph_with(n, &cdf, &mut streams(), &opts(None));
+        assert!((5..n).any(|i| free[i].len() > cap.cap_for(counts[i])));
+    }
+
+    #[test]
     fn full_mesh_and_equal_shares() {
         let rs = replicas(1);
         for (i, r) in rs.iter().enumerate() {
@@ -1626,6 +1838,7 @@ compact_failure = {failure}
                 is_miner,
                 miner_peers: Some(20),
                 miner_mesh: true,
+                degree_cap: None,
             },
         );
         for m in 0..4u32 {

@@ -53,6 +53,20 @@ pub fn stream_rng(master_seed: u64, replication: u32, component: StreamLabel, in
     rng
 }
 
+/// The random stream for `(replication, component, a, b)` under `master_seed`: one stream
+/// per pair of indices (e.g. per link between nodes `a` and `b`), for draws that must not
+/// depend on the order in which pairs are first used.
+pub fn pair_stream_rng(master_seed: u64, replication: u32, component: StreamLabel, a: u32, b: u32) -> SimRng {
+    let mut rng = ChaCha8Rng::seed_from_u64(master_seed);
+    rng.set_stream(stable_hash(&[
+        &replication.to_le_bytes(),
+        component.0.as_bytes(),
+        &a.to_le_bytes(),
+        &b.to_le_bytes(),
+    ]));
+    rng
+}
+
 /// Seed of replication `r` as reported in the manifest (for humans; the streams are
 /// derived from the master seed and the labels, see [`stream_rng`]).
 pub fn replication_tag(master_seed: u64, replication: u32) -> u64 {

@@ -7,7 +7,7 @@
 //! later message may overtake an earlier one, as on separate connections.
 
 use crate::engine::{NS_PER_MS, NS_PER_S, SimRng, SimTime, StreamLabel, stream_rng};
-use crate::scenario::{Jitter, NetworkSpec, NodeId, Topology};
+use crate::scenario::{Jitter, LatencyPer, NetworkSpec, NodeId, Topology};
 use rand::RngExt;
 
 /// How a message uses the network (chosen per message by the protocol, see
@@ -67,6 +67,18 @@ pub struct Network {
     rto: SimTime,
     header: u32,
     rng: SimRng,
+    /// With `latency_per = "link"`: the seed and replication of the per-link streams and
+    /// the delays drawn so far, keyed by `(min id) << 32 | (max id)` (looked up only, never
+    /// iterated). Memory O(links used); lookup O(1).
+    link_delays: Option<Box<LinkDelays>>,
+}
+
+/// Per-link fixed delays (`latency_per = "link"`).
+#[derive(Debug)]
+struct LinkDelays {
+    seed: u64,
+    replication: u32,
+    drawn: std::collections::HashMap<u64, SimTime>,
 }
 
 /// Retries after which a message is delivered anyway (keeps a loss of 1 − ε finite).
@@ -89,7 +101,51 @@ impl Network {
             rto: spec.rto,
             header: spec.header_bytes,
             rng,
+            link_delays: None,
         }
+    }
+
+    /// With `latency_per = "link"` (else nothing): every pair of nodes will draw its one-way
+    /// delay once, from the stream `("link-latency", min id, max id)` of this replication
+    /// (so a link's delay depends neither on the order of messages nor on other links), and
+    /// keep it for every message between the two, in both directions.
+    pub fn fix_link_latencies(&mut self, spec: &NetworkSpec, seed: u64, replication: u32) {
+        if spec.latency_per == LatencyPer::Link {
+            self.link_delays = Some(Box::new(LinkDelays {
+                seed,
+                replication,
+                drawn: std::collections::HashMap::new(),
+            }));
+        }
+    }
+
+    /// The jittered one-way delay of a message from `from` to `to` with base delay `base`:
+    /// a fresh draw, or the link's fixed one (`latency_per = "link"`).
+    #[inline]
+    fn delay(&mut self, from: NodeId, to: NodeId, base: SimTime) -> SimTime {
+        let Some(links) = self.link_delays.as_deref() else {
+            return self.jittered(base);
+        };
+        let key = (u64::from(from.min(to)) << 32) | u64::from(from.max(to));
+        if let Some(&d) = links.drawn.get(&key) {
+            return d;
+        }
+        // Draw with the link's own stream through the same jitter code (the network's own
+        // stream is swapped out and back, so it is not advanced).
+        let mut link_rng = crate::engine::rng::pair_stream_rng(
+            links.seed,
+            links.replication,
+            StreamLabel("link-latency"),
+            from.min(to),
+            from.max(to),
+        );
+        std::mem::swap(&mut self.rng, &mut link_rng);
+        let d = self.jittered(base);
+        std::mem::swap(&mut self.rng, &mut link_rng);
+        if let Some(links) = self.link_delays.as_deref_mut() {
+            links.drawn.insert(key, d);
+        }
+        d
     }
 
     /// Draw the bandwidths that the topology gives as distributions (`bandwidth_dist`,
@@ -193,7 +249,7 @@ impl Network {
             Lane::Egress => {}
             Lane::SimBlockControl { extra } => {
                 let base = self.base_delay(from, to);
-                let arrival = depart + round_to_ms(self.jittered(base)) + extra;
+                let arrival = depart + round_to_ms(self.delay(from, to, base)) + extra;
                 if let Some(s) = stats {
                     s.messages += 1;
                     s.bytes += bytes;
@@ -210,7 +266,7 @@ impl Network {
                 let slot = &mut self.upload_free_at[from as usize];
                 let start = depart.max(*slot);
                 let base = self.base_delay(from, to);
-                let arrival = start + transfer + processing + round_to_ms(self.jittered(base));
+                let arrival = start + transfer + processing + round_to_ms(self.delay(from, to, base));
                 self.upload_free_at[from as usize] = arrival;
                 if let Some(s) = stats {
                     s.messages += 1;
@@ -227,7 +283,7 @@ impl Network {
                 let start = depart.max(*up);
                 *up = start + time_at(self.bandwidth[from as usize]);
                 let base = self.base_delay(from, to);
-                let reached = start + self.jittered(base);
+                let reached = start + self.delay(from, to, base);
                 let down = &mut self.download_free_at[to as usize];
                 let begin = reached.max(*down);
                 *down = begin + time_at(self.download[to as usize]);
@@ -256,7 +312,7 @@ impl Network {
             attempts += u64::from(retries);
         }
         let base = self.base_delay(from, to);
-        let arrival = sent_at + self.jittered(base);
+        let arrival = sent_at + self.delay(from, to, base);
         if let Some(s) = stats {
             s.messages += 1;
             s.bytes += bytes * attempts;
@@ -321,6 +377,7 @@ mod tests {
             loss: 0.0,
             rto: 0,
             header_bytes: 0,
+            latency_per: LatencyPer::Message,
         }
     }
 
@@ -573,5 +630,54 @@ mod tests {
         let up = net.node_bandwidth(1).0.unwrap() as f64;
         let ser = (net.transmit(0, 1, 0, 1000, None) - 10 * NS_PER_MS) as f64;
         assert!((ser - 8000.0 * 1e9 / up).abs() <= 2.0, "{ser} vs {up} bps");
+    }
+
+    #[test]
+    fn link_latency_is_drawn_once_per_link_from_its_own_stream() {
+        let mut s = spec();
+        s.jitter = Jitter::Exponential(5 * NS_PER_MS);
+        s.latency_per = LatencyPer::Link;
+        let t = topo(None);
+        let build = || {
+            let mut net = Network::new(&t, &s, stream_rng(1, 0, StreamLabel("net"), 0));
+            net.fix_link_latencies(&s, 7, 0);
+            net
+        };
+        let mut a = build();
+        let untouched = a.rng.clone();
+        let d01 = a.transmit(0, 0, 1, 0, None);
+        for k in 1..20 {
+            assert_eq!(
+                a.transmit(k * NS_PER_S, 0, 1, 0, None),
+                k * NS_PER_S + d01,
+                "same link, same delay"
+            );
+            assert_eq!(
+                a.transmit(k * NS_PER_S, 1, 0, 0, None),
+                k * NS_PER_S + d01,
+                "both directions"
+            );
+        }
+        let d02 = a.transmit(20 * NS_PER_S, 0, 2, 0, None) - 20 * NS_PER_S; // after node 0's FIFO
+        assert_ne!(d01, d02, "another link draws its own");
+        assert!(d01 > 10 * NS_PER_MS && d02 > NS_PER_MS, "base + exponential jitter");
+        assert_eq!(a.rng, untouched, "the network's own stream is not used");
+        // Order-independent: links first used in the other order get the same delays.
+        let mut b = build();
+        assert_eq!(b.transmit(0, 2, 0, 0, None), d02);
+        assert_eq!(b.transmit(0, 1, 0, 0, None), d01);
+        // Another replication draws other delays.
+        let mut c = Network::new(&t, &s, stream_rng(1, 0, StreamLabel("net"), 0));
+        c.fix_link_latencies(&s, 7, 1);
+        assert_ne!((c.transmit(0, 0, 1, 0, None), c.transmit(0, 0, 2, 0, None)), (d01, d02));
+        // With the default (per message) nothing is fixed.
+        let mut m = Network::new(&t, &spec_with(s.jitter), stream_rng(1, 0, StreamLabel("net"), 0));
+        m.fix_link_latencies(&spec_with(s.jitter), 7, 0);
+        let first = m.transmit(0, 0, 1, 0, None);
+        assert!((1..20).any(|k| m.transmit(k * NS_PER_S, 0, 1, 0, None) != k * NS_PER_S + first));
+    }
+
+    fn spec_with(jitter: Jitter) -> NetworkSpec {
+        NetworkSpec { jitter, ..spec() }
     }
 }

@@ -354,6 +354,21 @@ pub struct NetworkSpec {
     pub rto: SimTime,
     /// Header bytes added to every message.
     pub header_bytes: u32,
+    /// What the jitter is drawn for (every message, or once per link).
+    pub latency_per: LatencyPer,
+}
+
+/// What a jittered one-way delay is drawn for (`network.latency_per`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum LatencyPer {
+    /// Every message draws its own delay from the network's stream (the default).
+    #[default]
+    Message,
+    /// Each unordered pair of nodes draws one delay, once, from its own stream
+    /// (`"link-latency"`, keyed by the pair), and every message between the two uses it in
+    /// both directions (Gervais et al.'s simulator: an ns-3 point-to-point channel per link
+    /// with a Pareto delay drawn when the link is created).
+    Link,
 }
 
 /// CPU time of each step, in ns.
@@ -736,6 +751,16 @@ pub struct PowSpec {
     pub block_processing: SimTime,
     /// How block relay messages use the network.
     pub relay_timing: RelayTiming,
+    /// Block validation time per 1,000 bytes of block (ns), added to `block_processing`
+    /// (Gervais et al.'s simulator: 0.174 s × size / 458,263 bytes). Default 0.
+    pub block_processing_per_kb: SimTime,
+    /// When the per-node propagation statistic records a received block.
+    pub propagation_at: PropagationAt,
+    /// A requested block not received after this long may be requested from another
+    /// announcer (default 60 s; Gervais et al.'s simulator: 2 × the block interval).
+    pub inv_timeout: SimTime,
+    /// Degree caps applied while the peer graph is built (`None`: no cap).
+    pub degree_cap: Option<DegreeCap>,
     /// Fraction of nodes that are "churning" (SimBlock); they fail compact blocks with
     /// `compact_failure`, the others with `compact_failure_stable`.
     pub churn_share: f64,
@@ -779,6 +804,42 @@ pub enum RelayTiming {
     Gervais,
 }
 
+/// When a PoW node's receipt of a block is recorded in the propagation statistics
+/// (`propagation_at`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum PropagationAt {
+    /// After the block's validation (`block_processing`): when the node can relay it.
+    #[default]
+    Validated,
+    /// When the block arrived, before validation (Gervais et al.'s simulator: the
+    /// `timeReceived` its statistic uses is set on arrival, in `ReceivedBlockMessage`).
+    Arrival,
+}
+
+/// PoW `degree_cap` (Gervais et al.'s `BitcoinTopologyHelper`: a node accepts links up to
+/// its minimum number of connections + 1…6, a miner up to 800).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DegreeCap {
+    /// `(from_count, extra)` with `from_count` strictly increasing: a drawn count c takes
+    /// the `extra` of the last entry with `from_count` ≤ c (0 below the first).
+    pub slack: Vec<(usize, usize)>,
+    /// Degree cap of a miner (`None`: no cap).
+    pub miner: Option<usize>,
+}
+
+impl DegreeCap {
+    /// The degree cap of a node whose drawn count is `count`. O(entries).
+    pub fn cap_for(&self, count: usize) -> usize {
+        let extra = self
+            .slack
+            .iter()
+            .take_while(|&&(from, _)| from <= count)
+            .last()
+            .map_or(0, |&(_, e)| e);
+        count + extra
+    }
+}
+
 /// PoW block size (`block_bytes` / `block_bytes_dist`).
 #[derive(Debug, Clone, PartialEq)]
 pub enum BlockSize {
@@ -790,6 +851,9 @@ pub enum BlockSize {
 }
 
 /// The protocol of a system.
+// One value per configured system, built once and never moved on a hot path: the size of
+// the PoW variant (its many options) costs nothing worth a Box.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone)]
 pub enum SystemKind {
     /// Central operator with batch settlement.

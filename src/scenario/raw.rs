@@ -302,6 +302,11 @@ pub struct RawNetwork {
     /// Fixed per-message header overhead in bytes added to every message.
     #[serde(default = "default_header")]
     pub header_bytes: u32,
+    /// What the jitter is drawn for: "message" (default: every message draws its own delay)
+    /// or "link" (each pair of nodes draws one delay, used by every message between them
+    /// in both directions, as on ns-3 point-to-point links).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub latency_per: Option<String>,
 }
 
 fn default_true() -> bool {
@@ -826,6 +831,21 @@ pub struct RawSystem {
     /// PoW: relay timing model, "egress" (default) or "simblock".
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub relay_timing: Option<String>,
+    /// PoW: block validation time per 1,000 bytes of block, added to `block_processing`
+    /// (default 0).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub block_processing_per_kb: Option<String>,
+    /// PoW: when the per-node propagation statistic records a block: "validated" (default:
+    /// after `block_processing`) or "arrival" (when the block arrived).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub propagation_at: Option<String>,
+    /// PoW: how long a requested block is awaited before another announcer's INV may
+    /// request it again (default "60s").
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub inv_timeout: Option<String>,
+    /// PoW: cap on each node's degree while the peer graph is built (default: none).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub degree_cap: Option<RawDegreeCap>,
     /// PoW: fraction of churning nodes (SimBlock), 0–1 (default 1: all use `compact_failure`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub churn_share: Option<f64>,
@@ -842,6 +862,18 @@ pub struct RawSystem {
     /// Cost overrides.
     #[serde(default)]
     pub cost: RawSystemCost,
+}
+
+/// PoW `degree_cap`: a node whose drawn count c is at least `slack[k][0]` (the last such k)
+/// accepts links up to degree c + `slack[k][1]`; a miner up to `miner`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawDegreeCap {
+    /// `[[from_count, extra], ...]`, `from_count` strictly increasing from 1.
+    pub slack: Vec<[u32; 2]>,
+    /// Degree cap of a miner (default: no cap).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub miner: Option<u32>,
 }
 
 /// An empirical distribution: `fraction[i]` with weight `weight[i]`.

@@ -958,6 +958,20 @@ pub fn validate(raw: RawScenario, origin: &str) -> Result<Scenario, ScenarioErro
         loss,
         rto,
         header_bytes: n.header_bytes,
+        latency_per: match n.latency_per.as_deref() {
+            None | Some("message") => LatencyPer::Message,
+            Some("link") => LatencyPer::Link,
+            Some(other) => {
+                c.err(
+                    "network.latency_per",
+                    format!(
+                        "unknown latency_per `{other}`; allowed: message, link{}",
+                        did_you_mean(other, ["message", "link"])
+                    ),
+                );
+                LatencyPer::Message
+            }
+        },
     };
 
     // ---- cpu
@@ -1244,7 +1258,7 @@ pub fn validate(raw: RawScenario, origin: &str) -> Result<Scenario, ScenarioErro
         if !sys_names.insert(s.name.clone()) {
             c.err(format!("{p}.name"), format!("system name `{}` is used twice", s.name));
         }
-        let present: [(&str, bool); 41] = [
+        let present: [(&str, bool); 45] = [
             ("operator", s.operator.is_some()),
             ("standby", s.standby.is_some()),
             ("db_servers", s.db_servers.is_some()),
@@ -1279,6 +1293,10 @@ pub fn validate(raw: RawScenario, origin: &str) -> Result<Scenario, ScenarioErro
             ("joules_per_hash", s.joules_per_hash.is_some()),
             ("block_processing", s.block_processing.is_some()),
             ("relay_timing", s.relay_timing.is_some()),
+            ("block_processing_per_kb", s.block_processing_per_kb.is_some()),
+            ("propagation_at", s.propagation_at.is_some()),
+            ("inv_timeout", s.inv_timeout.is_some()),
+            ("degree_cap", s.degree_cap.is_some()),
             ("churn_share", s.churn_share.is_some()),
             ("compact_failure_stable", s.compact_failure_stable.is_some()),
             ("compact_refill", s.compact_refill.is_some()),
@@ -1336,6 +1354,10 @@ pub fn validate(raw: RawScenario, origin: &str) -> Result<Scenario, ScenarioErro
                 "joules_per_hash",
                 "block_processing",
                 "relay_timing",
+                "block_processing_per_kb",
+                "propagation_at",
+                "inv_timeout",
+                "degree_cap",
                 "churn_share",
                 "compact_failure_stable",
                 "compact_refill",
@@ -1746,6 +1768,35 @@ pub fn validate(raw: RawScenario, origin: &str) -> Result<Scenario, ScenarioErro
                             RelayTiming::Egress
                         }
                     },
+                    block_processing_per_kb: {
+                        let v = dur_or(&mut c, "block_processing_per_kb", &s.block_processing_per_kb, 0);
+                        if v > 0 && s.relay_timing.as_deref() == Some("simblock") {
+                            c.err(
+                                format!("{p}.block_processing_per_kb"),
+                                "does not apply with relay_timing = \"simblock\" (SimBlock adds `block_processing` to every upload); use egress or gervais",
+                            );
+                        }
+                        v
+                    },
+                    propagation_at: match s.propagation_at.as_deref() {
+                        None | Some("validated") => PropagationAt::Validated,
+                        Some("arrival") => PropagationAt::Arrival,
+                        Some(other) => {
+                            c.err(
+                                format!("{p}.propagation_at"),
+                                format!(
+                                    "unknown propagation_at `{other}`; allowed: validated, arrival{}",
+                                    did_you_mean(other, ["validated", "arrival"])
+                                ),
+                            );
+                            PropagationAt::Validated
+                        }
+                    },
+                    inv_timeout: positive_dur_or(&mut c, "inv_timeout", &s.inv_timeout, 60_000 * ms),
+                    degree_cap: s
+                        .degree_cap
+                        .as_ref()
+                        .map(|d| degree_cap(&mut c, &format!("{p}.degree_cap"), d)),
                     churn_share: c.probability(&format!("{p}.churn_share"), s.churn_share.unwrap_or(1.0), true),
                     compact_failure_stable: c.probability(
                         &format!("{p}.compact_failure_stable"),
@@ -2176,6 +2227,45 @@ fn validate_capacity(c: &mut Checker, raw: &RawScenario, cap: &RawCapacity) -> C
 
 /// Validate a compact-refill distribution: equal, non-empty `fraction` / `weight` lists,
 /// fractions in (0, 1], positive weights.
+/// Check a PoW `degree_cap`: `slack` non-empty, `from_count` ≥ 1 and strictly increasing,
+/// every value within the peer limit.
+fn degree_cap(c: &mut Checker, path: &str, d: &RawDegreeCap) -> DegreeCap {
+    if d.slack.is_empty() {
+        c.err(
+            format!("{path}.slack"),
+            "must list at least one [from_count, extra] pair",
+        );
+    }
+    let mut prev = 0u32;
+    for (i, &[from, extra]) in d.slack.iter().enumerate() {
+        if from <= prev {
+            c.err(
+                format!("{path}.slack[{i}]"),
+                format!("from_count {from} must be at least 1 and above the previous entry's ({prev})"),
+            );
+        }
+        if from > MAX_POW_PEERS || extra > MAX_POW_PEERS {
+            c.err(
+                format!("{path}.slack[{i}]"),
+                format!("values must be at most the peer limit of {MAX_POW_PEERS}"),
+            );
+        }
+        prev = prev.max(from);
+    }
+    if let Some(m) = d.miner
+        && (m == 0 || m > MAX_POW_PEERS)
+    {
+        c.err(
+            format!("{path}.miner"),
+            format!("must be in [1, {MAX_POW_PEERS}] (got {m})"),
+        );
+    }
+    DegreeCap {
+        slack: d.slack.iter().map(|&[f, e]| (f as usize, e as usize)).collect(),
+        miner: d.miner.map(|m| m as usize),
+    }
+}
+
 fn refill(c: &mut Checker, path: &str, r: &RawRefill) -> Refill {
     if r.fraction.is_empty() || r.fraction.len() != r.weight.len() {
         c.err(

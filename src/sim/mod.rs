@@ -883,6 +883,7 @@ fn run_world<R: Replica>(scenario: &Scenario, system: usize, replication: u32, d
                 stream_rng(scenario.seed, replication, StreamLabel("network"), 0),
             );
             net.draw_bandwidths(&scenario.topology, scenario.seed, replication);
+            net.fix_link_latencies(&scenario.network, scenario.seed, replication);
             net
         },
         net_stats: NetStats::default(),

@@ -979,6 +979,82 @@ fn cases() -> Vec<Case> {
             ],
             vec![Says("bins_mbps")],
         ),
+        // ---- PoW options of Gervais et al.'s simulator and network.latency_per
+        case(
+            "unknown latency_per",
+            vec![Set("network.latency_per=\"links\"")],
+            vec![
+                Issue("network.latency_per"),
+                Says("allowed: message, link"),
+                Says("did you mean `link`"),
+            ],
+        ),
+        case(
+            "unknown propagation_at",
+            vec![
+                Set("system[1].consensus=\"pow\""),
+                Set("system[1].propagation_at=\"arival\""),
+            ],
+            vec![
+                Issue("system[1].propagation_at"),
+                Says("allowed: validated, arrival"),
+                Says("did you mean `arrival`"),
+            ],
+        ),
+        case(
+            "zero inv_timeout",
+            vec![Set("system[1].consensus=\"pow\""), Set("system[1].inv_timeout=\"0\"")],
+            vec![Issue("system[1].inv_timeout")],
+        ),
+        case(
+            "block_processing_per_kb that is not a duration",
+            vec![
+                Set("system[1].consensus=\"pow\""),
+                Set("system[1].block_processing_per_kb=\"fast\""),
+            ],
+            vec![Issue("system[1].block_processing_per_kb")],
+        ),
+        case(
+            "block_processing_per_kb with SimBlock relay timing",
+            vec![
+                Set("system[1].consensus=\"pow\""),
+                Set("system[1].relay_timing=\"simblock\""),
+                Set("system[1].block_processing_per_kb=\"1ms\""),
+            ],
+            vec![Issue("system[1].block_processing_per_kb"), Says("simblock")],
+        ),
+        case(
+            "degree_cap with decreasing thresholds",
+            vec![
+                Set("system[1].consensus=\"pow\""),
+                Set("system[1].degree_cap={ slack = [[4, 1], [2, 2]] }"),
+            ],
+            vec![Issue("system[1].degree_cap.slack[1]"), Says("above the previous")],
+        ),
+        case(
+            "degree_cap with a zero threshold and a zero miner cap",
+            vec![
+                Set("system[1].consensus=\"pow\""),
+                Set("system[1].degree_cap={ slack = [[0, 1]], miner = 0 }"),
+            ],
+            vec![
+                Issue("system[1].degree_cap.slack[0]"),
+                Issue("system[1].degree_cap.miner"),
+            ],
+        ),
+        case(
+            "degree_cap with an unknown key",
+            vec![
+                Set("system[1].consensus=\"pow\""),
+                Set("system[1].degree_cap={ slack = [[1, 1]], miners = 800 }"),
+            ],
+            vec![Says("miners")],
+        ),
+        case(
+            "inv_timeout on a non-PoW system",
+            vec![Set("system[0].inv_timeout=\"1s\"")],
+            vec![Issue("system[0].inv_timeout")],
+        ),
         case(
             "arrival rate above one per nanosecond",
             vec![Set("workload.flow[0].arrival.rate=1e12")],

@@ -335,3 +335,48 @@ fn gervais_options_validate_and_report_the_per_node_statistic() {
         assert!(err.contains(f), "{f} missing in: {err}");
     }
 }
+
+/// The options of Gervais et al.'s simulator: spelling out their defaults changes nothing,
+/// and with all of them set a run is the same on 1 and 2 threads and they take effect.
+#[test]
+fn gervais_options_default_to_the_old_behaviour_and_are_deterministic() {
+    let run = |system: &str, jitter: &str, threads: usize| {
+        let mut text = pow_net(
+            30,
+            20.0,
+            "200s",
+            2,
+            r#"{ process = "poisson", rate = 1.0 }"#,
+            &format!(
+                "block_interval = \"4s\"\npeers_cdf = [0.2, 0.5, 0.8, 1.0]\npeer_links = \"total\"\nblock_bytes = 200000\n{system}"
+            ),
+            "",
+        );
+        text = text.replace("jitter = { dist = \"none\" }", jitter);
+        let sc = load(&text);
+        let r = run_experiment(&sc, threads, &|| {}).expect("run");
+        String::from_utf8(ledgersim::report::summary_json(&sc, &r).expect("json")).expect("utf8")
+    };
+    let exp = "jitter = { dist = \"exponential\", mean = \"20ms\" }";
+    let plain = run("", exp, 1);
+    let defaults = run(
+        "block_processing_per_kb = \"0\"\npropagation_at = \"validated\"\ninv_timeout = \"60s\"",
+        &format!("{exp}\nlatency_per = \"message\""),
+        1,
+    );
+    assert_eq!(plain, defaults, "spelled-out defaults change the results");
+    let all = "block_processing_per_kb = \"1ms\"\npropagation_at = \"arrival\"\ninv_timeout = \"8s\"\n\
+               degree_cap = { slack = [[1, 1], [3, 2]], miner = 5 }";
+    let link = format!("{exp}\nlatency_per = \"link\"");
+    let one = run(all, &link, 1);
+    assert_eq!(one, run(all, &link, 2), "summary.json differs between 1 and 2 threads");
+    assert_ne!(one, plain, "the options take effect");
+    // Each option on its own moves the results (each is wired in).
+    for (system, jitter) in [
+        ("block_processing_per_kb = \"1ms\"", exp.to_string()),
+        ("degree_cap = { slack = [[1, 1]], miner = 5 }", exp.to_string()),
+        ("", link.clone()),
+    ] {
+        assert_ne!(run(system, &jitter, 1), plain, "{system} {jitter}: no effect");
+    }
+}
