@@ -912,6 +912,7 @@ impl PbftReplica {
     }
 
     /// f + 1 peers vote in a view above ours (or in the view we wait for): move there.
+    #[inline]
     fn saw_view(&mut self, now: SimTime, from: NodeId, view: u64, out: &mut Outbox<PbftMsg>) {
         if let Some(k) = self.index_of(from) {
             self.peer_view[k] = self.peer_view[k].max(view);
@@ -919,6 +920,14 @@ impl PbftReplica {
         if view < self.view || (view == self.view && self.active) {
             return;
         }
+        self.saw_later_view(now, out);
+    }
+
+    /// [`PbftReplica::saw_view`] for a view at or above ours while not active in it (rare):
+    /// join the view f + 1 peers are in, if it is later than ours.
+    #[cold]
+    #[inline(never)]
+    fn saw_later_view(&mut self, now: SimTime, out: &mut Outbox<PbftMsg>) {
         let mut higher: Vec<u64> = (0..self.n())
             .filter(|&k| k != self.me)
             .map(|k| self.peer_view[k])
@@ -1079,6 +1088,7 @@ impl PbftReplica {
 
     /// Record a vote of `from` (a validator) in `view` for `digest`; false if it is stale,
     /// out of the window or a duplicate (same sender, view and kind, whatever the digest).
+    #[inline]
     fn record_vote(&mut self, from: NodeId, view: u64, digest: u64, commit: bool, seq: u64) -> bool {
         let floor = if commit {
             self.view.min(self.last_active_view)

@@ -67,6 +67,9 @@ pub struct Network {
     rto: SimTime,
     header: u32,
     rng: SimRng,
+    /// The last egress serialization time computed, as `(bytes, bits/s, ns)`: a broadcast
+    /// sends equal messages at one rate, so this saves a 64-bit division per copy.
+    ser_memo: (u64, u64, SimTime),
 }
 
 /// Retries after which a message is delivered anyway (keeps a loss of 1 − ε finite).
@@ -89,6 +92,7 @@ impl Network {
             rto: spec.rto,
             header: spec.header_bytes,
             rng,
+            ser_memo: (u64::MAX, 0, 0), // no message has u64::MAX bytes: never a false hit
         }
     }
 
@@ -239,7 +243,16 @@ impl Network {
             }
         }
         let ser = match rate {
-            Some(bps) => (bytes * 8 * NS_PER_S).div_ceil(bps),
+            Some(bps) => {
+                let (memo_bytes, memo_bps, memo_ser) = self.ser_memo;
+                if memo_bytes == bytes && memo_bps == bps {
+                    memo_ser
+                } else {
+                    let ser = (bytes * 8 * NS_PER_S).div_ceil(bps);
+                    self.ser_memo = (bytes, bps, ser);
+                    ser
+                }
+            }
             None => 0,
         };
         let slot = &mut self.egress_free_at[from as usize];

@@ -354,7 +354,8 @@ impl<'a, R: Replica> World<'a, R> {
         bytes: u32,
         wire: Wire<R::Msg>,
     ) {
-        self.send_on(queue, crate::net::Lane::Egress, at, from, to, bytes, wire);
+        let counted = self.in_window(at);
+        self.send_on(queue, crate::net::Lane::Egress, at, from, to, bytes, wire, counted);
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -367,8 +368,10 @@ impl<'a, R: Replica> World<'a, R> {
         to: NodeId,
         bytes: u32,
         wire: Wire<R::Msg>,
+        counted: bool,
     ) {
-        let stats = if self.in_window(at) {
+        debug_assert_eq!(counted, self.in_window(at), "`counted` is `in_window(at)`");
+        let stats = if counted {
             Some(&mut self.net_stats)
         } else {
             None
@@ -490,9 +493,13 @@ impl<'a, R: Replica> World<'a, R> {
         let cpu = &mut self.cpus[node as usize];
         if cpu.queued() == 0 && cpu.try_take_core() {
             self.run_job(now, node, now, job, queue);
-        } else {
-            cpu.enqueue(now, job);
+            // A job's handler and outputs never queue a job on a CPU (inputs arrive as
+            // events): the queue is still empty, so nothing starts and no silent core's
+            // release has to be scheduled.
+            debug_assert_eq!(self.cpus[node as usize].queued(), 0);
+            return;
         }
+        cpu.enqueue(now, job);
         self.start_jobs(now, node, queue);
         self.schedule_silent_if_needed(node, queue);
     }
@@ -647,7 +654,8 @@ impl<'a, R: Replica> World<'a, R> {
                     let lane = self.replicas[node as usize]
                         .as_ref()
                         .map_or(crate::net::Lane::Egress, |r| r.msg_lane(&msg));
-                    self.send_on(queue, lane, at, node, to, bytes, Wire::Proto(msg));
+                    let counted = self.in_window(at);
+                    self.send_on(queue, lane, at, node, to, bytes, Wire::Proto(msg), counted);
                 }
                 Action::Broadcast { msg } => {
                     let bytes = R::msg_bytes(&msg);
@@ -658,18 +666,26 @@ impl<'a, R: Replica> World<'a, R> {
                         }
                         _ => None,
                     };
-                    let half = R::equivocation_split(self.dep.members.len());
-                    for i in 0..self.dep.members.len() {
-                        let to = self.dep.members[i];
+                    let members = std::mem::take(&mut self.dep.members);
+                    let half = R::equivocation_split(members.len());
+                    // Per broadcast, not per copy: the window test and the message kinds.
+                    let counted = self.in_window(at);
+                    let kind = R::msg_kind(&msg);
+                    let alt_kind = alt.as_ref().map_or(kind, |a| R::msg_kind(a));
+                    for (i, &to) in members.iter().enumerate() {
                         if to != node {
-                            let m = match &alt {
-                                Some(a) if i >= half => a.clone(),
-                                _ => msg.clone(),
+                            let (m, k) = match &alt {
+                                Some(a) if i >= half => (a.clone(), alt_kind),
+                                _ => (msg.clone(), kind),
                             };
-                            self.count_kind(at, &m);
-                            self.send(queue, at, node, to, bytes, Wire::Proto(m));
+                            if counted {
+                                self.kind_counts[k] += 1;
+                            }
+                            let lane = crate::net::Lane::Egress;
+                            self.send_on(queue, lane, at, node, to, bytes, Wire::Proto(m), counted);
                         }
                     }
+                    self.dep.members = members;
                 }
                 Action::SetTimer { after, token } => queue.schedule_at(at + after, Event::Timer { node, token }),
                 Action::Reply { client, reply } => {
