@@ -22,8 +22,9 @@ pub const DRAIN_LIMIT: SimTime = 60 * NS_PER_S;
 /// What travels on the wire.
 #[derive(Debug, Clone)]
 pub enum Wire<M> {
-    /// Client → entry replica.
-    Request(TxEntry),
+    /// Client → entry replica (boxed, like every transaction carried by an event: it keeps
+    /// the event small — one allocation per transaction, not per event).
+    Request(Box<TxEntry>),
     /// Replica → client.
     Reply(Reply),
     /// Replica → replica.
@@ -58,8 +59,8 @@ pub enum Event<M> {
     Submitted {
         /// Node.
         node: NodeId,
-        /// The transaction.
-        tx: TxEntry,
+        /// The transaction (boxed: see [`Wire::Request`]).
+        tx: Box<TxEntry>,
     },
     /// Fault `index` of the scenario starts (`start`) or ends.
     Fault {
@@ -83,8 +84,8 @@ pub const NO_SLOT: u32 = u32::MAX;
 /// A unit of CPU work on a node.
 #[derive(Debug)]
 enum Job<M> {
-    Submit(TxEntry),
-    Request(TxEntry),
+    Submit(Box<TxEntry>),
+    Request(Box<TxEntry>),
     Proto(NodeId, M),
     Timer(u64),
 }
@@ -568,7 +569,7 @@ impl<'a, R: Replica> World<'a, R> {
                 if !self.censored(node, &tx)
                     && let Some(r) = self.replicas[node as usize].as_mut()
                 {
-                    r.on_request(now, tx, &mut self.outbox);
+                    r.on_request(now, *tx, &mut self.outbox);
                 }
             }
             Job::Proto(from, msg) => {
@@ -784,7 +785,7 @@ impl<'a, R: Replica> Model for World<'a, R> {
                 }
                 // A crashed client loses the transaction (the workload itself is unchanged).
                 if self.faults.is_up(tx.submitter) {
-                    self.submit_job(now, tx.submitter, Job::Submit(tx), queue);
+                    self.submit_job(now, tx.submitter, Job::Submit(Box::new(tx)), queue);
                 }
                 let next = self.workload.next_arrival(flow as usize, now);
                 if next < self.scenario.duration {
@@ -1103,5 +1104,9 @@ mod tests {
         let pbft = std::mem::size_of::<Scheduled<Event<PbftMsg>>>();
         assert!(pbft <= 96, "{pbft} bytes");
         assert!(std::mem::size_of::<Scheduled<Event<CentralMsg>>>() <= 96);
+        // What the queue's slab holds per pending event: transactions are boxed, so a PBFT
+        // event is at most a vote (view, seq, digest) plus addresses and tags.
+        let slab_entry = std::mem::size_of::<Option<Event<PbftMsg>>>();
+        assert!(slab_entry <= 48, "{slab_entry} bytes");
     }
 }
