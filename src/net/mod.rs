@@ -175,6 +175,7 @@ impl Network {
 
     /// [`Network::transmit`] on a given [`Lane`]. Losses apply to the egress lane only
     /// (SimBlock models none).
+    #[inline]
     pub fn transmit_on(
         &mut self,
         lane: Lane,
@@ -269,7 +270,16 @@ impl Network {
             attempts += u64::from(retries);
         }
         let base = self.base_delay(from, to);
-        let arrival = sent_at + self.jittered(base);
+        // The uniform jitter (the flagship's) drawn here, inline on the per-message path; the
+        // same draw and arithmetic as `jittered`.
+        let delay = match self.jitter {
+            Jitter::Uniform(frac) => {
+                let u: f64 = self.rng.random::<f64>() * 2.0 - 1.0;
+                round_to_ns((base as f64 * (1.0 + frac * u)).max(0.0))
+            }
+            _ => self.jittered(base),
+        };
+        let arrival = sent_at + delay;
         if let Some(s) = stats {
             s.messages += 1;
             s.bytes += bytes * attempts;

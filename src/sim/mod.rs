@@ -360,6 +360,7 @@ impl<'a, R: Replica> World<'a, R> {
     }
 
     #[allow(clippy::too_many_arguments)]
+    #[inline]
     fn send_on(
         &mut self,
         queue: &mut EventQueue<Event<R::Msg>>,
@@ -372,11 +373,7 @@ impl<'a, R: Replica> World<'a, R> {
         counted: bool,
     ) {
         debug_assert_eq!(counted, self.in_window(at), "`counted` is `in_window(at)`");
-        let stats = if counted {
-            Some(&mut self.net_stats)
-        } else {
-            None
-        };
+        let stats = if counted { Some(&mut self.net_stats) } else { None };
         let mut arrival = self.net.transmit_on(lane, at, from, to, bytes, stats);
         if !self.faults.links.is_empty() && from != to {
             let (f, t) = (from as usize, to as usize);
