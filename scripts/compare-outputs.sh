@@ -43,11 +43,12 @@ for c in "${cases[@]}"; do
   fi
   # shellcheck disable=SC2086
   "$after" run "$scen" $extra --quiet --force --out "$out/$name" >/dev/null
+  case_fail=0
   for f in $files; do
     if [[ -f "$ref/$name/$f" ]] && ! cmp -s "$ref/$name/$f" "$out/$name/$f"; then
-      echo "DIFFERS: $name/$f"; fail=1
+      echo "DIFFERS: $name/$f"; case_fail=1; fail=1
     fi
   done
-  [[ $fail == 0 ]] && echo "same: $name"
+  if [[ $case_fail == 0 ]]; then echo "same: $name"; fi
 done
 [[ $fail == 0 ]] && echo "ALL IDENTICAL" || { echo "SOME OUTPUTS DIFFER"; exit 1; }
