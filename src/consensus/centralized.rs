@@ -112,7 +112,7 @@ impl Replica for CentralReplica {
             }
             None => out.push(Action::Reply {
                 client: tx.submitter,
-                reply: Reply::Tx(tx),
+                reply: Reply::Tx(Box::new(tx)),
             }),
         }
     }
@@ -136,7 +136,7 @@ impl Replica for CentralReplica {
             CentralMsg::Ack { seq, tx } if self.is_operator && self.pending.remove(&seq).is_some() => {
                 out.push(Action::Reply {
                     client: tx.submitter,
-                    reply: Reply::Tx(tx),
+                    reply: Reply::Tx(Box::new(tx)),
                 });
             }
             _ => {}

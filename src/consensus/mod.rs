@@ -69,8 +69,8 @@ impl Batch {
 /// What a replica tells a client.
 #[derive(Debug, Clone)]
 pub enum Reply {
-    /// One transaction is committed.
-    Tx(TxEntry),
+    /// One transaction is committed (boxed to keep the reply, and so every event, small).
+    Tx(Box<TxEntry>),
     /// The transactions of range `range` of the batch are committed.
     Batch {
         /// The batch.

@@ -78,8 +78,9 @@ pub struct ViewChangeCert {
 /// PBFT messages.
 #[derive(Debug, Clone)]
 pub enum PbftMsg {
-    /// A backup forwards a client request to the primary.
-    Forward(TxEntry),
+    /// A backup forwards a client request to the primary (boxed: keeps the message, and so
+    /// every simulator event, small).
+    Forward(Box<TxEntry>),
     /// Requests re-sent to a (new) primary; never forwarded further.
     Reforward(Rc<Vec<TxEntry>>),
     /// Primary → all: proposal of `batch` at `seq`.
@@ -328,6 +329,34 @@ impl Votes {
         }
     }
 
+    /// Add the vote of validator `idx` unless it already voted in `view` for the kind (any
+    /// digest): [`Votes::has`] then [`Votes::add`] with one look-up of the view in the usual
+    /// case. True if the vote was added.
+    #[inline]
+    fn add_if_new(&mut self, idx: usize, view: u64, digest: u64, commit: bool) -> bool {
+        if let Some(v) = &mut self.first
+            && v.view == view
+            && v.main.digest == digest
+        {
+            let (by, n) = if commit {
+                (&mut v.committed_by, &mut v.main.commits)
+            } else {
+                (&mut v.prepared_by, &mut v.main.prepares)
+            };
+            if by.contains(idx) {
+                return false;
+            }
+            by.insert(idx);
+            *n += 1;
+            return true;
+        }
+        if self.has(idx, view, commit) {
+            return false;
+        }
+        self.add(idx, view, digest, commit);
+        true
+    }
+
     /// Votes in `view` for `digest` of the kind.
     #[inline]
     fn count(&self, view: u64, digest: u64, commit: bool) -> u32 {
@@ -387,6 +416,16 @@ impl SeqLog {
     /// The instance at `seq`, created (with the empty ones in between) if needed.
     #[inline]
     fn entry(&mut self, seq: u64) -> &mut Instance {
+        if let Some(i) = seq.checked_sub(self.base)
+            && (i as usize) < self.ring.len()
+        {
+            return &mut self.ring[i as usize]; // held already (the usual case)
+        }
+        self.entry_slow(seq)
+    }
+
+    /// [`SeqLog::entry`] for an instance not held yet.
+    fn entry_slow(&mut self, seq: u64) -> &mut Instance {
         if self.ring.is_empty() {
             self.base = seq;
         }
@@ -912,6 +951,7 @@ impl PbftReplica {
     }
 
     /// f + 1 peers vote in a view above ours (or in the view we wait for): move there.
+    #[inline]
     fn saw_view(&mut self, now: SimTime, from: NodeId, view: u64, out: &mut Outbox<PbftMsg>) {
         if let Some(k) = self.index_of(from) {
             self.peer_view[k] = self.peer_view[k].max(view);
@@ -919,6 +959,14 @@ impl PbftReplica {
         if view < self.view || (view == self.view && self.active) {
             return;
         }
+        self.saw_later_view(now, out);
+    }
+
+    /// [`PbftReplica::saw_view`] for a view at or above ours while not active in it (rare):
+    /// join the view f + 1 peers are in, if it is later than ours.
+    #[cold]
+    #[inline(never)]
+    fn saw_later_view(&mut self, now: SimTime, out: &mut Outbox<PbftMsg>) {
         let mut higher: Vec<u64> = (0..self.n())
             .filter(|&k| k != self.me)
             .map(|k| self.peer_view[k])
@@ -1079,6 +1127,7 @@ impl PbftReplica {
 
     /// Record a vote of `from` (a validator) in `view` for `digest`; false if it is stale,
     /// out of the window or a duplicate (same sender, view and kind, whatever the digest).
+    #[inline]
     fn record_vote(&mut self, from: NodeId, view: u64, digest: u64, commit: bool, seq: u64) -> bool {
         let floor = if commit {
             self.view.min(self.last_active_view)
@@ -1092,12 +1141,7 @@ impl PbftReplica {
         let Some(idx) = self.index_of(from) else {
             return false;
         };
-        let inst = self.instances.entry(seq);
-        if inst.votes.has(idx, view, commit) {
-            return false;
-        }
-        inst.votes.add(idx, view, digest, commit);
-        true
+        self.instances.entry(seq).votes.add_if_new(idx, view, digest, commit)
     }
 
     fn enqueue(&mut self, now: SimTime, tx: TxEntry, out: &mut Outbox<PbftMsg>) {
@@ -1129,7 +1173,7 @@ impl Replica for PbftReplica {
         if to != self.id {
             out.push(Action::Send {
                 to,
-                msg: PbftMsg::Forward(tx),
+                msg: PbftMsg::Forward(Box::new(tx)),
             });
         }
         self.update_view_timer(now, out);
@@ -1138,6 +1182,7 @@ impl Replica for PbftReplica {
     fn on_message(&mut self, now: SimTime, from: NodeId, msg: PbftMsg, out: &mut Outbox<PbftMsg>) {
         match msg {
             PbftMsg::Forward(tx) => {
+                let tx = *tx;
                 out.charge(self.cpu.verify);
                 if self.is_primary() {
                     self.enqueue(now, tx, out);
@@ -1473,7 +1518,7 @@ impl Replica for PbftReplica {
 
     fn carried_tx(msg: &PbftMsg) -> Option<&TxEntry> {
         match msg {
-            PbftMsg::Forward(tx) => Some(tx),
+            PbftMsg::Forward(tx) => Some(tx.as_ref()),
             _ => None,
         }
     }
@@ -1720,5 +1765,49 @@ checkpoint_interval = {interval}
         assert!(reps[0].equivocate(&PbftMsg::Fetch { from: 1 }).is_none());
         assert_eq!(PbftReplica::equivocation_split(4), 3);
         assert_eq!((quorum(4), quorum(5), quorum(7), quorum(64)), (3, 4, 5, 43));
+    }
+
+    proptest::proptest! {
+        /// `Votes::add_if_new` is `has` then `add`: the same counts, voters and answers for
+        /// any sequence of votes (views, digests, kinds, duplicates, several validators).
+        #[test]
+        fn add_if_new_is_has_then_add(votes in proptest::collection::vec((0usize..140, 0u64..3, 0u64..3, proptest::bool::ANY), 0..300)) {
+            let (mut fast, mut slow) = (Votes::default(), Votes::default());
+            for &(idx, view, digest, commit) in &votes {
+                let added = if slow.has(idx, view, commit) {
+                    false
+                } else {
+                    slow.add(idx, view, digest, commit);
+                    true
+                };
+                proptest::prop_assert_eq!(fast.add_if_new(idx, view, digest, commit), added);
+                for v in 0..3 {
+                    for d in 0..3 {
+                        for c in [false, true] {
+                            proptest::prop_assert_eq!(fast.count(v, d, c), slow.count(v, d, c));
+                        }
+                    }
+                    for i in 0..140 {
+                        proptest::prop_assert_eq!(fast.has(i, v, false), slow.has(i, v, false));
+                        proptest::prop_assert_eq!(fast.has(i, v, true), slow.has(i, v, true));
+                    }
+                }
+            }
+        }
+
+        /// `SeqLog::entry` (fast path for held instances) creates exactly the instances the
+        /// ring needs and returns the one at `seq`.
+        #[test]
+        fn seqlog_entry_returns_the_instance_at_seq(seqs in proptest::collection::vec(1u64..60, 1..80), drop_at in 0u64..40) {
+            let mut log = SeqLog::default();
+            for (k, &seq) in seqs.iter().enumerate() {
+                if k == seqs.len() / 2 {
+                    log.drop_through(drop_at);
+                }
+                log.entry(seq).view = seq;
+                proptest::prop_assert_eq!(log.get(seq).map(|i| i.view), Some(seq));
+                proptest::prop_assert!(log.base <= seq && seq < log.base + log.len() as u64);
+            }
+        }
     }
 }

@@ -91,7 +91,7 @@ pub struct EventQueue<E> {
     /// Free slots of `slab`, reused last-freed first (warm in the cache).
     free: Vec<u32>,
     buckets: Vec<Vec<Entry>>,
-    /// Minimum time held by each non-empty bucket.
+    /// Minimum time held by each bucket (`SimTime::MAX` when empty).
     bmin: [SimTime; BUCKETS],
     /// Bit `i − 1` set ⇔ bucket `i ≥ 1` is non-empty.
     nonempty: u64,
@@ -126,7 +126,7 @@ impl<E> EventQueue<E> {
             slab: Vec::new(),
             free: Vec::new(),
             buckets: (0..BUCKETS).map(|_| Vec::new()).collect(),
-            bmin: [0; BUCKETS],
+            bmin: [SimTime::MAX; BUCKETS],
             nonempty: 0,
             last: 0,
             zero: VecDeque::new(),
@@ -234,13 +234,9 @@ impl<E> EventQueue<E> {
             return;
         }
         let b = bucket_of(time, self.last);
-        let bit = 1u64 << (b - 1);
-        if self.nonempty & bit == 0 {
-            self.nonempty |= bit;
-            self.bmin[b] = time;
-        } else if time < self.bmin[b] {
-            self.bmin[b] = time;
-        }
+        // Branch-free: an empty bucket's minimum is `SimTime::MAX` (see `redistribute`).
+        self.nonempty |= 1u64 << (b - 1);
+        self.bmin[b] = self.bmin[b].min(time);
         self.buckets[b].push(ev);
     }
 
@@ -267,8 +263,10 @@ impl<E> EventQueue<E> {
     /// at that time go to `zero` (sorted by seq), the others to lower buckets.
     fn redistribute(&mut self) {
         let i = self.nonempty.trailing_zeros() as usize + 1;
-        self.nonempty &= !(1u64 << (i - 1));
+        // Kept in locals during the pass: the pushes below could alias the fields otherwise.
+        let mut nonempty = self.nonempty & !(1u64 << (i - 1));
         let min = self.bmin[i];
+        self.bmin[i] = SimTime::MAX;
         self.last = min;
         let mut moved = std::mem::take(&mut self.buckets[i]);
         // Every time of bucket i shares its bits above i − 1 with the minimum: each lands in
@@ -279,15 +277,11 @@ impl<E> EventQueue<E> {
                 continue;
             }
             let b = bucket_of(ev.time, min);
-            let bit = 1u64 << (b - 1);
-            if self.nonempty & bit == 0 {
-                self.nonempty |= bit;
-                self.bmin[b] = ev.time;
-            } else if ev.time < self.bmin[b] {
-                self.bmin[b] = ev.time;
-            }
+            nonempty |= 1u64 << (b - 1);
+            self.bmin[b] = self.bmin[b].min(ev.time);
             self.buckets[b].push(ev);
         }
+        self.nonempty = nonempty;
         self.buckets[i] = moved; // keep the allocation
         if self.zero.len() > 1 {
             let z = self.zero.make_contiguous();

@@ -67,6 +67,9 @@ pub struct Network {
     rto: SimTime,
     header: u32,
     rng: SimRng,
+    /// The last egress serialization time computed, as `(bytes, bits/s, ns)`: a broadcast
+    /// sends equal messages at one rate, so this saves a 64-bit division per copy.
+    ser_memo: (u64, u64, SimTime),
     /// With `latency_per = "link"`: the seed and replication of the per-link streams and
     /// the delays drawn so far, keyed by `(min id) << 32 | (max id)` (looked up only, never
     /// iterated). Memory O(links used); lookup O(1).
@@ -102,6 +105,7 @@ impl Network {
             header: spec.header_bytes,
             rng,
             link_delays: None,
+            ser_memo: (u64::MAX, 0, 0), // no message has u64::MAX bytes: never a false hit
         }
     }
 
@@ -227,6 +231,7 @@ impl Network {
 
     /// [`Network::transmit`] on a given [`Lane`]. Losses apply to the egress lane only
     /// (SimBlock models none).
+    #[inline]
     pub fn transmit_on(
         &mut self,
         lane: Lane,
@@ -295,7 +300,16 @@ impl Network {
             }
         }
         let ser = match rate {
-            Some(bps) => (bytes * 8 * NS_PER_S).div_ceil(bps),
+            Some(bps) => {
+                let (memo_bytes, memo_bps, memo_ser) = self.ser_memo;
+                if memo_bytes == bytes && memo_bps == bps {
+                    memo_ser
+                } else {
+                    let ser = (bytes * 8 * NS_PER_S).div_ceil(bps);
+                    self.ser_memo = (bytes, bps, ser);
+                    ser
+                }
+            }
             None => 0,
         };
         let slot = &mut self.egress_free_at[from as usize];
@@ -312,7 +326,16 @@ impl Network {
             attempts += u64::from(retries);
         }
         let base = self.base_delay(from, to);
-        let arrival = sent_at + self.delay(from, to, base);
+        // The uniform jitter (the flagship's) drawn here, inline on the per-message path; the
+        // same draw and arithmetic as `jittered`. Per-link delays go through `delay`.
+        let delay = match self.jitter {
+            Jitter::Uniform(frac) if self.link_delays.is_none() => {
+                let u: f64 = self.rng.random::<f64>() * 2.0 - 1.0;
+                round_to_ns((base as f64 * (1.0 + frac * u)).max(0.0))
+            }
+            _ => self.delay(from, to, base),
+        };
+        let arrival = sent_at + delay;
         if let Some(s) = stats {
             s.messages += 1;
             s.bytes += bytes * attempts;

@@ -22,8 +22,9 @@ pub const DRAIN_LIMIT: SimTime = 60 * NS_PER_S;
 /// What travels on the wire.
 #[derive(Debug, Clone)]
 pub enum Wire<M> {
-    /// Client → entry replica.
-    Request(TxEntry),
+    /// Client → entry replica (boxed, like every transaction carried by an event: it keeps
+    /// the event small — one allocation per transaction, not per event).
+    Request(Box<TxEntry>),
     /// Replica → client.
     Reply(Reply),
     /// Replica → replica.
@@ -58,8 +59,8 @@ pub enum Event<M> {
     Submitted {
         /// Node.
         node: NodeId,
-        /// The transaction.
-        tx: TxEntry,
+        /// The transaction (boxed: see [`Wire::Request`]).
+        tx: Box<TxEntry>,
     },
     /// Fault `index` of the scenario starts (`start`) or ends.
     Fault {
@@ -83,8 +84,8 @@ pub const NO_SLOT: u32 = u32::MAX;
 /// A unit of CPU work on a node.
 #[derive(Debug)]
 enum Job<M> {
-    Submit(TxEntry),
-    Request(TxEntry),
+    Submit(Box<TxEntry>),
+    Request(Box<TxEntry>),
     Proto(NodeId, M),
     Timer(u64),
 }
@@ -354,10 +355,12 @@ impl<'a, R: Replica> World<'a, R> {
         bytes: u32,
         wire: Wire<R::Msg>,
     ) {
-        self.send_on(queue, crate::net::Lane::Egress, at, from, to, bytes, wire);
+        let counted = self.in_window(at);
+        self.send_on(queue, crate::net::Lane::Egress, at, from, to, bytes, wire, counted);
     }
 
     #[allow(clippy::too_many_arguments)]
+    #[inline]
     fn send_on(
         &mut self,
         queue: &mut EventQueue<Event<R::Msg>>,
@@ -367,12 +370,10 @@ impl<'a, R: Replica> World<'a, R> {
         to: NodeId,
         bytes: u32,
         wire: Wire<R::Msg>,
+        counted: bool,
     ) {
-        let stats = if self.in_window(at) {
-            Some(&mut self.net_stats)
-        } else {
-            None
-        };
+        debug_assert_eq!(counted, self.in_window(at), "`counted` is `in_window(at)`");
+        let stats = if counted { Some(&mut self.net_stats) } else { None };
         let mut arrival = self.net.transmit_on(lane, at, from, to, bytes, stats);
         if !self.faults.links.is_empty() && from != to {
             let (f, t) = (from as usize, to as usize);
@@ -490,9 +491,13 @@ impl<'a, R: Replica> World<'a, R> {
         let cpu = &mut self.cpus[node as usize];
         if cpu.queued() == 0 && cpu.try_take_core() {
             self.run_job(now, node, now, job, queue);
-        } else {
-            cpu.enqueue(now, job);
+            // A job's handler and outputs never queue a job on a CPU (inputs arrive as
+            // events): the queue is still empty, so nothing starts and no silent core's
+            // release has to be scheduled.
+            debug_assert_eq!(self.cpus[node as usize].queued(), 0);
+            return;
         }
+        cpu.enqueue(now, job);
         self.start_jobs(now, node, queue);
         self.schedule_silent_if_needed(node, queue);
     }
@@ -561,7 +566,7 @@ impl<'a, R: Replica> World<'a, R> {
                 if !self.censored(node, &tx)
                     && let Some(r) = self.replicas[node as usize].as_mut()
                 {
-                    r.on_request(now, tx, &mut self.outbox);
+                    r.on_request(now, *tx, &mut self.outbox);
                 }
             }
             Job::Proto(from, msg) => {
@@ -647,7 +652,8 @@ impl<'a, R: Replica> World<'a, R> {
                     let lane = self.replicas[node as usize]
                         .as_ref()
                         .map_or(crate::net::Lane::Egress, |r| r.msg_lane(&msg));
-                    self.send_on(queue, lane, at, node, to, bytes, Wire::Proto(msg));
+                    let counted = self.in_window(at);
+                    self.send_on(queue, lane, at, node, to, bytes, Wire::Proto(msg), counted);
                 }
                 Action::Broadcast { msg } => {
                     let bytes = R::msg_bytes(&msg);
@@ -658,18 +664,26 @@ impl<'a, R: Replica> World<'a, R> {
                         }
                         _ => None,
                     };
-                    let half = R::equivocation_split(self.dep.members.len());
-                    for i in 0..self.dep.members.len() {
-                        let to = self.dep.members[i];
+                    let members = std::mem::take(&mut self.dep.members);
+                    let half = R::equivocation_split(members.len());
+                    // Per broadcast, not per copy: the window test and the message kinds.
+                    let counted = self.in_window(at);
+                    let kind = R::msg_kind(&msg);
+                    let alt_kind = alt.as_ref().map_or(kind, |a| R::msg_kind(a));
+                    for (i, &to) in members.iter().enumerate() {
                         if to != node {
-                            let m = match &alt {
-                                Some(a) if i >= half => a.clone(),
-                                _ => msg.clone(),
+                            let (m, k) = match &alt {
+                                Some(a) if i >= half => (a.clone(), alt_kind),
+                                _ => (msg.clone(), kind),
                             };
-                            self.count_kind(at, &m);
-                            self.send(queue, at, node, to, bytes, Wire::Proto(m));
+                            if counted {
+                                self.kind_counts[k] += 1;
+                            }
+                            let lane = crate::net::Lane::Egress;
+                            self.send_on(queue, lane, at, node, to, bytes, Wire::Proto(m), counted);
                         }
                     }
+                    self.dep.members = members;
                 }
                 Action::SetTimer { after, token } => queue.schedule_at(at + after, Event::Timer { node, token }),
                 Action::Reply { client, reply } => {
@@ -768,7 +782,7 @@ impl<'a, R: Replica> Model for World<'a, R> {
                 }
                 // A crashed client loses the transaction (the workload itself is unchanged).
                 if self.faults.is_up(tx.submitter) {
-                    self.submit_job(now, tx.submitter, Job::Submit(tx), queue);
+                    self.submit_job(now, tx.submitter, Job::Submit(Box::new(tx)), queue);
                 }
                 let next = self.workload.next_arrival(flow as usize, now);
                 if next < self.scenario.duration {
@@ -1088,5 +1102,9 @@ mod tests {
         let pbft = std::mem::size_of::<Scheduled<Event<PbftMsg>>>();
         assert!(pbft <= 96, "{pbft} bytes");
         assert!(std::mem::size_of::<Scheduled<Event<CentralMsg>>>() <= 96);
+        // What the queue's slab holds per pending event: transactions are boxed, so a PBFT
+        // event is at most a vote (view, seq, digest) plus addresses and tags.
+        let slab_entry = std::mem::size_of::<Option<Event<PbftMsg>>>();
+        assert!(slab_entry <= 48, "{slab_entry} bytes");
     }
 }
