@@ -49,7 +49,7 @@ use crate::ledger::{Ledger, TxEntry};
 use crate::net::Lane;
 use crate::scenario::{
     BatchSpec, BlockSize, CpuCosts, DegreeCap, HashPowerDist, NodeId, PeerLinks, PiecewiseDist, PowSpec, PropagationAt,
-    Refill, RelayTiming, Scenario,
+    Refill, RelayTiming, Rerequest, Scenario,
 };
 use rand::RngExt;
 use std::cell::{Cell, RefCell};
@@ -66,6 +66,9 @@ pub const RETAIN: u64 = 16;
 /// A block requested this long ago without an answer may be requested from another announcer
 /// (the default of `inv_timeout`).
 pub const REREQUEST_AFTER: SimTime = 60 * NS_PER_S;
+/// Tag of a block-request timer's token (`rerequest = "timer"`; the low bits are the block
+/// id). Mining attempt tokens count up from 1 and never reach it.
+const REREQUEST_TIMER: u64 = 1 << 63;
 /// Entries of `PowReplica::recent`.
 const RECENT: usize = 4;
 
@@ -414,10 +417,13 @@ pub struct RecentBlocks {
     cpu_free: bool,
     /// `inv_timeout`: a request older than this may be repeated.
     rerequest_after: SimTime,
+    /// `rerequest = "timer"`: an INV for a requested block is not a no-op (its sender is
+    /// noted as the next announcer to ask).
+    timer_rerequest: bool,
 }
 
 impl RecentBlocks {
-    fn new(n: usize, cpu_free: bool, rerequest_after: SimTime) -> Self {
+    fn new(n: usize, cpu_free: bool, rerequest_after: SimTime, timer_rerequest: bool) -> Self {
         Self {
             lines: (0..n)
                 .map(|_| RecentLine {
@@ -428,6 +434,7 @@ impl RecentBlocks {
             final_height: (0..n).map(|_| Cell::new(0)).collect(),
             cpu_free,
             rerequest_after,
+            timer_rerequest,
         }
     }
 
@@ -456,7 +463,7 @@ impl NoopFilter<PowMsg> for RecentBlocks {
                 let line = &self.lines[to as usize];
                 if let Some(k) = (0..RECENT).find(|&k| line.ids[k].get() == *id) {
                     let t = line.at[k].get();
-                    return t == SimTime::MAX || at < t + self.rerequest_after;
+                    return t == SimTime::MAX || (!self.timer_rerequest && at < t + self.rerequest_after);
                 }
                 *height <= self.final_height[to as usize].get()
             }
@@ -565,6 +572,10 @@ pub struct PowReplica {
     work: Vec<(Option<NodeId>, Rc<Block>)>,
     /// Outstanding block requests: id → when requested.
     requested: BTreeMap<u64, SimTime>,
+    /// `rerequest = "timer"`: per outstanding request, the peer asked last and the other
+    /// announcers in the order their INVs arrived (`None`: `rerequest = "on-inv"`). Memory
+    /// O(outstanding requests × announcers); entries end with the request.
+    announcers: Option<BTreeMap<u64, (NodeId, Vec<NodeId>)>>,
     /// Best chain above the final block: `chain[0]` is the final block.
     chain: VecDeque<u64>,
     tip: Rc<Block>,
@@ -670,6 +681,9 @@ impl PowReplica {
             return;
         }
         self.requested.remove(&block.id);
+        if let Some(ann) = &mut self.announcers {
+            ann.remove(&block.id);
+        }
         if block.height <= self.final_height {
             // Conflicts with a final block (a final one would still be in `blocks`).
             if block.height + RETAIN > self.final_height {
@@ -689,13 +703,8 @@ impl PowReplica {
         };
         self.tracker.borrow_mut().node_received(self.id, block.id, recorded);
         if !self.blocks.contains_key(&block.parent) {
-            if let std::collections::btree_map::Entry::Vacant(e) = self.requested.entry(block.parent) {
-                e.insert(now);
-                self.remember(block.parent, now);
-                out.push(Action::Send {
-                    to: from,
-                    msg: PowMsg::GetData { id: block.parent },
-                });
+            if !self.requested.contains_key(&block.parent) {
+                self.request(now, block.parent, from, out);
             }
             self.orphans.push((from, block));
             return;
@@ -863,6 +872,54 @@ impl PowReplica {
         self.orphans.retain(|(_, b)| b.height > fh);
         let after = self.recent.rerequest_after;
         self.requested.retain(|_, t| *t + after > now);
+        if let Some(ann) = &mut self.announcers {
+            let requested = &self.requested;
+            ann.retain(|id, _| requested.contains_key(id));
+        }
+    }
+
+    /// Send GETDATA for `id` to `to` and note the request at `now`; with `rerequest =
+    /// "timer"`, note whom it asked and arm the request's timer.
+    fn request(&mut self, now: SimTime, id: u64, to: NodeId, out: &mut Outbox<PowMsg>) {
+        self.requested.insert(id, now);
+        self.remember(id, now);
+        if let Some(ann) = &mut self.announcers {
+            ann.entry(id).or_insert_with(|| (to, Vec::new())).0 = to;
+            out.push(Action::SetTimer {
+                after: self.recent.rerequest_after,
+                token: REREQUEST_TIMER | id,
+            });
+        }
+        out.push(Action::Send {
+            to,
+            msg: PowMsg::GetData { id },
+        });
+    }
+
+    /// `rerequest = "timer"`: the request timer of block `id` fired. If the block is still
+    /// awaited and its request is due, ask the next announcer (dropping the request when
+    /// none is left, so a later INV starts a new one).
+    fn request_timed_out(&mut self, now: SimTime, id: u64, out: &mut Outbox<PowMsg>) {
+        let due = self
+            .requested
+            .get(&id)
+            .is_some_and(|&t| now >= t + self.recent.rerequest_after);
+        if !due {
+            return;
+        }
+        let next = self.announcers.as_mut().and_then(|ann| {
+            let (_, waiting) = ann.get_mut(&id)?;
+            (!waiting.is_empty()).then(|| waiting.remove(0))
+        });
+        match next {
+            Some(to) => self.request(now, id, to, out),
+            None => {
+                self.requested.remove(&id);
+                if let Some(ann) = &mut self.announcers {
+                    ann.remove(&id);
+                }
+            }
+        }
     }
 
     /// Note in `recent` that block `id` was stored (`SimTime::MAX`) or requested at `at`.
@@ -932,17 +989,22 @@ impl Replica for PowReplica {
                 {
                     return;
                 }
-                if let Some(&t) = self.requested.get(&id)
-                    && now < t + self.recent.rerequest_after
-                {
-                    return;
+                if let Some(&t) = self.requested.get(&id) {
+                    if let Some(ann) = &mut self.announcers {
+                        // Timer mode: only the request's timer asks again; note the announcer.
+                        if let Some((asked, waiting)) = ann.get_mut(&id)
+                            && *asked != from
+                            && !waiting.contains(&from)
+                        {
+                            waiting.push(from);
+                        }
+                        return;
+                    }
+                    if now < t + self.recent.rerequest_after {
+                        return;
+                    }
                 }
-                self.requested.insert(id, now);
-                self.remember(id, now);
-                out.push(Action::Send {
-                    to: from,
-                    msg: PowMsg::GetData { id },
-                });
+                self.request(now, id, from, out);
             }
             PowMsg::GetData { id } => self.serve(from, id, true, out),
             PowMsg::GetBlockTxn { id } => self.serve(from, id, false, out),
@@ -964,7 +1026,9 @@ impl Replica for PowReplica {
     }
 
     fn on_timer(&mut self, now: SimTime, token: u64, out: &mut Outbox<PowMsg>) {
-        if token == self.attempt && self.share > 0.0 {
+        if token & REREQUEST_TIMER != 0 {
+            self.request_timed_out(now, token & !REREQUEST_TIMER, out);
+        } else if token == self.attempt && self.share > 0.0 {
             self.mine(now, out);
         }
     }
@@ -975,6 +1039,9 @@ impl Replica for PowReplica {
 
     fn on_recover(&mut self, _now: SimTime, out: &mut Outbox<PowMsg>) {
         self.requested.clear();
+        if let Some(ann) = &mut self.announcers {
+            ann.clear();
+        }
         self.restart_mining(out);
     }
 
@@ -1294,7 +1361,12 @@ pub fn deploy(scenario: &Scenario, spec: &PowSpec, replication: u32) -> Deployme
             && (spec.relay_timing == RelayTiming::SimBlock
                 || (spec.block_processing == 0 && spec.block_processing_per_kb == 0))
     };
-    let recent = Rc::new(RecentBlocks::new(n, cpu_free, spec.inv_timeout));
+    let recent = Rc::new(RecentBlocks::new(
+        n,
+        cpu_free,
+        spec.inv_timeout,
+        spec.rerequest == Rerequest::Timer,
+    ));
     let mut replicas = Vec::with_capacity(n);
     for (i, (rng, neighbours)) in rngs.into_iter().zip(adj).enumerate() {
         let mut blocks = BlockStore::default();
@@ -1344,6 +1416,7 @@ pub fn deploy(scenario: &Scenario, spec: &PowSpec, replication: u32) -> Deployme
                 orphans: Vec::new(),
                 work: Vec::new(),
                 requested: BTreeMap::new(),
+                announcers: (spec.rerequest == Rerequest::Timer).then(BTreeMap::new),
                 chain: VecDeque::from([0]),
                 tip: genesis.clone(),
                 final_height: 0,
@@ -1554,6 +1627,93 @@ compact_failure = {failure}
         assert!(!f.ignores(REREQUEST_AFTER + 2, 2, 0, &inv));
         rs[0].on_message(REREQUEST_AFTER + 2, 2, inv, &mut out);
         assert!(out.actions.is_empty());
+    }
+
+    /// The request timers armed in `out`: (after, token).
+    fn timers(out: &Outbox<PowMsg>) -> Vec<(SimTime, u64)> {
+        out.actions
+            .iter()
+            .filter_map(|a| match a {
+                Action::SetTimer { after, token } => Some((*after, *token)),
+                _ => None,
+            })
+            .collect()
+    }
+
+    /// GETDATA sends in `out`: the peers asked.
+    fn getdata_to(out: &Outbox<PowMsg>) -> Vec<NodeId> {
+        out.actions
+            .iter()
+            .filter_map(|a| match a {
+                Action::Send {
+                    to,
+                    msg: PowMsg::GetData { .. },
+                } => Some(*to),
+                _ => None,
+            })
+            .collect()
+    }
+
+    #[test]
+    fn timer_rerequest_asks_the_next_announcer_when_the_request_times_out() {
+        let (sc, mut spec) = setup(1, 0.0, 0.0);
+        spec.rerequest = Rerequest::Timer;
+        spec.inv_timeout = 10;
+        let mut rs: Vec<PowReplica> = deploy(&sc, &spec, 0).replicas.into_iter().map(|(_, r)| r).collect();
+        let mut out = Outbox::default();
+        rs[0].on_message(0, 1, PowMsg::Inv { id: 8, height: 1 }, &mut out);
+        assert_eq!(getdata_to(&out), vec![1]);
+        let first = timers(&out);
+        assert_eq!(first.len(), 1, "one request timer");
+        assert_eq!(first[0].0, 10, "after inv_timeout");
+        out.clear();
+        // Later announcers are noted, not asked — not even after the timeout (only the timer
+        // asks again); a repeated announcer is noted once.
+        rs[0].on_message(3, 2, PowMsg::Inv { id: 8, height: 1 }, &mut out);
+        rs[0].on_message(11, 3, PowMsg::Inv { id: 8, height: 1 }, &mut out);
+        rs[0].on_message(12, 2, PowMsg::Inv { id: 8, height: 1 }, &mut out);
+        assert!(getdata_to(&out).is_empty());
+        // A timer that fires before the request is due (a stale one) does nothing.
+        rs[0].on_timer(9, first[0].1, &mut out);
+        assert!(getdata_to(&out).is_empty());
+        rs[0].on_timer(10, first[0].1, &mut out);
+        assert_eq!(getdata_to(&out), vec![2], "the first other announcer, in INV order");
+        let second = timers(&out);
+        assert_eq!(second.len(), 1);
+        out.clear();
+        // The block arrives: its next timer is a no-op.
+        rs[0].on_message(15, 2, PowMsg::Block(block(8, 0, 1, vec![])), &mut out);
+        out.clear();
+        rs[0].on_timer(20, second[0].1, &mut out);
+        assert!(getdata_to(&out).is_empty(), "the block has arrived");
+        assert!(timers(&out).is_empty());
+    }
+
+    #[test]
+    fn timer_rerequest_without_another_announcer_drops_the_request_so_a_later_inv_asks_again() {
+        let (sc, mut spec) = setup(1, 0.0, 0.0);
+        spec.rerequest = Rerequest::Timer;
+        spec.inv_timeout = 10;
+        let mut rs: Vec<PowReplica> = deploy(&sc, &spec, 0).replicas.into_iter().map(|(_, r)| r).collect();
+        let mut out = Outbox::default();
+        rs[0].on_message(0, 1, PowMsg::Inv { id: 8, height: 1 }, &mut out);
+        let t = timers(&out)[0].1;
+        out.clear();
+        rs[0].on_timer(10, t, &mut out);
+        assert!(
+            getdata_to(&out).is_empty() && timers(&out).is_empty(),
+            "nobody else to ask"
+        );
+        rs[0].on_message(11, 1, PowMsg::Inv { id: 8, height: 1 }, &mut out);
+        assert_eq!(getdata_to(&out), vec![1], "a new request");
+        // Default (`on-inv`): no request timers at all.
+        let (sc, spec) = setup(1, 0.0, 0.0);
+        assert_eq!(spec.rerequest, Rerequest::OnInv);
+        let mut rs: Vec<PowReplica> = deploy(&sc, &spec, 0).replicas.into_iter().map(|(_, r)| r).collect();
+        let mut out = Outbox::default();
+        rs[0].on_message(0, 1, PowMsg::Inv { id: 8, height: 1 }, &mut out);
+        assert_eq!(getdata_to(&out), vec![1]);
+        assert!(timers(&out).is_empty());
     }
 
     #[test]

@@ -759,6 +759,8 @@ pub struct PowSpec {
     /// A requested block not received after this long may be requested from another
     /// announcer (default 60 s; Gervais et al.'s simulator: 2 × the block interval).
     pub inv_timeout: SimTime,
+    /// When a timed-out block request is repeated.
+    pub rerequest: Rerequest,
     /// Degree caps applied while the peer graph is built (`None`: no cap).
     pub degree_cap: Option<DegreeCap>,
     /// Fraction of nodes that are "churning" (SimBlock); they fail compact blocks with
@@ -814,6 +816,21 @@ pub enum PropagationAt {
     /// When the block arrived, before validation (Gervais et al.'s simulator: the
     /// `timeReceived` its statistic uses is set on arrival, in `ReceivedBlockMessage`).
     Arrival,
+}
+
+/// When a PoW node repeats a block request that has not been answered within `inv_timeout`
+/// (`rerequest`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Rerequest {
+    /// When an INV for the block arrives after the timeout, from its sender (a block nobody
+    /// announces again is never asked for again).
+    #[default]
+    OnInv,
+    /// A timer per request: when it fires and the block has not arrived, the next announcer
+    /// (in the order their INVs arrived; the sender of an orphan for its missing parent) is
+    /// asked, with a new timer; with no announcer left the request is dropped, so a later INV
+    /// starts a new one (Gervais et al.'s simulator, `BitcoinNode::InvTimeoutExpired`).
+    Timer,
 }
 
 /// PoW `degree_cap` (Gervais et al.'s `BitcoinTopologyHelper`: a node accepts links up to

@@ -843,6 +843,11 @@ pub struct RawSystem {
     /// request it again (default "60s").
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub inv_timeout: Option<String>,
+    /// PoW: when a timed-out block request is repeated: "on-inv" (default: when another
+    /// announcer's INV arrives after `inv_timeout`) or "timer" (a timer per request fires
+    /// after `inv_timeout` and asks the next announcer, as Gervais et al.'s simulator does).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rerequest: Option<String>,
     /// PoW: cap on each node's degree while the peer graph is built (default: none).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub degree_cap: Option<RawDegreeCap>,

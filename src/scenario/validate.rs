@@ -1258,7 +1258,7 @@ pub fn validate(raw: RawScenario, origin: &str) -> Result<Scenario, ScenarioErro
         if !sys_names.insert(s.name.clone()) {
             c.err(format!("{p}.name"), format!("system name `{}` is used twice", s.name));
         }
-        let present: [(&str, bool); 45] = [
+        let present: [(&str, bool); 46] = [
             ("operator", s.operator.is_some()),
             ("standby", s.standby.is_some()),
             ("db_servers", s.db_servers.is_some()),
@@ -1295,6 +1295,7 @@ pub fn validate(raw: RawScenario, origin: &str) -> Result<Scenario, ScenarioErro
             ("relay_timing", s.relay_timing.is_some()),
             ("block_processing_per_kb", s.block_processing_per_kb.is_some()),
             ("propagation_at", s.propagation_at.is_some()),
+            ("rerequest", s.rerequest.is_some()),
             ("inv_timeout", s.inv_timeout.is_some()),
             ("degree_cap", s.degree_cap.is_some()),
             ("churn_share", s.churn_share.is_some()),
@@ -1357,6 +1358,7 @@ pub fn validate(raw: RawScenario, origin: &str) -> Result<Scenario, ScenarioErro
                 "block_processing_per_kb",
                 "propagation_at",
                 "inv_timeout",
+                "rerequest",
                 "degree_cap",
                 "churn_share",
                 "compact_failure_stable",
@@ -1793,6 +1795,20 @@ pub fn validate(raw: RawScenario, origin: &str) -> Result<Scenario, ScenarioErro
                         }
                     },
                     inv_timeout: positive_dur_or(&mut c, "inv_timeout", &s.inv_timeout, 60_000 * ms),
+                    rerequest: match s.rerequest.as_deref() {
+                        None | Some("on-inv") => Rerequest::OnInv,
+                        Some("timer") => Rerequest::Timer,
+                        Some(other) => {
+                            c.err(
+                                format!("{p}.rerequest"),
+                                format!(
+                                    "unknown rerequest `{other}`; allowed: on-inv, timer{}",
+                                    did_you_mean(other, ["on-inv", "timer"])
+                                ),
+                            );
+                            Rerequest::OnInv
+                        }
+                    },
                     degree_cap: s
                         .degree_cap
                         .as_ref()

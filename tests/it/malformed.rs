@@ -1002,6 +1002,20 @@ fn cases() -> Vec<Case> {
             ],
         ),
         case(
+            "unknown rerequest",
+            vec![Set("system[1].consensus=\"pow\""), Set("system[1].rerequest=\"timr\"")],
+            vec![
+                Issue("system[1].rerequest"),
+                Says("allowed: on-inv, timer"),
+                Says("did you mean `timer`"),
+            ],
+        ),
+        case(
+            "rerequest on a non-PoW system",
+            vec![Set("system[1].rerequest=\"timer\"")],
+            vec![Issue("system[1].rerequest")],
+        ),
+        case(
             "zero inv_timeout",
             vec![Set("system[1].consensus=\"pow\""), Set("system[1].inv_timeout=\"0\"")],
             vec![Issue("system[1].inv_timeout")],
