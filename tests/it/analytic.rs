@@ -35,9 +35,7 @@ pub(crate) fn load(text: &str) -> Scenario {
     Scenario::from_toml_str(text, "analytic").unwrap_or_else(|e| panic!("{e}\n{text}"))
 }
 
-fn close(a: f64, b: f64) -> bool {
-    (a - b).abs() <= 1e-9 * b.abs().max(1.0)
-}
+use crate::common::close;
 
 pub(crate) const CENTRAL_GROUPS: &str = r#"
 [[topology.group]]

@@ -168,3 +168,18 @@ db_commit = "0"
 
 /// No jitter, for [`ideal_network`].
 pub const NO_JITTER: &str = r#"{ dist = "none" }"#;
+
+/// Whether `a` equals `b` up to a relative 1e-9 (absolute 1e-9 near zero): for analytic
+/// latencies that the simulator must reproduce exactly but reaches through float means.
+pub fn close(a: f64, b: f64) -> bool {
+    (a - b).abs() <= 1e-9 * b.abs().max(1.0)
+}
+
+/// A run is safe (no violation), conserved money, ended with every correct replica at the
+/// same state and height (`heights` = (lowest, highest) final height).
+pub fn assert_safe_and_caught_up(r: &ledgersim::sim::RunResult, what: &str) {
+    assert_eq!(r.safety_violations, 0, "{what}: {:?}", r.violation_notes);
+    assert!(r.money_conserved, "{what}: money not conserved");
+    assert!(r.replicas_consistent, "{what}: replicas disagree");
+    assert_eq!(r.heights.0, r.heights.1, "{what}: every correct replica caught up");
+}

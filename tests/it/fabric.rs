@@ -90,19 +90,9 @@ const UNBATCHED: &str = "batch_max_tx = 1\nbatch_timeout = \"0\"\npipeline = 100
 const SHORT: &str = "duration = \"20s\"\nwarmup = \"1s\"\nreplications = 1";
 const SLOW: &str = r#"{ process = "constant", rate = 2.0 }"#;
 
-fn assert_safe(r: &RunResult, what: &str) {
-    assert_eq!(r.safety_violations, 0, "{what}: {:?}", r.violation_notes);
-    assert!(r.money_conserved, "{what}: money not conserved");
-    assert!(r.replicas_consistent, "{what}: replicas disagree");
-    assert_eq!(
-        r.heights.0, r.heights.1,
-        "{what}: every replica caught up after the drain"
-    );
-}
+use crate::common::assert_safe_and_caught_up as assert_safe;
 
-fn close(a: f64, b: f64) -> bool {
-    (a - b).abs() <= 1e-9 * b.abs().max(1.0)
-}
+use crate::common::close;
 
 #[test]
 fn eov_latency_is_four_delta_from_a_peer_and_two_at_the_leader() {

@@ -80,9 +80,7 @@ fn kind(r: &RunResult, name: &str) -> u64 {
         .unwrap_or_else(|| panic!("no message kind {name}"))
 }
 
-fn close(a: f64, b: f64) -> bool {
-    (a - b).abs() <= 1e-9 * b.abs().max(1.0)
-}
+use crate::common::close;
 
 const SLOW: &str = r#"{ process = "constant", rate = 2.0 }"#;
 

@@ -91,12 +91,7 @@ fn kind(r: &RunResult, name: &str) -> u64 {
         .unwrap_or_else(|| panic!("no message kind {name}"))
 }
 
-fn assert_safe_and_caught_up(r: &RunResult, what: &str) {
-    assert_eq!(r.safety_violations, 0, "{what}: {:?}", r.violation_notes);
-    assert!(r.money_conserved, "{what}");
-    assert!(r.replicas_consistent, "{what}");
-    assert_eq!(r.heights.0, r.heights.1, "{what}: every correct replica caught up");
-}
+use crate::common::assert_safe_and_caught_up;
 
 #[test]
 fn primary_crash_triggers_a_view_change_and_the_old_primary_catches_up() {

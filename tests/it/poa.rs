@@ -75,9 +75,7 @@ const JITTER: &str = r#"{ dist = "uniform", pct = 10 }"#;
 /// Arrivals at 0.5 s, 1.0 s, …: exactly on the slot grid of a 100 ms or 250 ms period.
 const ALIGNED: &str = r#"{ process = "constant", rate = 2.0 }"#;
 
-fn close(a: f64, b: f64) -> bool {
-    (a - b).abs() <= 1e-9 * b.abs().max(1.0)
-}
+use crate::common::close;
 
 fn kind(r: &RunResult, name: &str) -> u64 {
     r.message_kinds
@@ -87,12 +85,7 @@ fn kind(r: &RunResult, name: &str) -> u64 {
         .unwrap()
 }
 
-fn assert_safe(r: &RunResult, what: &str) {
-    assert_eq!(r.safety_violations, 0, "{what}: {:?}", r.violation_notes);
-    assert!(r.replicas_consistent, "{what}: replicas disagree");
-    assert!(r.money_conserved, "{what}: money not conserved");
-    assert_eq!(r.heights.0, r.heights.1, "{what}: every replica caught up by the end");
-}
+use crate::common::assert_safe_and_caught_up as assert_safe;
 
 /// Commits the clients learned of in `[from_s, to_s)` (time-series windows of 1 s).
 fn commits_between(r: &RunResult, from_s: usize, to_s: usize) -> u64 {

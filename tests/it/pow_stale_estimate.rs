@@ -13,6 +13,7 @@ use ledgersim::sim::run_system;
 /// trip `rtt_ms`, `jitter` (a TOML inline table), unlimited bandwidth, zero CPU, block interval
 /// `interval`; `system` adds fields to the pow system.
 fn net(n: usize, rtt_ms: f64, jitter: &str, interval: &str, duration: &str, reps: u32, system: &str) -> Scenario {
+    let net = crate::common::ideal_network(rtt_ms, jitter);
     let text = format!(
         r#"
 name = "pow-stale-estimate"
@@ -30,19 +31,7 @@ role = "node"
 count = {n}
 region = "r"
 
-[network]
-intra_region_rtt = "{rtt_ms}ms"
-bandwidth = "unlimited"
-jitter = {jitter}
-loss = 0.0
-
-[cpu]
-sign = "0"
-verify = "0"
-hash_per_kb = "0"
-execute_tx = "0"
-db_commit = "0"
-
+{net}
 [workload]
 [[workload.flow]]
 name = "pay"
