@@ -43,7 +43,9 @@
 //! fees and priorities (blocks take pending transactions in id order), selfish mining, and
 //! initial block download for a node more than [`RETAIN`] blocks behind after a crash.
 
-use super::{Action, Batch, ChainMetrics, Deployment, NoopFilter, Outbox, ProtocolCounters, Replica, Reply};
+use super::{
+    Action, Batch, ChainMetrics, Deployment, NoopFilter, NoopWindow, Outbox, ProtocolCounters, Replica, Reply,
+};
 use crate::engine::{NS_PER_S, SimRng, SimTime, StreamLabel, stream_rng};
 use crate::ledger::{Ledger, TxEntry};
 use crate::net::Lane;
@@ -450,24 +452,43 @@ impl RecentBlocks {
 }
 
 impl NoopFilter<PowMsg> for RecentBlocks {
-    fn ignores(&self, at: SimTime, _from: NodeId, to: NodeId, msg: &PowMsg) -> bool {
+    fn ignores(&self, at: SimTime, from: NodeId, to: NodeId, msg: &PowMsg) -> bool {
+        match self.noop_window(from, to, msg) {
+            NoopWindow::Always => true,
+            NoopWindow::Before(deadline) => at < deadline,
+            NoopWindow::Ask => false,
+        }
+    }
+
+    fn noop_window(&self, _from: NodeId, to: NodeId, msg: &PowMsg) -> NoopWindow {
         // The INV handler's "already have it / final / requested and not yet due for a
-        // re-request" tests: each stays true until `at` without faults (blocks leave `blocks`
-        // only below the final height; a request entry leaves `requested` only when the block
-        // arrives or after REREQUEST_AFTER).
+        // re-request" tests: each stays true until the arrival without faults (blocks leave
+        // `blocks` only below the final height; a request entry leaves `requested` only when
+        // the block arrives or after REREQUEST_AFTER).
         match msg {
             PowMsg::Inv { id, height } if self.cpu_free => {
-                // Stored (MAX) or requested at t with at < t + REREQUEST_AFTER: a no-op.
+                // Stored (MAX): always a no-op; requested at t: a no-op if it arrives before
+                // t + REREQUEST_AFTER (with a timer re-request never: its sender is noted).
                 // Only the recent line is consulted (the maps would cost cache misses on
                 // every INV): a block not among the last few is simply delivered.
                 let line = &self.lines[to as usize];
                 if let Some(k) = (0..RECENT).find(|&k| line.ids[k].get() == *id) {
                     let t = line.at[k].get();
-                    return t == SimTime::MAX || (!self.timer_rerequest && at < t + self.rerequest_after);
+                    return if t == SimTime::MAX {
+                        NoopWindow::Always
+                    } else if self.timer_rerequest {
+                        NoopWindow::Before(0)
+                    } else {
+                        NoopWindow::Before(t + self.rerequest_after)
+                    };
                 }
-                *height <= self.final_height[to as usize].get()
+                if *height <= self.final_height[to as usize].get() {
+                    NoopWindow::Always
+                } else {
+                    NoopWindow::Before(0)
+                }
             }
-            _ => false,
+            _ => NoopWindow::Before(0),
         }
     }
 
