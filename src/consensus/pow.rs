@@ -538,13 +538,16 @@ impl BlockStore {
         }
     }
 
-    /// Keep the entries for which `keep(id, block)` holds, visited in id order.
+    /// Keep the entries for which `keep(id, block)` holds, visited in id order. O(n); moves
+    /// only the entries after the first one dropped.
     fn retain(&mut self, mut keep: impl FnMut(&u64, &Rc<Block>) -> bool) {
         let mut j = 0;
         for i in 0..self.ids.len() {
             if keep(&self.ids[i], &self.blocks[i]) {
-                self.ids.swap(i, j);
-                self.blocks.swap(i, j);
+                if i != j {
+                    self.ids[j] = self.ids[i];
+                    self.blocks.swap(i, j);
+                }
                 j += 1;
             }
         }
@@ -724,7 +727,9 @@ impl PowReplica {
             PropagationAt::Arrival => now,
         };
         self.tracker.borrow_mut().node_received(self.id, block.id, recorded);
-        if !self.blocks.contains_key(&block.parent) {
+        // The tip is always stored (it is at or above the final height), so a child of the
+        // tip needs no look-up.
+        if block.parent != self.tip.id && !self.blocks.contains_key(&block.parent) {
             if !self.requested.contains_key(&block.parent) {
                 self.request(now, block.parent, from, out);
             }
@@ -909,23 +914,27 @@ impl PowReplica {
         let mut stale = 0;
         // The retained final chain: walk parents from the final block (heights fh down to
         // fh − RETAIN, each once: at most RETAIN + 1 ids, kept on the stack).
+        // `on_chain[k]` is the id at height fh − k (a block's parent is one lower), so a
+        // block of height h is on it exactly when `on_chain[fh − h]` is its id.
         let mut on_chain = [0u64; RETAIN as usize + 1];
         let mut on_chain_len = 0;
-        let mut cur = self.blocks.get(&final_id).cloned();
+        let mut cur = self.blocks.get(&final_id);
         while let Some(b) = cur {
             if b.height + RETAIN < fh {
                 break;
             }
+            debug_assert_eq!(b.height + on_chain_len as u64, fh, "heights step down by one");
             on_chain[on_chain_len] = b.id;
             on_chain_len += 1;
             if b.height == 0 {
                 break; // genesis is its own parent
             }
-            cur = self.blocks.get(&b.parent).cloned();
+            cur = self.blocks.get(&b.parent);
         }
         let on_chain = &on_chain[..on_chain_len];
+        let is_on_chain = |id: u64, height: u64| on_chain.get((fh - height) as usize) == Some(&id);
         self.blocks.retain(|id, b| {
-            if b.height > fh || on_chain.contains(id) {
+            if b.height > fh || is_on_chain(*id, b.height) {
                 true
             } else {
                 if b.height + RETAIN >= fh {
@@ -2181,5 +2190,40 @@ compact_failure = {failure}
         assert_eq!(m.propagation_p50_ms, 10.0 / 1e6, "2 of 4 nodes at t = 10 ns");
         assert_eq!(m.propagation_p90_ms, 50.0 / 1e6, "4 of 4 (≥ 3.6) at t = 50 ns");
         assert_eq!((m.stale, m.stale_rate), (1, 0.5));
+    }
+
+    proptest::proptest! {
+        /// The sorted-vector block store behaves as the `BTreeMap` it replaces: inserts
+        /// (new and replacing), look-ups, and `retain` visiting in id order.
+        #[test]
+        fn block_store_matches_a_btreemap(
+            ops in proptest::collection::vec((0u64..40, 0u64..10, proptest::bool::ANY), 1..120),
+            cut in 0u64..10,
+        ) {
+            let mut store = BlockStore::default();
+            let mut model: BTreeMap<u64, Rc<Block>> = BTreeMap::new();
+            for &(id, height, insert) in &ops {
+                if insert {
+                    let b = block(id, 0, height, Vec::new());
+                    store.insert(id, b.clone());
+                    model.insert(id, b);
+                }
+                proptest::prop_assert_eq!(store.contains_key(&id), model.contains_key(&id));
+                proptest::prop_assert_eq!(store.get(&id).map(|b| b.height), model.get(&id).map(|b| b.height));
+            }
+            let (mut seen, mut seen_model) = (Vec::new(), Vec::new());
+            store.retain(|id, b| {
+                seen.push(*id);
+                b.height > cut || id % 3 == 0
+            });
+            model.retain(|id, b| {
+                seen_model.push(*id);
+                b.height > cut || id % 3 == 0
+            });
+            proptest::prop_assert_eq!(seen, seen_model);
+            proptest::prop_assert_eq!(&store.ids, &model.keys().copied().collect::<Vec<_>>());
+            let heights: Vec<u64> = store.blocks.iter().map(|b| b.height).collect();
+            proptest::prop_assert_eq!(heights, model.values().map(|b| b.height).collect::<Vec<_>>());
+        }
     }
 }
