@@ -107,7 +107,7 @@ pub enum PowMsg {
     Inv {
         /// Block id.
         id: u64,
-        /// Its height.
+        /// Its height (the block's own: the receiver relies on it, see `has_block`).
         height: u64,
     },
     /// "Send me block `id`."
@@ -591,6 +591,9 @@ pub struct PowReplica {
     neighbours: Vec<NodeId>,
     /// Connected blocks at heights ≥ final − RETAIN (final ones kept to serve peers).
     blocks: BlockStore,
+    /// The greatest height of any block ever stored in `blocks`: a block above it is not
+    /// stored, which answers most look-ups for new blocks without touching `blocks`.
+    max_stored_height: u64,
     /// Blocks received whose parent is unknown: (sender, block).
     orphans: Vec<(NodeId, Rc<Block>)>,
     /// `connect`'s work list (empty between calls; reused to avoid an allocation per block).
@@ -700,9 +703,16 @@ impl PowReplica {
         self.connect(now, None, block, out);
     }
 
+    /// Whether block `id`, of height `height`, is stored: `blocks.contains_key(&id)`,
+    /// without the look-up when no stored block is that high.
+    #[inline]
+    fn has_block(&self, id: u64, height: u64) -> bool {
+        height <= self.max_stored_height && self.blocks.contains_key(&id)
+    }
+
     /// A full block arrived (or was reconstructed) from `from`.
     fn receive_block(&mut self, now: SimTime, from: NodeId, block: Rc<Block>, out: &mut Outbox<PowMsg>) {
-        if self.blocks.contains_key(&block.id) || self.orphans.iter().any(|(_, b)| b.id == block.id) {
+        if self.has_block(block.id, block.height) || self.orphans.iter().any(|(_, b)| b.id == block.id) {
             return;
         }
         self.requested.remove(&block.id);
@@ -729,7 +739,7 @@ impl PowReplica {
         self.tracker.borrow_mut().node_received(self.id, block.id, recorded);
         // The tip is always stored (it is at or above the final height), so a child of the
         // tip needs no look-up.
-        if block.parent != self.tip.id && !self.blocks.contains_key(&block.parent) {
+        if block.parent != self.tip.id && !self.has_block(block.parent, block.height - 1) {
             if !self.requested.contains_key(&block.parent) {
                 self.request(now, block.parent, from, out);
             }
@@ -781,6 +791,7 @@ impl PowReplica {
     #[inline]
     fn store_and_announce(&mut self, src: Option<NodeId>, b: &Rc<Block>, out: &mut Outbox<PowMsg>) {
         self.blocks.insert(b.id, b.clone());
+        self.max_stored_height = self.max_stored_height.max(b.height);
         self.remember(b.id, SimTime::MAX);
         for &nb in &self.neighbours {
             if Some(nb) != src {
@@ -1059,7 +1070,7 @@ impl Replica for PowReplica {
                 // request entry ended when it arrived, and the shared no-op table, which still
                 // shows it as requested, must give the same answer as this handler.
                 if self.recent.stored(self.id, id)
-                    || self.blocks.contains_key(&id)
+                    || self.has_block(id, height)
                     || height <= self.final_height
                     || self.orphans.iter().any(|(_, b)| b.id == id)
                 {
@@ -1086,7 +1097,7 @@ impl Replica for PowReplica {
             PowMsg::GetBlockTxn { id } => self.serve(from, id, false, out),
             PowMsg::Block(b) | PowMsg::BlockTxn { block: b, .. } => self.receive_block(now, from, b, out),
             PowMsg::Cmpct { block, .. } => {
-                if self.blocks.contains_key(&block.id) {
+                if self.has_block(block.id, block.height) {
                     return;
                 }
                 if self.compact_failure > 0.0 && self.rng.random::<f64>() < self.compact_failure {
@@ -1489,6 +1500,7 @@ pub fn deploy(scenario: &Scenario, spec: &PowSpec, replication: u32) -> Deployme
                 rng,
                 neighbours,
                 blocks,
+                max_stored_height: 0, // genesis
                 orphans: Vec::new(),
                 work: Vec::new(),
                 requested: BTreeMap::new(),
