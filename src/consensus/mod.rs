@@ -182,6 +182,28 @@ pub trait NoopFilter<M> {
     fn drops(&self, _from: NodeId, _to: NodeId, _msg: &M) -> bool {
         false
     }
+
+    /// When delivering `msg` from `from` to `to` is certain to do nothing, judged before
+    /// its arrival time is computed (asked under the same conditions as
+    /// [`NoopFilter::ignores`], and it must agree with it: `Always` ⇒ `ignores` at every
+    /// `at`; `Before(d)` ⇒ `ignores(at)` exactly when `at < d`). The simulator then skips
+    /// computing delays it does not need (the network still makes the same random draws
+    /// and counts the message, see [`crate::net::Network::transmit_skipped`]). Default:
+    /// [`NoopWindow::Ask`].
+    fn noop_window(&self, _from: NodeId, _to: NodeId, _msg: &M) -> NoopWindow {
+        NoopWindow::Ask
+    }
+}
+
+/// The answer of [`NoopFilter::noop_window`]: for which arrival times a delivery is a no-op.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NoopWindow {
+    /// A no-op whatever its arrival time.
+    Always,
+    /// A no-op exactly when it arrives strictly before this time (`Before(0)`: never).
+    Before(SimTime),
+    /// Not known without the arrival time: ask [`NoopFilter::ignores`].
+    Ask,
 }
 
 /// A protocol replica: a sans-IO state machine.

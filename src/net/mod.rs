@@ -210,7 +210,7 @@ impl Network {
                 let scale = (base - shift) as f64;
                 // Inverse CDF with U in (0, 1].
                 let u = 1.0 - self.rng.random::<f64>();
-                round_to_ns(scale / u.powf(1.0 / alpha))
+                pareto_delay(scale, u, alpha)
             }
         }
     }
@@ -227,6 +227,107 @@ impl Network {
         stats: Option<&mut NetStats>,
     ) -> SimTime {
         self.transmit_on(Lane::Egress, depart, from, to, payload_bytes, stats)
+    }
+
+    /// The effects of [`Network::transmit_on`] — the same random draws, counters and lane
+    /// state — for a message whose arrival time is not needed (a delivery certain to be a
+    /// no-op whatever its arrival, see [`crate::consensus::NoopFilter::ignores_at_any_time`]).
+    /// On the SimBlock control lane with per-message jitter this skips the delay arithmetic
+    /// (the Pareto `powf`): the jitter's random number is drawn and discarded. Every other
+    /// case is `transmit_on` with its result discarded. O(1).
+    #[inline]
+    pub fn transmit_skipped(
+        &mut self,
+        lane: Lane,
+        depart: SimTime,
+        from: NodeId,
+        to: NodeId,
+        payload_bytes: u32,
+        stats: Option<&mut NetStats>,
+    ) {
+        match lane {
+            Lane::SimBlockControl { .. } if from != to && self.link_delays.is_none() => {
+                let base = self.base_delay(from, to);
+                self.skip_jitter(base);
+                if let Some(s) = stats {
+                    s.messages += 1;
+                    s.bytes += u64::from(payload_bytes) + u64::from(self.header);
+                }
+            }
+            _ => {
+                self.transmit_on(lane, depart, from, to, payload_bytes, stats);
+            }
+        }
+    }
+
+    /// [`Network::transmit_on`] (the same random draws, counters and lane state) for a
+    /// message that is a no-op if it arrives before `deadline`: `None` if it arrives before
+    /// `deadline`, else `Some(arrival)`. On the SimBlock control lane with per-message
+    /// Pareto jitter the `powf` is skipped when the drawn U already bounds the arrival
+    /// below `deadline` (see [`pareto_arrival_bound`]). O(1).
+    #[allow(clippy::too_many_arguments)]
+    #[inline]
+    pub fn transmit_unless_before(
+        &mut self,
+        lane: Lane,
+        depart: SimTime,
+        from: NodeId,
+        to: NodeId,
+        payload_bytes: u32,
+        stats: Option<&mut NetStats>,
+        deadline: SimTime,
+    ) -> Option<SimTime> {
+        if let (Lane::SimBlockControl { extra }, Jitter::Pareto { shape_per_ms, shift }, None) =
+            (lane, self.jitter, self.link_delays.as_deref())
+            && from != to
+            && deadline > 0
+        {
+            // `transmit_on`'s control lane with `jittered`'s Pareto arm, step for step.
+            let base = self.base_delay(from, to);
+            let alpha = shape_per_ms * base as f64 / 1e6;
+            let delay = if base <= shift || alpha <= 1.0 {
+                base
+            } else {
+                let scale = (base - shift) as f64;
+                let u = 1.0 - self.rng.random::<f64>();
+                if pareto_arrival_bound(depart + extra, scale, u) < deadline as f64 {
+                    if let Some(s) = stats {
+                        s.messages += 1;
+                        s.bytes += u64::from(payload_bytes) + u64::from(self.header);
+                    }
+                    return None;
+                }
+                pareto_delay(scale, u, alpha)
+            };
+            let arrival = depart + round_to_ms(delay) + extra;
+            if let Some(s) = stats {
+                s.messages += 1;
+                s.bytes += u64::from(payload_bytes) + u64::from(self.header);
+            }
+            return (arrival >= deadline).then_some(arrival);
+        }
+        let arrival = self.transmit_on(lane, depart, from, to, payload_bytes, stats);
+        (arrival >= deadline).then_some(arrival)
+    }
+
+    /// Advance the network's stream exactly as [`Network::jittered`]`(base)` would, without
+    /// computing the delay where that is cheap (Pareto: the `powf`; none: nothing to draw).
+    #[inline]
+    fn skip_jitter(&mut self, base: SimTime) {
+        match self.jitter {
+            Jitter::None => {}
+            Jitter::Pareto { shape_per_ms, shift } => {
+                // The same test as `jittered`: no draw when the delay is the base.
+                let alpha = shape_per_ms * base as f64 / 1e6;
+                if base <= shift || alpha <= 1.0 {
+                    return;
+                }
+                let _: f64 = self.rng.random::<f64>();
+            }
+            _ => {
+                self.jittered(base);
+            }
+        }
     }
 
     /// [`Network::transmit`] on a given [`Lane`]. Losses apply to the egress lane only
@@ -360,6 +461,24 @@ fn round_to_ns(x: f64) -> SimTime {
     }
     let t = x as SimTime; // trunc; exact below 2^52
     if x - t as f64 >= 0.5 { t + 1 } else { t }
+}
+
+/// The Pareto delay for U = `u` ∈ (0, 1]: `scale / u^(1/alpha)` rounded to whole ns.
+#[inline(always)]
+fn pareto_delay(scale: f64, u: f64, alpha: f64) -> SimTime {
+    round_to_ns(scale / u.powf(1.0 / alpha))
+}
+
+/// An upper bound (as f64, with ≥ 0.49 ms to spare) on `start + round_to_ms(pareto_delay(
+/// scale, u, alpha))` for every `alpha > 1`, without the `powf`: for u ∈ (0, 1] and an
+/// exponent in (0, 1), u^(1/alpha) ≥ u, and a faithfully rounded `powf` cannot return less
+/// than `u` (a float below the true value), so the delay is at most round_to_ns(scale / u)
+/// ≤ scale / u + 0.5 ns, and whole-ms rounding adds at most 0.5 ms. The float sums round by
+/// far less than the margin left (below 2^64 ns). Checked against the exact arrival in
+/// `pareto_arrival_bound_is_an_upper_bound`.
+#[inline(always)]
+fn pareto_arrival_bound(start: SimTime, scale: f64, u: f64) -> f64 {
+    start as f64 + scale / u + NS_PER_MS as f64
 }
 
 /// Round a delay to the nearest whole millisecond (SimBlock's `Math.round` of its latency).
@@ -702,5 +821,126 @@ mod tests {
 
     fn spec_with(jitter: Jitter) -> NetworkSpec {
         NetworkSpec { jitter, ..spec() }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn pareto_arrival_bound_is_an_upper_bound(
+            u_bits in 0u64..(1u64 << 53),
+            alpha in 1.0f64..400.0,
+            scale in 1.0f64..2e9,
+            start in 0u64..(1u64 << 50),
+        ) {
+            // U as the network draws it: 1 − (53 random bits) / 2^53, in (0, 1].
+            let u = 1.0 - (u_bits as f64) / (1u64 << 53) as f64;
+            let alpha = alpha.max(1.0 + f64::EPSILON);
+            let delay = pareto_delay(scale, u, alpha);
+            proptest::prop_assume!(delay < (1u64 << 60));
+            let exact = start + round_to_ms(delay);
+            let bound = pareto_arrival_bound(start, scale, u);
+            proptest::prop_assert!(exact as f64 <= bound - 0.49e6, "exact {} bound {}", exact, bound);
+        }
+    }
+
+    #[test]
+    fn pareto_arrival_bound_holds_at_the_extremes_of_u() {
+        for u in [1.0, 1.0 - f64::EPSILON / 2.0, 0.5, 1e-3, 1.0 / (1u64 << 53) as f64] {
+            for alpha in [1.0 + 1e-12, 1.5, 6.4, 64.0, 1e6] {
+                for scale in [1.0, 27e6, 6e8] {
+                    let delay = pareto_delay(scale, u, alpha);
+                    if delay >= 1u64 << 60 {
+                        continue;
+                    }
+                    let exact = 5 * NS_PER_MS + round_to_ms(delay);
+                    let bound = pareto_arrival_bound(5 * NS_PER_MS, scale, u);
+                    assert!(exact as f64 <= bound - 0.49e6, "u {u} alpha {alpha} scale {scale}");
+                }
+            }
+        }
+    }
+
+    /// `transmit_skipped` and `transmit_unless_before` leave the network exactly as
+    /// `transmit_on` does (random stream, lane state, counters) and answer consistently with
+    /// its arrival time, on every lane and jitter kind, with per-message and per-link delays.
+    #[test]
+    fn skipped_and_deadline_transmissions_match_transmit_on() {
+        let jitters = [
+            Jitter::None,
+            Jitter::Uniform(0.3),
+            Jitter::Normal(0.2),
+            Jitter::Lognormal(0.5),
+            Jitter::Exponential(2 * NS_PER_MS),
+            Jitter::Pareto {
+                shape_per_ms: 0.2,
+                shift: 5 * NS_PER_MS,
+            },
+        ];
+        let lanes = [
+            Lane::SimBlockControl { extra: 10 * NS_PER_MS },
+            Lane::SimBlockUpload {
+                processing: 2 * NS_PER_MS,
+            },
+            Lane::Egress,
+            Lane::GervaisBlock,
+        ];
+        let mut t = topo(Some(8_000_000));
+        for n in &mut t.nodes {
+            n.download_bps = Some(20_000_000);
+        }
+        let mut pareto_skips = 0;
+        for jitter in jitters {
+            for per_link in [false, true] {
+                let mut s = spec_with(jitter);
+                // Pareto: 3 ms ≤ shift (no draw); 120 ms (α = 24) and 40 ms (α = 8) draw.
+                s.one_way = vec![3 * NS_PER_MS, 120 * NS_PER_MS, 120 * NS_PER_MS, 40 * NS_PER_MS];
+                s.loss = 0.1;
+                s.rto = 200 * NS_PER_MS;
+                let mut a = Network::new(&t, &s, stream_rng(5, 0, StreamLabel("net"), 0));
+                let mut b = Network::new(&t, &s, stream_rng(5, 0, StreamLabel("net"), 0));
+                if per_link {
+                    a.fix_link_latencies(&s, 9, 0);
+                    b.fix_link_latencies(&s, 9, 0);
+                }
+                let mut pick = stream_rng(6, 0, StreamLabel("pick"), 0);
+                let (mut sa, mut sb) = (NetStats::default(), NetStats::default());
+                for step in 0..3_000u64 {
+                    let lane = lanes[pick.random_range(0..lanes.len())];
+                    let (from, to) = (pick.random_range(0..3u32), pick.random_range(0..3u32));
+                    let depart = step * 7 * NS_PER_MS;
+                    let bytes = pick.random_range(1..20_000u32);
+                    let arrival = a.transmit_on(lane, depart, from, to, bytes, Some(&mut sa));
+                    if pick.random::<bool>() {
+                        b.transmit_skipped(lane, depart, from, to, bytes, Some(&mut sb));
+                    } else {
+                        let deadline = match pick.random_range(0..4u32) {
+                            0 => 0,
+                            1 => SimTime::MAX,
+                            _ => depart + pick.random_range(0..400 * NS_PER_MS),
+                        };
+                        let got = b.transmit_unless_before(lane, depart, from, to, bytes, Some(&mut sb), deadline);
+                        assert_eq!(
+                            got,
+                            (arrival >= deadline).then_some(arrival),
+                            "{jitter:?} {lane:?} step {step}"
+                        );
+                        if got.is_none() && matches!(jitter, Jitter::Pareto { .. }) && !per_link {
+                            pareto_skips += 1;
+                        }
+                    }
+                    assert_eq!(sa, sb, "{jitter:?} {lane:?} step {step}");
+                    // Same stream and lane state: the next message is timed identically.
+                    let probe = (lane, depart, to, from, 700);
+                    assert_eq!(
+                        a.transmit_on(probe.0, probe.1, probe.2, probe.3, probe.4, None),
+                        b.transmit_on(probe.0, probe.1, probe.2, probe.3, probe.4, None),
+                        "{jitter:?} {lane:?} step {step}"
+                    );
+                }
+            }
+        }
+        assert!(
+            pareto_skips > 100,
+            "deadlines met on the Pareto control path: {pareto_skips}"
+        );
     }
 }
