@@ -665,10 +665,18 @@ impl<'a, R: Replica> World<'a, R> {
                         _ => None,
                     };
                     let members = std::mem::take(&mut self.dep.members);
-                    let half = R::equivocation_split(members.len());
                     // Per broadcast, not per copy: the window test and the message kinds.
                     let counted = self.in_window(at);
                     let kind = R::msg_kind(&msg);
+                    if alt.is_none()
+                        && self.faults.links.is_empty()
+                        && let Some(plan) = self.net.broadcast_plan(node, bytes)
+                    {
+                        self.broadcast_planned(queue, at, node, &members, &msg, kind, &plan, counted);
+                        self.dep.members = members;
+                        continue;
+                    }
+                    let half = R::equivocation_split(members.len());
                     let alt_kind = alt.as_ref().map_or(kind, |a| R::msg_kind(a));
                     for (i, &to) in members.iter().enumerate() {
                         if to != node {
@@ -699,6 +707,58 @@ impl<'a, R: Replica> World<'a, R> {
             }
         }
         self.outbox.actions = actions;
+    }
+
+    /// A broadcast of `msg` (kind `kind`) from `node` to every other member on the egress
+    /// lane, with no partition or degraded link active and no equivocation: per copy exactly
+    /// what [`World::send_on`] does (same draws in member order, same arrival times, same
+    /// sequence numbers), with the per-broadcast work done once (`plan`, the statistics).
+    #[allow(clippy::too_many_arguments)]
+    #[inline]
+    fn broadcast_planned(
+        &mut self,
+        queue: &mut EventQueue<Event<R::Msg>>,
+        at: SimTime,
+        node: NodeId,
+        members: &[NodeId],
+        msg: &R::Msg,
+        kind: usize,
+        plan: &crate::net::BroadcastPlan,
+        counted: bool,
+    ) {
+        debug_assert!(self.faults.links.is_empty());
+        let (mut copies, mut transmissions) = (0u64, 0u64);
+        for &to in members {
+            if to == node {
+                continue;
+            }
+            let (arrival, attempts) = self.net.broadcast_copy(plan, at, node, to);
+            copies += 1;
+            transmissions += attempts;
+            // A delivery that is certain to be a no-op needs no event (see `Replica::ignores`).
+            if self.skip_noops
+                && match &self.noop_filter {
+                    Some(f) => f.ignores(arrival, node, to, msg),
+                    None => self.replicas[to as usize]
+                        .as_ref()
+                        .is_some_and(|r| r.ignores(arrival, node, msg)),
+                }
+            {
+                continue;
+            }
+            queue.schedule_at(
+                arrival,
+                Event::Deliver {
+                    from: node,
+                    to,
+                    wire: Wire::Proto(msg.clone()),
+                },
+            );
+        }
+        if counted {
+            self.kind_counts[kind] += copies;
+            self.net_stats.add_copies(copies, plan.bytes, transmissions);
+        }
     }
 
     #[inline]
