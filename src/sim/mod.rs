@@ -502,6 +502,38 @@ impl<'a, R: Replica> World<'a, R> {
         self.schedule_silent_if_needed(node, queue);
     }
 
+    /// A peer message `msg` from `from` reaches `to`: [`World::submit_job`] with
+    /// `Job::Proto(from, msg)`, with the handler called directly (no `Job` built and matched)
+    /// when the job would start at once — the same steps in the same order.
+    #[inline]
+    fn deliver_proto(
+        &mut self,
+        now: SimTime,
+        from: NodeId,
+        to: NodeId,
+        msg: R::Msg,
+        queue: &mut EventQueue<Event<R::Msg>>,
+    ) {
+        self.release_silent(now, to, queue);
+        let cpu = &mut self.cpus[to as usize];
+        if cpu.queued() == 0 && cpu.try_take_core() {
+            // `run_job`'s `Job::Proto` arm, then its common part.
+            self.outbox.clear();
+            self.outbox.charge(self.scenario.cpu.per_message);
+            let censored = R::carried_tx(&msg).is_some_and(|tx| self.censored(to, tx));
+            if !censored && let Some(r) = self.replicas[to as usize].as_mut() {
+                r.on_message(now, from, msg, &mut self.outbox);
+            }
+            self.finish_job(now, to, now, None, queue);
+            // As in `submit_job`: a handler never queues a job on a CPU.
+            debug_assert_eq!(self.cpus[to as usize].queued(), 0);
+            return;
+        }
+        cpu.enqueue(now, Job::Proto(from, msg));
+        self.start_jobs(now, to, queue);
+        self.schedule_silent_if_needed(to, queue);
+    }
+
     /// Start queued jobs on free cores of `node`.
     fn dispatch(&mut self, now: SimTime, node: NodeId, queue: &mut EventQueue<Event<R::Msg>>) {
         self.release_silent(now, node, queue);
@@ -582,6 +614,21 @@ impl<'a, R: Replica> World<'a, R> {
                 }
             }
         }
+        self.finish_job(now, node, enqueued, submit, queue);
+    }
+
+    /// The second half of [`World::run_job`], after the handler filled the outbox: commit
+    /// observation, CPU accounting and the release of the job's outputs (`submit`: the
+    /// transaction of a signing job, which leaves when the signature is done).
+    #[inline(always)]
+    fn finish_job(
+        &mut self,
+        now: SimTime,
+        node: NodeId,
+        enqueued: SimTime,
+        submit: Option<Box<TxEntry>>,
+        queue: &mut EventQueue<Event<R::Msg>>,
+    ) {
         // Commits are observed in the order the replica made them (a multi-core node's
         // outputs may leave in another order).
         if self
@@ -728,33 +775,33 @@ impl<'a, R: Replica> World<'a, R> {
     ) {
         debug_assert!(self.faults.links.is_empty());
         let (mut copies, mut transmissions) = (0u64, 0u64);
-        for &to in members {
-            if to == node {
-                continue;
-            }
-            let (arrival, attempts) = self.net.broadcast_copy(plan, at, node, to);
+        let (net, replicas, noop_filter, skip_noops) =
+            (&mut self.net, &self.replicas, &self.noop_filter, self.skip_noops);
+        // Copies are drawn, filtered and scheduled one by one in member order, as before.
+        queue.schedule_each(members.iter().filter(|&&to| to != node).filter_map(|&to| {
+            let (arrival, attempts) = net.broadcast_copy(plan, at, node, to);
             copies += 1;
             transmissions += attempts;
             // A delivery that is certain to be a no-op needs no event (see `Replica::ignores`).
-            if self.skip_noops
-                && match &self.noop_filter {
+            if skip_noops
+                && match noop_filter {
                     Some(f) => f.ignores(arrival, node, to, msg),
-                    None => self.replicas[to as usize]
+                    None => replicas[to as usize]
                         .as_ref()
                         .is_some_and(|r| r.ignores(arrival, node, msg)),
                 }
             {
-                continue;
+                return None;
             }
-            queue.schedule_at(
+            Some((
                 arrival,
                 Event::Deliver {
                     from: node,
                     to,
                     wire: Wire::Proto(msg.clone()),
                 },
-            );
-        }
+            ))
+        }));
         if counted {
             self.kind_counts[kind] += copies;
             self.net_stats.add_copies(copies, plan.bytes, transmissions);
@@ -856,7 +903,7 @@ impl<'a, R: Replica> Model for World<'a, R> {
                 // Certain no-ops need not reach the CPU (see `NoopFilter::drops`).
                 Wire::Proto(m)
                     if self.skip_noops && self.noop_filter.as_ref().is_some_and(|f| f.drops(from, to, &m)) => {}
-                Wire::Proto(m) => self.submit_job(now, to, Job::Proto(from, m), queue),
+                Wire::Proto(m) => self.deliver_proto(now, from, to, m, queue),
             },
             Event::CoreFree { node, slot } => {
                 if slot != NO_SLOT {
