@@ -81,6 +81,25 @@ pub enum Event<M> {
 /// `CoreFree` without parked outputs.
 pub const NO_SLOT: u32 = u32::MAX;
 
+#[cfg(test)]
+thread_local! {
+    /// Unit tests only: take the straightforward paths (`submit_job` with a `Job::Proto` for
+    /// every delivery, `send_on` for every broadcast copy) instead of the fast ones, so that
+    /// a test can compare the two.
+    static STRAIGHTFORWARD: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Whether the fast delivery and fan-out paths are on (always, except in unit tests that
+/// turn them off to compare).
+#[inline(always)]
+fn fast_paths() -> bool {
+    #[cfg(test)]
+    if STRAIGHTFORWARD.with(|s| s.get()) {
+        return false;
+    }
+    true
+}
+
 /// A unit of CPU work on a node.
 #[derive(Debug)]
 enum Job<M> {
@@ -716,6 +735,7 @@ impl<'a, R: Replica> World<'a, R> {
                     let counted = self.in_window(at);
                     let kind = R::msg_kind(&msg);
                     if alt.is_none()
+                        && fast_paths()
                         && self.faults.links.is_empty()
                         && let Some(plan) = self.net.broadcast_plan(node, bytes)
                     {
@@ -903,7 +923,8 @@ impl<'a, R: Replica> Model for World<'a, R> {
                 // Certain no-ops need not reach the CPU (see `NoopFilter::drops`).
                 Wire::Proto(m)
                     if self.skip_noops && self.noop_filter.as_ref().is_some_and(|f| f.drops(from, to, &m)) => {}
-                Wire::Proto(m) => self.deliver_proto(now, from, to, m, queue),
+                Wire::Proto(m) if fast_paths() => self.deliver_proto(now, from, to, m, queue),
+                Wire::Proto(m) => self.submit_job(now, to, Job::Proto(from, m), queue),
             },
             Event::CoreFree { node, slot } => {
                 if slot != NO_SLOT {
@@ -1202,6 +1223,37 @@ mod tests {
     use super::*;
     use crate::consensus::{centralized::CentralMsg, pbft::PbftMsg};
     use crate::engine::Scheduled;
+
+    /// The fast delivery path (`deliver_proto`) and the planned broadcast
+    /// (`broadcast_planned`) give the same results, to the last counter, as the
+    /// straightforward `submit_job(Job::Proto)` and per-copy `send_on`: PBFT with one busy
+    /// core per replica (jobs queue), the national day's network (8 cores, jitter, loss),
+    /// crashes, equivocation and a partition (from 180 s on: the fan-out takes the general path).
+    #[test]
+    fn fast_paths_give_the_straightforward_results() {
+        let cases: [(&str, &[&str]); 5] = [
+            (
+                "scenarios/bench/pbft-reference.toml",
+                &["topology.group[0].count=4", "workload.flow[0].limit=300", "duration=4s"],
+            ),
+            ("scenarios/national-day.toml", &["duration=20s", "start_time=09:00"]),
+            ("scenarios/faults/pbft-primary-crash.toml", &[]),
+            ("scenarios/faults/pbft-equivocation-within-f.toml", &[]),
+            ("scenarios/faults/northwest-partition.toml", &["duration=200s"]),
+        ];
+        for (path, overrides) in cases {
+            let overrides: Vec<String> = overrides.iter().map(|s| s.to_string()).collect();
+            let sc = crate::scenario::validate::load_file(std::path::Path::new(path), &overrides)
+                .unwrap_or_else(|e| panic!("{path}: {e}"));
+            for system in 0..sc.systems.len() {
+                let fast = format!("{:?}", run_system(&sc, system, 0));
+                STRAIGHTFORWARD.with(|s| s.set(true));
+                let plain = format!("{:?}", run_system(&sc, system, 0));
+                STRAIGHTFORWARD.with(|s| s.set(false));
+                assert!(fast == plain, "{path}, system {system}: fast paths changed the result");
+            }
+        }
+    }
 
     #[test]
     fn events_stay_small_and_inline() {
