@@ -414,7 +414,7 @@ impl SeqLog {
     }
 
     /// The instance at `seq`, created (with the empty ones in between) if needed.
-    #[inline]
+    #[inline(always)]
     fn entry(&mut self, seq: u64) -> &mut Instance {
         if let Some(i) = seq.checked_sub(self.base)
             && (i as usize) < self.ring.len()
@@ -425,6 +425,7 @@ impl SeqLog {
     }
 
     /// [`SeqLog::entry`] for an instance not held yet.
+    #[inline(never)]
     fn entry_slow(&mut self, seq: u64) -> &mut Instance {
         if self.ring.is_empty() {
             self.base = seq;

@@ -171,6 +171,22 @@ impl<E> EventQueue<E> {
     /// (an event can never fire before the one that scheduled it).
     #[inline]
     pub fn schedule_at(&mut self, time: SimTime, event: E) {
+        self.schedule_at_inlined(time, event);
+    }
+
+    /// Schedule every `(time, event)` of `items`, in order: exactly [`EventQueue::schedule_at`]
+    /// for each (the same sequence numbers, so the same pops), in one loop with the insertion
+    /// inlined — for a broadcast's copies. The iterator must not use the queue.
+    #[inline]
+    pub fn schedule_each<I: IntoIterator<Item = (SimTime, E)>>(&mut self, items: I) {
+        for (time, event) in items {
+            self.schedule_at_inlined(time, event);
+        }
+    }
+
+    /// The body of [`EventQueue::schedule_at`].
+    #[inline(always)]
+    fn schedule_at_inlined(&mut self, time: SimTime, event: E) {
         let time = time.max(self.now);
         let seq = self.next_seq;
         self.next_seq += 1;
@@ -421,6 +437,42 @@ mod tests {
                 }
                 prop_assert_eq!(q.len(), reference.len());
             }
+        }
+
+        /// `schedule_each` is `schedule_at` for each item: the same pops (times, sequence
+        /// numbers and payloads), interleaved with single schedules and pops.
+        #[test]
+        fn schedule_each_matches_schedule_at(ops in proptest::collection::vec((proptest::collection::vec(0u64..2_000, 0..12), 0u8..3), 1..120)) {
+            let mut each = EventQueue::new();
+            let mut one_by_one = EventQueue::new();
+            let mut label = 0u32;
+            for (dts, op) in &ops {
+                match op {
+                    0 => {
+                        let items: Vec<(u64, u32)> = dts.iter().map(|dt| { label += 1; (each.now() + dt, label) }).collect();
+                        for &(t, l) in &items {
+                            one_by_one.schedule_at(t, l);
+                        }
+                        each.schedule_each(items);
+                    }
+                    1 => {
+                        let got = each.pop().map(|e| (e.time, e.seq, e.event));
+                        let want = one_by_one.pop().map(|e| (e.time, e.seq, e.event));
+                        prop_assert_eq!(got, want);
+                    }
+                    _ => {
+                        label += 1;
+                        each.schedule_in(dts.len() as u64 * 7, label);
+                        one_by_one.schedule_in(dts.len() as u64 * 7, label);
+                    }
+                }
+                prop_assert_eq!(each.len(), one_by_one.len());
+                prop_assert_eq!(each.scheduled_count(), one_by_one.scheduled_count());
+            }
+            while let Some(e) = one_by_one.pop() {
+                prop_assert_eq!(each.pop().map(|e| (e.time, e.seq, e.event)), Some((e.time, e.seq, e.event)));
+            }
+            prop_assert!(each.is_empty());
         }
 
         /// Whatever the insertion order and interleaving, events pop in `(time, seq)` order.

@@ -70,6 +70,8 @@ pub struct Network {
     /// The last egress serialization time computed, as `(bytes, bits/s, ns)`: a broadcast
     /// sends equal messages at one rate, so this saves a 64-bit division per copy.
     ser_memo: (u64, u64, SimTime),
+    /// Some node has a download bandwidth (then a message's rate depends on its receiver).
+    any_download: bool,
     /// With `latency_per = "link"`: the seed and replication of the per-link streams and
     /// the delays drawn so far, keyed by `(min id) << 32 | (max id)` (looked up only, never
     /// iterated). Memory O(links used); lookup O(1).
@@ -106,6 +108,10 @@ impl Network {
             rng,
             link_delays: None,
             ser_memo: (u64::MAX, 0, 0), // no message has u64::MAX bytes: never a false hit
+            any_download: topology
+                .nodes
+                .iter()
+                .any(|n| n.download_bps.is_some() || n.download_dist.is_some()),
         }
     }
 
@@ -168,6 +174,7 @@ impl Network {
             }
             if let Some(d) = &n.download_dist {
                 self.download[i] = Some(d.sample(&mut rng));
+                self.any_download = true;
             }
         }
     }
@@ -401,18 +408,38 @@ impl Network {
             }
         }
         let ser = match rate {
-            Some(bps) => {
-                let (memo_bytes, memo_bps, memo_ser) = self.ser_memo;
-                if memo_bytes == bytes && memo_bps == bps {
-                    memo_ser
-                } else {
-                    let ser = (bytes * 8 * NS_PER_S).div_ceil(bps);
-                    self.ser_memo = (bytes, bps, ser);
-                    ser
-                }
-            }
+            Some(bps) => self.serialization(bytes, bps),
             None => 0,
         };
+        let (arrival, attempts) = self.egress_tail(depart, from, to, ser);
+        if let Some(s) = stats {
+            s.messages += 1;
+            s.bytes += bytes * attempts;
+            s.retransmissions += attempts - 1;
+        }
+        arrival
+    }
+
+    /// Serialization time of `bytes` at `bps` bits/s, rounded up to whole nanoseconds,
+    /// through the one-entry memo (a broadcast sends equal messages at one rate).
+    #[inline(always)]
+    fn serialization(&mut self, bytes: u64, bps: u64) -> SimTime {
+        let (memo_bytes, memo_bps, memo_ser) = self.ser_memo;
+        if memo_bytes == bytes && memo_bps == bps {
+            memo_ser
+        } else {
+            let ser = (bytes * 8 * NS_PER_S).div_ceil(bps);
+            self.ser_memo = (bytes, bps, ser);
+            ser
+        }
+    }
+
+    /// The egress lane after the serialization time is known: the sender's FIFO, the loss
+    /// draws, the one-way delay. Returns the arrival time and the transmissions made
+    /// (1 + retries). Shared by [`Network::transmit_on`] and [`Network::broadcast_copy`], so
+    /// both draw and compute exactly the same.
+    #[inline(always)]
+    fn egress_tail(&mut self, depart: SimTime, from: NodeId, to: NodeId, ser: SimTime) -> (SimTime, u64) {
         let slot = &mut self.egress_free_at[from as usize];
         let start = depart.max(*slot);
         let mut sent_at = start + ser;
@@ -436,13 +463,60 @@ impl Network {
             }
             _ => self.delay(from, to, base),
         };
-        let arrival = sent_at + delay;
-        if let Some(s) = stats {
-            s.messages += 1;
-            s.bytes += bytes * attempts;
-            s.retransmissions += attempts - 1;
+        (sent_at + delay, attempts)
+    }
+
+    /// Prepare a broadcast of `payload_bytes` from `from` on the egress lane: `Some` when
+    /// every copy has the same serialization time (no node has a download bandwidth, so
+    /// the rate is the sender's), which [`Network::broadcast_copy`] then reuses.
+    #[inline]
+    pub fn broadcast_plan(&mut self, from: NodeId, payload_bytes: u32) -> Option<BroadcastPlan> {
+        if self.any_download {
+            return None;
         }
-        arrival
+        let bytes = u64::from(payload_bytes) + u64::from(self.header);
+        let ser = match self.bandwidth[from as usize] {
+            Some(bps) => self.serialization(bytes, bps),
+            None => 0,
+        };
+        Some(BroadcastPlan { bytes, ser })
+    }
+
+    /// One copy of a planned broadcast from `from` to `to` (`to != from`), leaving at
+    /// `depart`: the same FIFO, draws and arithmetic as [`Network::transmit_on`] on the
+    /// egress lane, without its per-copy set-up. Returns the arrival time and the
+    /// transmissions made; the caller adds them to the statistics
+    /// ([`NetStats::add_copies`]).
+    #[inline(always)]
+    pub fn broadcast_copy(
+        &mut self,
+        plan: &BroadcastPlan,
+        depart: SimTime,
+        from: NodeId,
+        to: NodeId,
+    ) -> (SimTime, u64) {
+        debug_assert_ne!(from, to);
+        self.egress_tail(depart, from, to, plan.ser)
+    }
+}
+
+/// The per-broadcast part of an egress send (see [`Network::broadcast_plan`]).
+#[derive(Debug, Clone, Copy)]
+pub struct BroadcastPlan {
+    /// Bytes on the wire per copy (payload + header).
+    pub bytes: u64,
+    /// Serialization time per copy.
+    ser: SimTime,
+}
+
+impl NetStats {
+    /// Count `copies` messages of `bytes` each that took `transmissions` transmissions in
+    /// all: the same totals as counting each copy in [`Network::transmit_on`].
+    #[inline]
+    pub fn add_copies(&mut self, copies: u64, bytes: u64, transmissions: u64) {
+        self.messages += copies;
+        self.bytes += bytes * transmissions;
+        self.retransmissions += transmissions - copies;
     }
 }
 
@@ -842,6 +916,70 @@ mod tests {
         }
     }
 
+    /// A topology of `n` nodes over two regions, all with egress bandwidth `bw`.
+    fn topo_n(n: usize, bw: Option<u64>) -> Topology {
+        let mut t = topo(bw);
+        t.nodes = (0..n)
+            .map(|i| NodeSpec {
+                name: format!("n{i}"),
+                region: (i % 2) as u16,
+                ..t.nodes[0].clone()
+            })
+            .collect();
+        t
+    }
+
+    proptest::proptest! {
+        /// A planned broadcast (`broadcast_plan` + `broadcast_copy` per receiver, statistics
+        /// added once) gives the same arrivals, statistics, egress queue and random stream
+        /// as sending each copy with `transmit_on`, whatever the jitter, loss, bandwidth and
+        /// interleaving with other sends.
+        #[test]
+        fn planned_broadcast_matches_per_copy_transmits(
+            jitter in proptest::prop_oneof![
+                proptest::strategy::Just(Jitter::None),
+                proptest::strategy::Just(Jitter::Uniform(0.1)),
+                proptest::strategy::Just(Jitter::Lognormal(0.5)),
+                proptest::strategy::Just(Jitter::Exponential(NS_PER_MS)),
+            ],
+            loss in proptest::prop_oneof![proptest::strategy::Just(0.0), 0.0..0.6f64],
+            bw in proptest::option::of(1_000_000u64..10_000_000_000),
+            header in 0u32..100,
+            sends in proptest::collection::vec((0u32..6, 0u32..5_000, 0u64..3 * NS_PER_MS, proptest::bool::ANY), 1..40),
+        ) {
+            let n = 6;
+            let t = topo_n(n, bw);
+            let s = NetworkSpec { jitter, loss, rto: 7 * NS_PER_MS, header_bytes: header, ..spec() };
+            let mut each = Network::new(&t, &s, stream_rng(5, 0, StreamLabel("net"), 0));
+            let mut planned = Network::new(&t, &s, stream_rng(5, 0, StreamLabel("net"), 0));
+            let (mut st_each, mut st_planned) = (NetStats::default(), NetStats::default());
+            let mut now = 0;
+            for (from, bytes, dt, broadcast) in sends {
+                now += dt;
+                if !broadcast {
+                    let to = (from + 1) % n as u32;
+                    let a = each.transmit(now, from, to, bytes, Some(&mut st_each));
+                    let b = planned.transmit(now, from, to, bytes, Some(&mut st_planned));
+                    proptest::prop_assert_eq!(a, b);
+                    continue;
+                }
+                let plan = planned.broadcast_plan(from, bytes).expect("no download bandwidths");
+                let (mut copies, mut transmissions) = (0, 0);
+                for to in (0..n as u32).filter(|&to| to != from) {
+                    let a = each.transmit(now, from, to, bytes, Some(&mut st_each));
+                    let (b, attempts) = planned.broadcast_copy(&plan, now, from, to);
+                    proptest::prop_assert_eq!(a, b);
+                    copies += 1;
+                    transmissions += attempts;
+                }
+                st_planned.add_copies(copies, plan.bytes, transmissions);
+                proptest::prop_assert_eq!(st_each, st_planned);
+            }
+            proptest::prop_assert_eq!(&each.egress_free_at, &planned.egress_free_at);
+            proptest::prop_assert_eq!(each.rng.random::<u64>(), planned.rng.random::<u64>());
+        }
+    }
+
     #[test]
     fn pareto_arrival_bound_holds_at_the_extremes_of_u() {
         for u in [1.0, 1.0 - f64::EPSILON / 2.0, 0.5, 1e-3, 1.0 / (1u64 << 53) as f64] {
@@ -942,5 +1080,19 @@ mod tests {
             pareto_skips > 100,
             "deadlines met on the Pareto control path: {pareto_skips}"
         );
+    }
+
+    #[test]
+    fn no_broadcast_plan_when_a_receiver_caps_the_rate() {
+        let mut t = topo_n(4, Some(8_000_000));
+        t.nodes[2].download_bps = Some(1_000_000);
+        let mut net = Network::new(&t, &spec(), stream_rng(1, 0, StreamLabel("net"), 0));
+        assert!(net.broadcast_plan(0, 100).is_none());
+        let mut net = Network::new(
+            &topo_n(4, Some(8_000_000)),
+            &spec(),
+            stream_rng(1, 0, StreamLabel("net"), 0),
+        );
+        assert!(net.broadcast_plan(0, 100).is_some());
     }
 }

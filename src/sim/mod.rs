@@ -81,6 +81,25 @@ pub enum Event<M> {
 /// `CoreFree` without parked outputs.
 pub const NO_SLOT: u32 = u32::MAX;
 
+#[cfg(test)]
+thread_local! {
+    /// Unit tests only: take the straightforward paths (`submit_job` with a `Job::Proto` for
+    /// every delivery, `send_on` for every broadcast copy) instead of the fast ones, so that
+    /// a test can compare the two.
+    static STRAIGHTFORWARD: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Whether the fast delivery and fan-out paths are on (always, except in unit tests that
+/// turn them off to compare).
+#[inline(always)]
+fn fast_paths() -> bool {
+    #[cfg(test)]
+    if STRAIGHTFORWARD.with(|s| s.get()) {
+        return false;
+    }
+    true
+}
+
 /// A unit of CPU work on a node.
 #[derive(Debug)]
 enum Job<M> {
@@ -538,6 +557,38 @@ impl<'a, R: Replica> World<'a, R> {
         self.schedule_silent_if_needed(node, queue);
     }
 
+    /// A peer message `msg` from `from` reaches `to`: [`World::submit_job`] with
+    /// `Job::Proto(from, msg)`, with the handler called directly (no `Job` built and matched)
+    /// when the job would start at once — the same steps in the same order.
+    #[inline]
+    fn deliver_proto(
+        &mut self,
+        now: SimTime,
+        from: NodeId,
+        to: NodeId,
+        msg: R::Msg,
+        queue: &mut EventQueue<Event<R::Msg>>,
+    ) {
+        self.release_silent(now, to, queue);
+        let cpu = &mut self.cpus[to as usize];
+        if cpu.queued() == 0 && cpu.try_take_core() {
+            // `run_job`'s `Job::Proto` arm, then its common part.
+            self.outbox.clear();
+            self.outbox.charge(self.scenario.cpu.per_message);
+            let censored = R::carried_tx(&msg).is_some_and(|tx| self.censored(to, tx));
+            if !censored && let Some(r) = self.replicas[to as usize].as_mut() {
+                r.on_message(now, from, msg, &mut self.outbox);
+            }
+            self.finish_job(now, to, now, None, queue);
+            // As in `submit_job`: a handler never queues a job on a CPU.
+            debug_assert_eq!(self.cpus[to as usize].queued(), 0);
+            return;
+        }
+        cpu.enqueue(now, Job::Proto(from, msg));
+        self.start_jobs(now, to, queue);
+        self.schedule_silent_if_needed(to, queue);
+    }
+
     /// Start queued jobs on free cores of `node`.
     fn dispatch(&mut self, now: SimTime, node: NodeId, queue: &mut EventQueue<Event<R::Msg>>) {
         self.release_silent(now, node, queue);
@@ -621,6 +672,21 @@ impl<'a, R: Replica> World<'a, R> {
                 }
             }
         }
+        self.finish_job(now, node, enqueued, submit, queue);
+    }
+
+    /// The second half of [`World::run_job`], after the handler filled the outbox: commit
+    /// observation, CPU accounting and the release of the job's outputs (`submit`: the
+    /// transaction of a signing job, which leaves when the signature is done).
+    #[inline(always)]
+    fn finish_job(
+        &mut self,
+        now: SimTime,
+        node: NodeId,
+        enqueued: SimTime,
+        submit: Option<Box<TxEntry>>,
+        queue: &mut EventQueue<Event<R::Msg>>,
+    ) {
         // Commits are observed in the order the replica made them (a multi-core node's
         // outputs may leave in another order).
         if self
@@ -705,10 +771,19 @@ impl<'a, R: Replica> World<'a, R> {
                         _ => None,
                     };
                     let members = std::mem::take(&mut self.dep.members);
-                    let half = R::equivocation_split(members.len());
                     // Per broadcast, not per copy: the window test and the message kinds.
                     let counted = self.in_window(at);
                     let kind = R::msg_kind(&msg);
+                    if alt.is_none()
+                        && fast_paths()
+                        && self.faults.links.is_empty()
+                        && let Some(plan) = self.net.broadcast_plan(node, bytes)
+                    {
+                        self.broadcast_planned(queue, at, node, &members, &msg, kind, &plan, counted);
+                        self.dep.members = members;
+                        continue;
+                    }
+                    let half = R::equivocation_split(members.len());
                     let alt_kind = alt.as_ref().map_or(kind, |a| R::msg_kind(a));
                     for (i, &to) in members.iter().enumerate() {
                         if to != node {
@@ -739,6 +814,58 @@ impl<'a, R: Replica> World<'a, R> {
             }
         }
         self.outbox.actions = actions;
+    }
+
+    /// A broadcast of `msg` (kind `kind`) from `node` to every other member on the egress
+    /// lane, with no partition or degraded link active and no equivocation: per copy exactly
+    /// what [`World::send_on`] does (same draws in member order, same arrival times, same
+    /// sequence numbers), with the per-broadcast work done once (`plan`, the statistics).
+    #[allow(clippy::too_many_arguments)]
+    #[inline]
+    fn broadcast_planned(
+        &mut self,
+        queue: &mut EventQueue<Event<R::Msg>>,
+        at: SimTime,
+        node: NodeId,
+        members: &[NodeId],
+        msg: &R::Msg,
+        kind: usize,
+        plan: &crate::net::BroadcastPlan,
+        counted: bool,
+    ) {
+        debug_assert!(self.faults.links.is_empty());
+        let (mut copies, mut transmissions) = (0u64, 0u64);
+        let (net, replicas, noop_filter, skip_noops) =
+            (&mut self.net, &self.replicas, &self.noop_filter, self.skip_noops);
+        // Copies are drawn, filtered and scheduled one by one in member order, as before.
+        queue.schedule_each(members.iter().filter(|&&to| to != node).filter_map(|&to| {
+            let (arrival, attempts) = net.broadcast_copy(plan, at, node, to);
+            copies += 1;
+            transmissions += attempts;
+            // A delivery that is certain to be a no-op needs no event (see `Replica::ignores`).
+            if skip_noops
+                && match noop_filter {
+                    Some(f) => f.ignores(arrival, node, to, msg),
+                    None => replicas[to as usize]
+                        .as_ref()
+                        .is_some_and(|r| r.ignores(arrival, node, msg)),
+                }
+            {
+                return None;
+            }
+            Some((
+                arrival,
+                Event::Deliver {
+                    from: node,
+                    to,
+                    wire: Wire::Proto(msg.clone()),
+                },
+            ))
+        }));
+        if counted {
+            self.kind_counts[kind] += copies;
+            self.net_stats.add_copies(copies, plan.bytes, transmissions);
+        }
     }
 
     #[inline]
@@ -836,6 +963,7 @@ impl<'a, R: Replica> Model for World<'a, R> {
                 // Certain no-ops need not reach the CPU (see `NoopFilter::drops`).
                 Wire::Proto(m)
                     if self.skip_noops && self.noop_filter.as_ref().is_some_and(|f| f.drops(from, to, &m)) => {}
+                Wire::Proto(m) if fast_paths() => self.deliver_proto(now, from, to, m, queue),
                 Wire::Proto(m) => self.submit_job(now, to, Job::Proto(from, m), queue),
             },
             Event::CoreFree { node, slot } => {
@@ -1136,6 +1264,37 @@ mod tests {
     use super::*;
     use crate::consensus::{centralized::CentralMsg, pbft::PbftMsg};
     use crate::engine::Scheduled;
+
+    /// The fast delivery path (`deliver_proto`) and the planned broadcast
+    /// (`broadcast_planned`) give the same results, to the last counter, as the
+    /// straightforward `submit_job(Job::Proto)` and per-copy `send_on`: PBFT with one busy
+    /// core per replica (jobs queue), the national day's network (8 cores, jitter, loss),
+    /// crashes, equivocation and a partition (from 180 s on: the fan-out takes the general path).
+    #[test]
+    fn fast_paths_give_the_straightforward_results() {
+        let cases: [(&str, &[&str]); 5] = [
+            (
+                "scenarios/bench/pbft-reference.toml",
+                &["topology.group[0].count=4", "workload.flow[0].limit=300", "duration=4s"],
+            ),
+            ("scenarios/national-day.toml", &["duration=20s", "start_time=09:00"]),
+            ("scenarios/faults/pbft-primary-crash.toml", &[]),
+            ("scenarios/faults/pbft-equivocation-within-f.toml", &[]),
+            ("scenarios/faults/northwest-partition.toml", &["duration=200s"]),
+        ];
+        for (path, overrides) in cases {
+            let overrides: Vec<String> = overrides.iter().map(|s| s.to_string()).collect();
+            let sc = crate::scenario::validate::load_file(std::path::Path::new(path), &overrides)
+                .unwrap_or_else(|e| panic!("{path}: {e}"));
+            for system in 0..sc.systems.len() {
+                let fast = format!("{:?}", run_system(&sc, system, 0));
+                STRAIGHTFORWARD.with(|s| s.set(true));
+                let plain = format!("{:?}", run_system(&sc, system, 0));
+                STRAIGHTFORWARD.with(|s| s.set(false));
+                assert!(fast == plain, "{path}, system {system}: fast paths changed the result");
+            }
+        }
+    }
 
     #[test]
     fn events_stay_small_and_inline() {
