@@ -218,6 +218,9 @@ block_processing_per_kb = "{VALIDATION_PER_KB_NS}ns"
 propagation_at = "arrival"
 # GT scratch/bitcoin-test.cc: InvTimeoutMinutes = 2 x the block interval.
 inv_timeout = "{2 * iv_s:g}s"
+# GT BitcoinNode::InvTimeoutExpired: when a requested block has not arrived within inv_timeout,
+# a timer asks the next peer that announced it.
+rerequest = "timer"
 # GT BitcoinTopologyHelper: a node accepts links up to its minimum + 1…6 (by the minimum's bin),
 # a miner up to 800 (m_maxConnectionsPerMiner); full candidates leave the candidate list.
 degree_cap = {{ slack = [{slack}], miner = {MINER_DEGREE_CAP} }}
