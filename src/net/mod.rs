@@ -32,11 +32,14 @@ pub enum Lane {
         processing: SimTime,
     },
     /// The block transfer of Gervais et al.'s simulator (arthurgervais/Bitcoin-Simulator,
-    /// `BitcoinNode`): the sender starts uploads one after the other, each occupying its
-    /// upload for bytes / (its upload rate) (`m_sendBlockTimes`); the message then takes the
-    /// one-way delay; the receiver takes it in one download at a time, each occupying its
-    /// download for bytes / (its download rate) (`m_receiveBlockTimes`), and has the block
-    /// bytes / min(its download, the sender's upload) after the download starts.
+    /// `BitcoinNode`), in two steps. Send ([`Network::transmit_on`], GETDATA handler): the
+    /// sender starts uploads one after the other, each occupying its upload for bytes / (its
+    /// upload rate) (`m_sendBlockTimes`); the BLOCK message leaves when its upload starts and
+    /// reaches the receiver one one-way delay later — `transmit_on` returns that time.
+    /// Arrival ([`Network::gervais_download`], their BLOCK handler, called at that time): the
+    /// receiver takes one download at a time *in arrival order*, each occupying its download
+    /// for bytes / (its download rate) (`m_receiveBlockTimes`), and has the block bytes /
+    /// min(its download, the sender's upload) after the download starts.
     GervaisBlock,
 }
 
@@ -388,23 +391,17 @@ impl Network {
                 return arrival;
             }
             Lane::GervaisBlock => {
-                let time_at = |bps: Option<u64>| match bps {
-                    Some(bps) => (bytes * 8 * NS_PER_S).div_ceil(bps),
-                    None => 0,
-                };
+                // Step 1 of 2 (the download is queued at the arrival: `gervais_download`).
                 let up = &mut self.upload_free_at[from as usize];
                 let start = depart.max(*up);
-                *up = start + time_at(self.bandwidth[from as usize]);
+                *up = start + transfer_time(bytes, self.bandwidth[from as usize]);
                 let base = self.base_delay(from, to);
                 let reached = start + self.delay(from, to, base);
-                let down = &mut self.download_free_at[to as usize];
-                let begin = reached.max(*down);
-                *down = begin + time_at(self.download[to as usize]);
                 if let Some(s) = stats {
                     s.messages += 1;
                     s.bytes += bytes;
                 }
-                return begin + time_at(rate);
+                return reached;
             }
         }
         let ser = match rate {
@@ -517,6 +514,34 @@ impl NetStats {
         self.messages += copies;
         self.bytes += bytes * transmissions;
         self.retransmissions += transmissions - copies;
+    }
+
+    /// Step 2 of a [`Lane::GervaisBlock`] transfer: the BLOCK message of `payload_bytes` from
+    /// `from` has reached `to` at `now` (the time [`Network::transmit_on`] returned; call this
+    /// at that time, so downloads queue in arrival order as in Gervais et al.'s BLOCK handler).
+    /// The download starts at `now` or when `to`'s previous download ends, occupies `to`'s
+    /// download for bytes / (its download rate), and the block is there bytes / min(its
+    /// download, the sender's upload) after the start: returns that time. O(1).
+    pub fn gervais_download(&mut self, now: SimTime, from: NodeId, to: NodeId, payload_bytes: u32) -> SimTime {
+        let bytes = u64::from(payload_bytes) + u64::from(self.header);
+        let rate = match (self.bandwidth[from as usize], self.download[to as usize]) {
+            (Some(up), Some(down)) => Some(up.min(down)),
+            (up, None) => up,
+            (None, down) => down,
+        };
+        let down = &mut self.download_free_at[to as usize];
+        let begin = now.max(*down);
+        *down = begin + transfer_time(bytes, self.download[to as usize]);
+        begin + transfer_time(bytes, rate)
+    }
+}
+
+/// Time to move `bytes` at `bps` bits/s, rounded up to whole ns (0 without a rate).
+#[inline]
+fn transfer_time(bytes: u64, bps: Option<u64>) -> SimTime {
+    match bps {
+        Some(bps) => (bytes * 8 * NS_PER_S).div_ceil(bps),
+        None => 0,
     }
 }
 
@@ -708,16 +733,53 @@ mod tests {
         t.nodes[2].download_bps = Some(16_000_000);
         let mut net = Network::new(&t, &spec(), stream_rng(1, 0, StreamLabel("net"), 0));
         let g = Lane::GervaisBlock;
-        // Upload starts at 0; arrives at 10 ms; transfer at min(8, 4) Mb/s = 2 ms.
-        assert_eq!(net.transmit_on(g, 0, 0, 1, 1000, None), 12 * NS_PER_MS);
+        // Upload starts at 0; the message reaches node 1 at 10 ms; transfer at min(8, 4) Mb/s
+        // = 2 ms after its download starts.
+        assert_eq!(net.transmit_on(g, 0, 0, 1, 1000, None), 10 * NS_PER_MS);
+        assert_eq!(net.gervais_download(10 * NS_PER_MS, 0, 1, 1000), 12 * NS_PER_MS);
         // The next upload starts when the first has left the sender's upload (1 ms), not when
-        // it has arrived: 1 + 1 (delay) + 1 (min(8, 16) Mb/s) = 3 ms.
-        assert_eq!(net.transmit_on(g, 0, 0, 2, 1000, None), 3 * NS_PER_MS);
+        // it has arrived: reaches node 2 at 1 + 1 = 2 ms, there after 1 ms (min(8, 16) Mb/s).
+        assert_eq!(net.transmit_on(g, 0, 0, 2, 1000, None), 2 * NS_PER_MS);
+        assert_eq!(net.gervais_download(2 * NS_PER_MS, 0, 2, 1000), 3 * NS_PER_MS);
         // Node 1's download is busy until 10 + 2 = 12 ms: a second block from node 0 (upload
         // from 2 ms, arriving at 12 ms) starts downloading at 12 ms and is there at 14 ms.
-        assert_eq!(net.transmit_on(g, 0, 0, 1, 1000, None), 14 * NS_PER_MS);
+        assert_eq!(net.transmit_on(g, 0, 0, 1, 1000, None), 12 * NS_PER_MS);
+        assert_eq!(net.gervais_download(12 * NS_PER_MS, 0, 1, 1000), 14 * NS_PER_MS);
         // The egress FIFO is separate (control messages never wait behind blocks).
         assert_eq!(net.transmit_on(Lane::Egress, 0, 0, 2, 1000, None), 2 * NS_PER_MS);
+    }
+
+    #[test]
+    fn gervais_downloads_queue_in_arrival_order_not_send_order() {
+        // Receiver node 2 (region a) downloads at 4 Mb/s: 1,000 bytes occupy its download for
+        // 2 ms. Everyone uploads at 8 Mb/s. Node 1 (region b, 10 ms away) sends first, at
+        // t = 0; node 0 (region a, 1 ms away) sends second, at t = 2 ms, and its block arrives
+        // first (3 ms < 10 ms).
+        let mut t = topo(Some(8_000_000));
+        t.nodes[2].download_bps = Some(4_000_000);
+        let mut net = Network::new(&t, &spec(), stream_rng(1, 0, StreamLabel("net"), 0));
+        let g = Lane::GervaisBlock;
+        let slow = net.transmit_on(g, 0, 1, 2, 1000, None);
+        let fast = net.transmit_on(g, 2 * NS_PER_MS, 0, 2, 1000, None);
+        assert_eq!((slow, fast), (10 * NS_PER_MS, 3 * NS_PER_MS));
+        // Gervais et al.'s BLOCK handler, run at each arrival: node 0's block downloads from
+        // 3 ms and is there at 3 + 2 = 5 ms (min(8, 4) Mb/s); node 1's finds the download free
+        // again at 10 ms and is there at 12 ms. (Reserving the download in send order would
+        // have given 12 ms and then 14 ms: the fast block queued behind the slow one.)
+        assert_eq!(net.gervais_download(fast, 0, 2, 1000), 5 * NS_PER_MS);
+        assert_eq!(net.gervais_download(slow, 1, 2, 1000), 12 * NS_PER_MS);
+        // Two arrivals at once: the second waits for the first's download (2 ms), and its
+        // block is there 2 ms after that.
+        assert_eq!(net.gervais_download(20 * NS_PER_MS, 0, 2, 1000), 22 * NS_PER_MS);
+        assert_eq!(net.gervais_download(20 * NS_PER_MS, 1, 2, 1000), 24 * NS_PER_MS);
+        // The transfer rate is min(download, sender's upload): a 1 Mb/s sender takes 8 ms
+        // while the download is occupied only 2 ms.
+        let mut t = topo(Some(8_000_000));
+        t.nodes[2].download_bps = Some(4_000_000);
+        t.nodes[1].bandwidth_bps = Some(1_000_000);
+        let mut net = Network::new(&t, &spec(), stream_rng(1, 0, StreamLabel("net"), 0));
+        assert_eq!(net.gervais_download(0, 1, 2, 1000), 8 * NS_PER_MS);
+        assert_eq!(net.gervais_download(0, 0, 2, 1000), 4 * NS_PER_MS);
     }
 
     #[test]

@@ -800,7 +800,8 @@ pub enum RelayTiming {
     SimBlock,
     /// Gervais et al.'s simulator: blocks (BLOCK) travel on [`crate::net::Lane::GervaisBlock`]
     /// (uploads paced at the sender's own upload rate, the transfer at min(sender's upload,
-    /// receiver's download) at the receiver, one download at a time); INV / GETDATA and
+    /// receiver's download) at the receiver, one download at a time, queued in arrival
+    /// order); INV / GETDATA and
     /// transactions on the egress lane; `block_processing` once per received block, as in
     /// `Egress`.
     Gervais,

@@ -39,6 +39,17 @@ pub enum Event<M> {
         /// Flow index.
         flow: u16,
     },
+    /// A block on [`crate::net::Lane::GervaisBlock`] reaches `to`: its download is queued
+    /// now, in arrival order ([`Network::gervais_download`]), and it is delivered when the
+    /// download ends. Same fields as `Deliver`, so the event stays the same size.
+    Reach {
+        /// Sender.
+        from: NodeId,
+        /// Receiver.
+        to: NodeId,
+        /// Payload.
+        wire: Wire<M>,
+    },
     /// A message reaches `to`.
     Deliver {
         /// Sender.
@@ -450,6 +461,12 @@ impl<'a, R: Replica> World<'a, R> {
                     _ => {}
                 }
             }
+        }
+        // A Gervais block transfer is delivered in two steps: its download is computed when
+        // it reaches the receiver (a BLOCK is never a no-op, so nothing is skipped here).
+        if lane == crate::net::Lane::GervaisBlock && from != to {
+            queue.schedule_at(arrival, Event::Reach { from, to, wire });
+            return;
         }
         // A delivery that is certain to be a no-op needs no event (see `Replica::ignores`).
         if self.skip_noops
@@ -955,6 +972,16 @@ impl<'a, R: Replica> Model for World<'a, R> {
                 if next < self.scenario.duration {
                     queue.schedule_at(next, Event::Arrival { flow });
                 }
+            }
+            Event::Reach { to, .. } if !self.faults.is_up(to) => {} // a down node downloads nothing
+            Event::Reach { from, to, wire } => {
+                let bytes = match &wire {
+                    Wire::Proto(m) => R::msg_bytes(m),
+                    Wire::Request(tx) => tx.size,
+                    Wire::Reply(r) => r.bytes(),
+                };
+                let done = self.net.gervais_download(now, from, to, bytes);
+                queue.schedule_at(done, Event::Deliver { from, to, wire });
             }
             Event::Deliver { to, .. } if !self.faults.is_up(to) => {}
             Event::Deliver { from, to, wire } => match wire {

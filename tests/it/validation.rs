@@ -196,20 +196,18 @@ fn the_fabric_latency_case_uses_the_calibrated_fabric_model() {
 #[test]
 #[ignore = "slow: 6,000 nodes; run by `ledgersim validate`"]
 fn pow_gervais_2016() {
-    // Known failures of the sourced configuration (reasons in the files' notes): the tail over
-    // nodes (p90 and mean) is too fast at the three longest intervals, and so is the median at
-    // 10 min (cause not traced). The stale rates, counted (10 s, 1 s) and expected (every interval), pass.
+    // Known failures of the sourced configuration (reasons in the files' notes), judged on the
+    // mean over 3 replications at the three longest intervals: the mean over nodes is too low
+    // at 10 min, 2.5 min and 1 min, and the p90 over nodes at 10 min and 2.5 min (the paper's
+    // heavy top decile appears only in some networks; not fully traced). The medians and the
+    // stale rates, counted (10 s, 1 s) and expected (every interval), pass.
     for n in SLOW.iter().filter(|n| n.starts_with("pow-gervais")) {
         let failing: &[&str] = match *n {
-            "pow-gervais-2016-10min" => &[
-                "bitcoin.block_propagation_ms.node_mean_p50",
+            "pow-gervais-2016-10min" | "pow-gervais-2016-2.5min" => &[
                 "bitcoin.block_propagation_ms.node_mean_p90",
                 "bitcoin.block_propagation_ms.node_mean_mean",
             ],
-            "pow-gervais-2016-2.5min" | "pow-gervais-2016-1min" => &[
-                "bitcoin.block_propagation_ms.node_mean_p90",
-                "bitcoin.block_propagation_ms.node_mean_mean",
-            ],
+            "pow-gervais-2016-1min" => &["bitcoin.block_propagation_ms.node_mean_mean"],
             _ => &[],
         };
         assert_case_fails_only(n, failing);
