@@ -495,6 +495,25 @@ impl Network {
         debug_assert_ne!(from, to);
         self.egress_tail(depart, from, to, plan.ser)
     }
+
+    /// Step 2 of a [`Lane::GervaisBlock`] transfer: the BLOCK message of `payload_bytes` from
+    /// `from` has reached `to` at `now` (the time [`Network::transmit_on`] returned; call this
+    /// at that time, so downloads queue in arrival order as in Gervais et al.'s BLOCK handler).
+    /// The download starts at `now` or when `to`'s previous download ends, occupies `to`'s
+    /// download for bytes / (its download rate), and the block is there bytes / min(its
+    /// download, the sender's upload) after the start: returns that time. O(1).
+    pub fn gervais_download(&mut self, now: SimTime, from: NodeId, to: NodeId, payload_bytes: u32) -> SimTime {
+        let bytes = u64::from(payload_bytes) + u64::from(self.header);
+        let rate = match (self.bandwidth[from as usize], self.download[to as usize]) {
+            (Some(up), Some(down)) => Some(up.min(down)),
+            (up, None) => up,
+            (None, down) => down,
+        };
+        let down = &mut self.download_free_at[to as usize];
+        let begin = now.max(*down);
+        *down = begin + transfer_time(bytes, self.download[to as usize]);
+        begin + transfer_time(bytes, rate)
+    }
 }
 
 /// The per-broadcast part of an egress send (see [`Network::broadcast_plan`]).
@@ -514,25 +533,6 @@ impl NetStats {
         self.messages += copies;
         self.bytes += bytes * transmissions;
         self.retransmissions += transmissions - copies;
-    }
-
-    /// Step 2 of a [`Lane::GervaisBlock`] transfer: the BLOCK message of `payload_bytes` from
-    /// `from` has reached `to` at `now` (the time [`Network::transmit_on`] returned; call this
-    /// at that time, so downloads queue in arrival order as in Gervais et al.'s BLOCK handler).
-    /// The download starts at `now` or when `to`'s previous download ends, occupies `to`'s
-    /// download for bytes / (its download rate), and the block is there bytes / min(its
-    /// download, the sender's upload) after the start: returns that time. O(1).
-    pub fn gervais_download(&mut self, now: SimTime, from: NodeId, to: NodeId, payload_bytes: u32) -> SimTime {
-        let bytes = u64::from(payload_bytes) + u64::from(self.header);
-        let rate = match (self.bandwidth[from as usize], self.download[to as usize]) {
-            (Some(up), Some(down)) => Some(up.min(down)),
-            (up, None) => up,
-            (None, down) => down,
-        };
-        let down = &mut self.download_free_at[to as usize];
-        let begin = now.max(*down);
-        *down = begin + transfer_time(bytes, self.download[to as usize]);
-        begin + transfer_time(bytes, rate)
     }
 }
 

@@ -410,8 +410,10 @@ impl<'a, R: Replica> World<'a, R> {
         // A shared no-op filter answers before the arrival time is known, so a certain no-op
         // needs neither an event nor (where it is cheaper) its arrival time; the network's
         // draws and counters are the same (see `NoopFilter::noop_window`).
+        // (Gervais block transfers take the general path: they are delivered in two steps.)
         if self.skip_noops
             && self.faults.links.is_empty()
+            && lane != crate::net::Lane::GervaisBlock
             && let Wire::Proto(m) = &wire
             && let Some(f) = &self.noop_filter
         {
