@@ -406,11 +406,11 @@ struct RecentLine {
 }
 
 /// The no-op test for INV deliveries of all replicas of one run, as a dense side table
-/// (struct of arrays indexed by node): one 64-byte [`RecentLine`] and the final height per
+/// (struct of arrays indexed by node): one 64-byte `RecentLine` and the final height per
 /// node. The simulator asks it for every INV sent (see [`Replica::noop_filter`]); reading
 /// 64 + 8 bytes of a 72-byte-per-node table instead of the receiving replica (hundreds of
 /// bytes and a `BTreeMap` per node) keeps the check in cache at 6,000 nodes.
-/// Memory: 72 bytes per node; lookup O([`RECENT`]).
+/// Memory: 72 bytes per node; lookup O(`RECENT`).
 #[derive(Debug)]
 pub struct RecentBlocks {
     lines: Vec<RecentLine>,

@@ -241,7 +241,8 @@ impl Network {
 
     /// The effects of [`Network::transmit_on`] — the same random draws, counters and lane
     /// state — for a message whose arrival time is not needed (a delivery certain to be a
-    /// no-op whatever its arrival, see [`crate::consensus::NoopFilter::ignores_at_any_time`]).
+    /// no-op whatever its arrival, [`crate::consensus::NoopWindow::Always`] from
+    /// [`crate::consensus::NoopFilter::noop_window`]).
     /// On the SimBlock control lane with per-message jitter this skips the delay arithmetic
     /// (the Pareto `powf`): the jitter's random number is drawn and discarded. Every other
     /// case is `transmit_on` with its result discarded. O(1).
@@ -274,7 +275,7 @@ impl Network {
     /// message that is a no-op if it arrives before `deadline`: `None` if it arrives before
     /// `deadline`, else `Some(arrival)`. On the SimBlock control lane with per-message
     /// Pareto jitter the `powf` is skipped when the drawn U already bounds the arrival
-    /// below `deadline` (see [`pareto_arrival_bound`]). O(1).
+    /// below `deadline` (see `pareto_arrival_bound`). O(1).
     #[allow(clippy::too_many_arguments)]
     #[inline]
     pub fn transmit_unless_before(

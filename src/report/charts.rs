@@ -329,8 +329,8 @@ fn decade_time_ladder() -> Vec<f64> {
 
 /// Ticks of a logarithmic time axis spanning `lo..=hi` (log10 of milliseconds), as
 /// milliseconds: `(bold, light)`. Bold ticks (labelled) are round durations in the unit a
-/// reader would use — the finest ladder of [`fine_time_ladder`] that gives at most
-/// `max_ticks`, else the decades and units of [`decade_time_ladder`] (every k-th if still
+/// reader would use — the finest ladder of `fine_time_ladder` that gives at most
+/// `max_ticks`, else the decades and units of `decade_time_ladder` (every k-th if still
 /// too many) with the fine ladder as light grid lines, else every k-th of the fine ladder.
 /// Ranges outside 1 µs – 1000 h fall back to powers of ten.
 pub fn log_time_ticks(lo: f64, hi: f64, max_ticks: usize) -> (Vec<f64>, Vec<f64>) {
