@@ -1742,12 +1742,17 @@ compact_failure = {failure}
             .collect()
     }
 
-    #[test]
-    fn timer_rerequest_asks_the_next_announcer_when_the_request_times_out() {
+    /// The replicas of `setup(1, 0.0, 0.0)` with timer re-requests after 10 ns.
+    fn timer_rerequest_replicas() -> Vec<PowReplica> {
         let (sc, mut spec) = setup(1, 0.0, 0.0);
         spec.rerequest = Rerequest::Timer;
         spec.inv_timeout = 10;
-        let mut rs: Vec<PowReplica> = deploy(&sc, &spec, 0).replicas.into_iter().map(|(_, r)| r).collect();
+        deploy(&sc, &spec, 0).replicas.into_iter().map(|(_, r)| r).collect()
+    }
+
+    #[test]
+    fn timer_rerequest_asks_the_next_announcer_when_the_request_times_out() {
+        let mut rs = timer_rerequest_replicas();
         let mut out = Outbox::default();
         rs[0].on_message(0, 1, PowMsg::Inv { id: 8, height: 1 }, &mut out);
         assert_eq!(getdata_to(&out), vec![1]);
@@ -1779,10 +1784,7 @@ compact_failure = {failure}
 
     #[test]
     fn timer_rerequest_without_another_announcer_drops_the_request_so_a_later_inv_asks_again() {
-        let (sc, mut spec) = setup(1, 0.0, 0.0);
-        spec.rerequest = Rerequest::Timer;
-        spec.inv_timeout = 10;
-        let mut rs: Vec<PowReplica> = deploy(&sc, &spec, 0).replicas.into_iter().map(|(_, r)| r).collect();
+        let mut rs = timer_rerequest_replicas();
         let mut out = Outbox::default();
         rs[0].on_message(0, 1, PowMsg::Inv { id: 8, height: 1 }, &mut out);
         let t = timers(&out)[0].1;

@@ -260,10 +260,7 @@ impl Network {
             Lane::SimBlockControl { .. } if from != to && self.link_delays.is_none() => {
                 let base = self.base_delay(from, to);
                 self.skip_jitter(base);
-                if let Some(s) = stats {
-                    s.messages += 1;
-                    s.bytes += u64::from(payload_bytes) + u64::from(self.header);
-                }
+                count_message(stats, u64::from(payload_bytes) + u64::from(self.header), 1);
             }
             _ => {
                 self.transmit_on(lane, depart, from, to, payload_bytes, stats);
@@ -302,19 +299,13 @@ impl Network {
                 let scale = (base - shift) as f64;
                 let u = 1.0 - self.rng.random::<f64>();
                 if pareto_arrival_bound(depart + extra, scale, u) < deadline as f64 {
-                    if let Some(s) = stats {
-                        s.messages += 1;
-                        s.bytes += u64::from(payload_bytes) + u64::from(self.header);
-                    }
+                    count_message(stats, u64::from(payload_bytes) + u64::from(self.header), 1);
                     return None;
                 }
                 pareto_delay(scale, u, alpha)
             };
             let arrival = depart + round_to_ms(delay) + extra;
-            if let Some(s) = stats {
-                s.messages += 1;
-                s.bytes += u64::from(payload_bytes) + u64::from(self.header);
-            }
+            count_message(stats, u64::from(payload_bytes) + u64::from(self.header), 1);
             return (arrival >= deadline).then_some(arrival);
         }
         let arrival = self.transmit_on(lane, depart, from, to, payload_bytes, stats);
@@ -367,10 +358,7 @@ impl Network {
             Lane::SimBlockControl { extra } => {
                 let base = self.base_delay(from, to);
                 let arrival = depart + round_to_ms(self.delay(from, to, base)) + extra;
-                if let Some(s) = stats {
-                    s.messages += 1;
-                    s.bytes += bytes;
-                }
+                count_message(stats, bytes, 1);
                 return arrival;
             }
             Lane::SimBlockUpload { processing } => {
@@ -385,10 +373,7 @@ impl Network {
                 let base = self.base_delay(from, to);
                 let arrival = start + transfer + processing + round_to_ms(self.delay(from, to, base));
                 self.upload_free_at[from as usize] = arrival;
-                if let Some(s) = stats {
-                    s.messages += 1;
-                    s.bytes += bytes;
-                }
+                count_message(stats, bytes, 1);
                 return arrival;
             }
             Lane::GervaisBlock => {
@@ -398,10 +383,7 @@ impl Network {
                 *up = start + transfer_time(bytes, self.bandwidth[from as usize]);
                 let base = self.base_delay(from, to);
                 let reached = start + self.delay(from, to, base);
-                if let Some(s) = stats {
-                    s.messages += 1;
-                    s.bytes += bytes;
-                }
+                count_message(stats, bytes, 1);
                 return reached;
             }
         }
@@ -410,11 +392,7 @@ impl Network {
             None => 0,
         };
         let (arrival, attempts) = self.egress_tail(depart, from, to, ser);
-        if let Some(s) = stats {
-            s.messages += 1;
-            s.bytes += bytes * attempts;
-            s.retransmissions += attempts - 1;
-        }
+        count_message(stats, bytes, attempts);
         arrival
     }
 
@@ -534,6 +512,15 @@ impl NetStats {
         self.messages += copies;
         self.bytes += bytes * transmissions;
         self.retransmissions += transmissions - copies;
+    }
+}
+
+/// Count one message of `bytes` on the wire that took `attempts` transmissions (1 + its
+/// retransmissions) into `stats`, if counted: [`NetStats::add_copies`] for one copy.
+#[inline(always)]
+fn count_message(stats: Option<&mut NetStats>, bytes: u64, attempts: u64) {
+    if let Some(s) = stats {
+        s.add_copies(1, bytes, attempts);
     }
 }
 
