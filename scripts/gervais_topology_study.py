@@ -8,6 +8,17 @@ ledgersim's (session 6)").
 Usage:
     python3 scripts/gervais_topology_study.py [--networks 100] [--latency-draws 3]
     python3 scripts/gervais_topology_study.py --check-cxx   # the RNG ports against g++/glibc
+    python3 scripts/gervais_topology_study.py --graphs FILE # the load proxy of ledgersim's own
+        # networks, dumped by `GERVAIS_GRAPH_SEEDS=2016,1,2 cargo test --release --test it
+        # gervais_peer_graph_dump -- --ignored` (default file /tmp/gervais-graphs.txt)
+    python3 scripts/gervais_topology_study.py --export-gt DIR
+        # GT's own network as ledgersim input: copies of the 10 min / 2.5 min / 1 min cases
+        # with one node group per GT node (its region and fixed speeds) and the adjacency
+        # DIR/gt-network.adj, read by a build with scripts/gervais_gtnet_debug.patch applied
+        # (an experiment, not part of ledgersim; applies to main at e2b7238):
+        #   git apply scripts/gervais_gtnet_debug.patch && cargo build --release
+        #   LEDGERSIM_DEBUG_PEER_GRAPH=DIR/gt-network.adj target/release/ledgersim run \
+        #     DIR/pow-gervais-2016-2.5min-gtnet.toml --replications 1 --set seed=N --out OUT
 
 What it draws (every generator with the Gervais cases' parameters: 6,000 nodes, 16 pools):
 
@@ -574,9 +585,10 @@ def main():
                     "(scenario copy + adjacency, for a debug build that reads it) and exit")
     args = ap.parse_args()
     if args.export_gt:
-        case = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
-                            "scenarios", "validation", "pow-gervais-2016-2.5min.toml")
-        print(*export_gt(case, args.export_gt))
+        for name in ("10min", "2.5min", "1min"):
+            case = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
+                                "scenarios", "validation", f"pow-gervais-2016-{name}.toml")
+            print(*export_gt(case, args.export_gt))
         return
     if args.check_cxx:
         sys.exit(0 if check_cxx() else 1)
