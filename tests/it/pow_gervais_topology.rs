@@ -86,7 +86,7 @@ fn summarize(sc: &Scenario, spec: &ledgersim::scenario::PowSpec, replication: u3
 
 #[test]
 #[ignore = "builds 20 networks of 6,000 nodes; prints the summary compared in pow.md"]
-fn gervais_peer_graph_summary_matches_the_python_port() {
+fn gervais_peer_graph_summary_for_the_study() {
     let path = concat!(
         env!("CARGO_MANIFEST_DIR"),
         "/scenarios/validation/pow-gervais-2016-2.5min.toml"
@@ -103,11 +103,11 @@ fn gervais_peer_graph_summary_matches_the_python_port() {
     let (mut hubs, mut slow, mut slow_early, mut with_slow_early, mut pool_deg) = (0.0, 0.0, 0.0, 0, 0.0);
     for r in 0..reps {
         let s = summarize(&sc, &spec, r);
-        for k in 0..7 {
-            bins[k] += s.degree_bins[k] as f64 / non_pool / f64::from(reps);
+        for (share, &count) in bins.iter_mut().zip(&s.degree_bins) {
+            *share += count as f64 / non_pool / f64::from(reps);
         }
-        for k in 0..4 {
-            pools[k] += s.pool_neighbours[k] as f64 / non_pool / f64::from(reps);
+        for (share, &count) in pools.iter_mut().zip(&s.pool_neighbours) {
+            *share += count as f64 / non_pool / f64::from(reps);
         }
         hubs += s.hubs as f64 / f64::from(reps);
         slow += s.slow_hubs as f64 / f64::from(reps);
