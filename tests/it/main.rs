@@ -17,6 +17,7 @@ mod pbft_faults;
 mod perf_models;
 mod poa;
 mod pow;
+mod pow_gervais_topology;
 mod pow_stale_estimate;
 mod raft;
 mod random_scenarios;
