@@ -332,7 +332,7 @@ impl Votes {
     /// Add the vote of validator `idx` unless it already voted in `view` for the kind (any
     /// digest): [`Votes::has`] then [`Votes::add`] with one look-up of the view in the usual
     /// case. True if the vote was added.
-    #[inline]
+    #[inline(always)]
     fn add_if_new(&mut self, idx: usize, view: u64, digest: u64, commit: bool) -> bool {
         if let Some(v) = &mut self.first
             && v.view == view
@@ -350,6 +350,12 @@ impl Votes {
             *n += 1;
             return true;
         }
+        self.add_if_new_slow(idx, view, digest, commit)
+    }
+
+    /// [`Votes::add_if_new`] for a vote that is not for the first view's main digest.
+    #[inline(never)]
+    fn add_if_new_slow(&mut self, idx: usize, view: u64, digest: u64, commit: bool) -> bool {
         if self.has(idx, view, commit) {
             return false;
         }
@@ -849,9 +855,20 @@ impl PbftReplica {
                 .any(|i| i.batch.is_some())
     }
 
-    /// Backups: keep a view timer running while there is work.
+    /// Backups: keep a view timer running while there is work. The usual case (the timer
+    /// runs already, or the replica is not active) returns inline.
+    #[inline(always)]
     fn update_view_timer(&mut self, now: SimTime, out: &mut Outbox<PbftMsg>) {
-        if !self.active || self.vt_on || self.primary_of(self.view) == self.id || !self.has_work() {
+        if !self.active || self.vt_on {
+            return;
+        }
+        self.start_view_timer_if_needed(now, out);
+    }
+
+    /// The rest of [`PbftReplica::update_view_timer`] (active, no view timer running).
+    #[inline(never)]
+    fn start_view_timer_if_needed(&mut self, now: SimTime, out: &mut Outbox<PbftMsg>) {
+        if self.primary_of(self.view) == self.id || !self.has_work() {
             return;
         }
         self.last_progress = now;
@@ -1145,6 +1162,99 @@ impl PbftReplica {
         self.instances.entry(seq).votes.add_if_new(idx, view, digest, commit)
     }
 
+    /// A PREPARE (`commit` false) or COMMIT of `from` for `(view, seq, digest)`: the
+    /// `Prepare` / `Commit` arms of `on_message` (verify charge, [`PbftReplica::saw_view`],
+    /// [`PbftReplica::record_vote`], [`PbftReplica::check`], for a commit the state-transfer
+    /// hint, then [`PbftReplica::update_view_timer`]) with one look-up of the sender's index
+    /// and of the instance, and without the call to `check` when the vote just counted
+    /// cannot advance the instance (the usual case: all but the q-th prepare and commit).
+    /// The same state changes and outputs in the same order.
+    #[allow(clippy::too_many_arguments)]
+    #[inline(always)]
+    fn on_vote(
+        &mut self,
+        now: SimTime,
+        from: NodeId,
+        view: u64,
+        seq: u64,
+        digest: u64,
+        commit: bool,
+        out: &mut Outbox<PbftMsg>,
+    ) {
+        out.charge(self.cpu.verify);
+        // `saw_view`.
+        let idx = self.index_of(from);
+        if let Some(k) = idx {
+            self.peer_view[k] = self.peer_view[k].max(view);
+        }
+        if !(view < self.view || (view == self.view && self.active)) {
+            self.saw_later_view(now, out);
+        }
+        // `record_vote`: a vote that is not recorded changes nothing else; a prepare still
+        // updates the view timer, a commit returns at once.
+        let floor = if commit {
+            self.view.min(self.last_active_view)
+        } else {
+            self.view
+        };
+        let recorded = 'record: {
+            if seq <= self.last_executed || seq > self.stable + self.window() || view < floor {
+                break 'record false;
+            }
+            let Some(idx) = idx else { break 'record false };
+            self.instances.entry(seq).votes.add_if_new(idx, view, digest, commit)
+        };
+        if !recorded {
+            if !commit {
+                self.update_view_timer(now, out);
+            }
+            return;
+        }
+        // `check` (only for a vote in the current view), skipped when it is certain to do
+        // nothing: the instance's votes for its batch in this view are read where the vote
+        // just went (the view's main tally), otherwise `check` decides.
+        let (q, f, active) = (self.q, self.f, self.active);
+        let mut checked = false;
+        if view == self.view {
+            // `check`'s early returns, then its two steps' conditions negated.
+            let idle = !active
+                || self.instances.get(seq).is_none_or(|inst| {
+                    let Some(batch) = inst.batch.as_ref() else { return true };
+                    if inst.view != view || inst.executed {
+                        return true;
+                    }
+                    match inst.votes.first.as_ref() {
+                        Some(v) if v.view == view && v.main.digest == batch.digest => {
+                            if inst.prepared {
+                                inst.committed || v.main.commits < q
+                            } else {
+                                v.main.prepares + 1 < q
+                            }
+                        }
+                        _ => false, // other tallies: let `check` count
+                    }
+                });
+            if !idle {
+                self.check(now, seq, out);
+                checked = true;
+            }
+        }
+        if commit {
+            // The state-transfer hint: f + 1 commits for an instance not committed here.
+            let behind = match self.instances.get(seq) {
+                Some(inst) if !inst.committed => match inst.votes.first.as_ref() {
+                    Some(v) if !checked && v.view == view && v.main.digest == digest => v.main.commits > f,
+                    _ => inst.count(view, digest, true) > f,
+                },
+                _ => false,
+            };
+            if behind {
+                self.note_behind(seq, false, out);
+            }
+        }
+        self.update_view_timer(now, out);
+    }
+
     fn enqueue(&mut self, now: SimTime, tx: TxEntry, out: &mut Outbox<PbftMsg>) {
         if self.pending.is_empty() {
             self.oldest_pending = now;
@@ -1160,27 +1270,11 @@ impl PbftReplica {
     }
 }
 
-impl Replica for PbftReplica {
-    type Msg = PbftMsg;
-
-    fn on_request(&mut self, now: SimTime, tx: TxEntry, out: &mut Outbox<PbftMsg>) {
-        out.charge(self.cpu.verify);
-        if self.is_primary() {
-            self.enqueue(now, tx, out);
-            return;
-        }
-        self.tracked.insert(tx.id, tx);
-        let to = self.forward_target();
-        if to != self.id {
-            out.push(Action::Send {
-                to,
-                msg: PbftMsg::Forward(Box::new(tx)),
-            });
-        }
-        self.update_view_timer(now, out);
-    }
-
-    fn on_message(&mut self, now: SimTime, from: NodeId, msg: PbftMsg, out: &mut Outbox<PbftMsg>) {
+impl PbftReplica {
+    /// Every message but the PREPAREs and COMMITs that [`Replica::on_message`] hands to
+    /// [`PbftReplica::on_vote`] (all of them, except in unit tests that compare the two paths).
+    #[inline(never)]
+    fn on_other_message(&mut self, now: SimTime, from: NodeId, msg: PbftMsg, out: &mut Outbox<PbftMsg>) {
         match msg {
             PbftMsg::Forward(tx) => {
                 let tx = *tx;
@@ -1371,6 +1465,42 @@ impl Replica for PbftReplica {
             }
         }
         self.update_view_timer(now, out);
+    }
+}
+
+impl Replica for PbftReplica {
+    type Msg = PbftMsg;
+
+    fn on_request(&mut self, now: SimTime, tx: TxEntry, out: &mut Outbox<PbftMsg>) {
+        out.charge(self.cpu.verify);
+        if self.is_primary() {
+            self.enqueue(now, tx, out);
+            return;
+        }
+        self.tracked.insert(tx.id, tx);
+        let to = self.forward_target();
+        if to != self.id {
+            out.push(Action::Send {
+                to,
+                msg: PbftMsg::Forward(Box::new(tx)),
+            });
+        }
+        self.update_view_timer(now, out);
+    }
+
+    /// PREPARE and COMMIT (nearly every message) go to [`PbftReplica::on_vote`] here, inline
+    /// in the caller; the other messages to [`PbftReplica::on_other_message`].
+    #[inline(always)]
+    fn on_message(&mut self, now: SimTime, from: NodeId, msg: PbftMsg, out: &mut Outbox<PbftMsg>) {
+        match msg {
+            PbftMsg::Prepare { view, seq, digest } if crate::sim::fast_paths() => {
+                self.on_vote(now, from, view, seq, digest, false, out);
+            }
+            PbftMsg::Commit { view, seq, digest } if crate::sim::fast_paths() => {
+                self.on_vote(now, from, view, seq, digest, true, out);
+            }
+            msg => self.on_other_message(now, from, msg, out),
+        }
     }
 
     fn on_timer(&mut self, now: SimTime, token: u64, out: &mut Outbox<PbftMsg>) {

@@ -546,8 +546,11 @@ fn round_to_ns(x: f64) -> SimTime {
     if x <= 0.0 {
         return x.round() as SimTime; // 0 for every x ≤ 0 (−0.4 rounds to −0, casts to 0)
     }
-    let t = x as SimTime; // trunc; exact below 2^52
-    if x - t as f64 >= 0.5 { t + 1 } else { t }
+    // Truncation through i64: the same value as `x as u64` for 0 < x < 2^52, and one
+    // conversion instruction each way instead of the unsigned conversions' sequences.
+    let t = x as i64;
+    let t = if x - t as f64 >= 0.5 { t + 1 } else { t };
+    t as SimTime
 }
 
 /// The Pareto delay for U = `u` ∈ (0, 1]: `scale / u^(1/alpha)` rounded to whole ns.
