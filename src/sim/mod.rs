@@ -619,7 +619,7 @@ impl<'a, R: Replica> World<'a, R> {
     }
 
     /// Release the silently busy cores whose virtual CoreFree precedes the current event.
-    #[inline]
+    #[inline(always)]
     fn release_silent(&mut self, now: SimTime, node: NodeId, queue: &EventQueue<Event<R::Msg>>) {
         if self.silent_total > 0 && !self.silent_busy[node as usize].is_empty() {
             let current = (now, queue.current_seq());

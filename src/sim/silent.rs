@@ -4,18 +4,19 @@
 
 use crate::engine::SimTime;
 
-/// Entries held inline; more spill to the heap.
-const INLINE: usize = 4;
+/// Entries held inline (a node with at most this many cores never touches a heap buffer).
+const INLINE: usize = 8;
 
-/// A sequence of `(done, reserved seq)` entries in push order, the first [`INLINE`] inline
-/// (a node with few busy cores never touches a heap buffer), the rest in `spill`.
-/// Push O(1) amortized; [`SilentCores::release_before`] and [`SilentCores::drain`] O(len).
-/// Memory: 96 bytes per node plus the spilled entries.
+/// A sequence of `(done, reserved seq)` entries in push order: inline while there are at
+/// most [`INLINE`] of them, all on the heap (`spill`) from the push that would exceed that
+/// until the sequence is empty again. Push O(1) amortized; [`SilentCores::release_before`]
+/// and [`SilentCores::drain`] O(len). Memory: 160 bytes per node plus the spilled entries.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct SilentCores {
+    /// Entries held inline (0 while they are on the heap).
     len: usize,
     inline: [(SimTime, u64); INLINE],
-    /// Entries `INLINE..len` (empty while `len ≤ INLINE`).
+    /// Every entry, while there were more than [`INLINE`] (then `len` is 0).
     spill: Vec<(SimTime, u64)>,
 }
 
@@ -23,67 +24,71 @@ impl SilentCores {
     /// Entries held.
     #[inline(always)]
     pub(crate) fn len(&self) -> usize {
-        self.len
+        self.len + self.spill.len()
     }
 
     /// Whether no entry is held.
     #[inline(always)]
     pub(crate) fn is_empty(&self) -> bool {
-        self.len == 0
+        self.len == 0 && self.spill.is_empty()
     }
 
     /// Append an entry.
     #[inline(always)]
     pub(crate) fn push(&mut self, entry: (SimTime, u64)) {
-        if self.len < INLINE {
+        if self.len < INLINE && self.spill.is_empty() {
             self.inline[self.len] = entry;
+            self.len += 1;
         } else {
-            self.spill.push(entry);
+            self.push_spilled(entry);
         }
-        self.len += 1;
+    }
+
+    /// [`SilentCores::push`] beyond the inline entries: all of them move to the heap.
+    #[inline(never)]
+    fn push_spilled(&mut self, entry: (SimTime, u64)) {
+        self.spill.extend_from_slice(&self.inline[..self.len]);
+        self.len = 0;
+        self.spill.push(entry);
     }
 
     /// Remove the entries below `current`, keeping the others in their order (what
     /// `Vec::retain(|e| e >= current)` does); returns how many were removed.
     #[inline(always)]
     pub(crate) fn release_before(&mut self, current: (SimTime, u64)) -> usize {
-        if self.len <= INLINE {
-            let mut kept = 0;
-            for i in 0..self.len {
-                let e = self.inline[i];
-                if e >= current {
-                    self.inline[kept] = e;
-                    kept += 1;
-                }
-            }
-            let removed = self.len - kept;
+        if self.spill.is_empty() {
+            let (kept, removed) = keep_from(&mut self.inline[..self.len], current);
             self.len = kept;
             return removed;
         }
-        self.release_before_spilled(current)
-    }
-
-    /// [`SilentCores::release_before`] with spilled entries.
-    #[inline(never)]
-    fn release_before_spilled(&mut self, current: (SimTime, u64)) -> usize {
-        let mut all: Vec<(SimTime, u64)> = self.drain().collect();
-        let before = all.len();
-        all.retain(|&e| e >= current);
-        let removed = before - all.len();
-        for e in all {
-            self.push(e);
-        }
+        let (kept, removed) = keep_from(&mut self.spill, current);
+        self.spill.truncate(kept);
         removed
     }
 
     /// Remove every entry, in push order.
     pub(crate) fn drain(&mut self) -> impl Iterator<Item = (SimTime, u64)> + use<> {
-        let n = self.len.min(INLINE);
+        let n = self.len;
         let head = self.inline;
         let spill = std::mem::take(&mut self.spill);
         self.len = 0;
         head.into_iter().take(n).chain(spill)
     }
+}
+
+/// Move the entries of `entries` at or above `current` to its front, in order: returns how
+/// many were kept and how many were not.
+#[inline(always)]
+fn keep_from(entries: &mut [(SimTime, u64)], current: (SimTime, u64)) -> (usize, usize) {
+    let mut kept = 0;
+    for i in 0..entries.len() {
+        let e = entries[i];
+        if e >= current {
+            entries[kept] = e;
+            kept += 1;
+        }
+    }
+    (kept, entries.len() - kept)
 }
 
 #[cfg(test)]
