@@ -164,6 +164,22 @@ impl Instance {
         self.votes.count(view, digest, commit)
     }
 
+    /// Whether [`PbftReplica::check`] at `view` with quorum `q`, for an active replica in
+    /// `view`, would change this instance (prepare it or commit it): false when it would
+    /// return having done nothing. The same conditions, read without changing anything.
+    #[inline(always)]
+    fn check_can_advance(&self, view: u64, q: u32) -> bool {
+        if self.view != view || self.executed {
+            return false;
+        }
+        let Some(batch) = self.batch.as_ref() else { return false };
+        if self.prepared {
+            !self.committed && self.votes.count(view, batch.digest, true) >= q
+        } else {
+            self.votes.count(view, batch.digest, false) + 1 >= q
+        }
+    }
+
     /// Back to the empty instance, keeping the vote tables' allocation.
     fn reset(&mut self) {
         self.view = 0;
@@ -371,7 +387,7 @@ impl Votes {
     }
 
     /// Votes in `view` for `digest` of the kind.
-    #[inline]
+    #[inline(always)]
     fn count(&self, view: u64, digest: u64, commit: bool) -> u32 {
         self.of(view)
             .and_then(|v| v.tally(digest))
@@ -1204,60 +1220,38 @@ impl PbftReplica {
         } else {
             self.view
         };
-        let recorded = 'record: {
-            if seq <= self.last_executed || seq > self.stable + self.window() || view < floor {
-                break 'record false;
+        let (cur_view, q, f, active) = (self.view, self.q, self.f, self.active);
+        let in_window = seq > self.last_executed && seq <= self.stable + self.window() && view >= floor;
+        let (true, Some(idx)) = (in_window, idx) else {
+            if !commit {
+                self.update_view_timer(now, out);
             }
-            let Some(idx) = idx else { break 'record false };
-            self.instances.entry(seq).votes.add_if_new(idx, view, digest, commit)
+            return;
         };
-        if !recorded {
+        let inst = self.instances.entry(seq);
+        if !inst.votes.add_if_new(idx, view, digest, commit) {
             if !commit {
                 self.update_view_timer(now, out);
             }
             return;
         }
-        // `check` (only for a vote in the current view), skipped when it is certain to do
-        // nothing: the instance's votes for its batch in this view are read where the vote
-        // just went (the view's main tally), otherwise `check` decides.
-        let (q, f, active) = (self.q, self.f, self.active);
-        let mut checked = false;
-        if view == self.view {
-            // `check`'s early returns, then its two steps' conditions negated.
-            let idle = !active
-                || self.instances.get(seq).is_none_or(|inst| {
-                    let Some(batch) = inst.batch.as_ref() else { return true };
-                    if inst.view != view || inst.executed {
-                        return true;
-                    }
-                    match inst.votes.first.as_ref() {
-                        Some(v) if v.view == view && v.main.digest == batch.digest => {
-                            if inst.prepared {
-                                inst.committed || v.main.commits < q
-                            } else {
-                                v.main.prepares + 1 < q
-                            }
-                        }
-                        _ => false, // other tallies: let `check` count
-                    }
-                });
-            if !idle {
-                self.check(now, seq, out);
-                checked = true;
-            }
-        }
-        if commit {
-            // The state-transfer hint: f + 1 commits for an instance not committed here.
-            let behind = match self.instances.get(seq) {
-                Some(inst) if !inst.committed => match inst.votes.first.as_ref() {
-                    Some(v) if !checked && v.view == view && v.main.digest == digest => v.main.commits > f,
-                    _ => inst.count(view, digest, true) > f,
-                },
-                _ => false,
-            };
-            if behind {
+        // `check` runs for a vote in the current view; here only when it can advance the
+        // instance (otherwise it returns having done nothing).
+        let must_check = view == cur_view && active && inst.check_can_advance(view, q);
+        // A commit's state-transfer hint, read now when `check` does not run (nothing
+        // changed since the vote was counted).
+        let behind = commit && !must_check && !inst.committed && inst.votes.count(view, digest, true) > f;
+        if must_check {
+            self.check(now, seq, out);
+            if commit
+                && let Some(inst) = self.instances.get(seq)
+                && !inst.committed
+                && inst.count(view, digest, true) > f
+            {
                 self.note_behind(seq, false, out);
             }
+        } else if behind {
+            self.note_behind(seq, false, out);
         }
         self.update_view_timer(now, out);
     }
