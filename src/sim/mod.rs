@@ -957,6 +957,8 @@ impl<'a, R: Replica> World<'a, R> {
 impl<'a, R: Replica> Model for World<'a, R> {
     type Event = Event<R::Msg>;
 
+    /// Inlined into the event loop (a call would pass every event through memory).
+    #[inline(always)]
     fn handle(&mut self, now: SimTime, event: Event<R::Msg>, queue: &mut EventQueue<Event<R::Msg>>) {
         match event {
             Event::Arrival { flow } => {
