@@ -207,10 +207,7 @@ impl Network {
                 let z = crate::workload::sample_std_normal(&mut self.rng);
                 round_to_ns((base as f64 * (1.0 + frac * z)).max(0.0))
             }
-            Jitter::Lognormal(sigma) => {
-                let z = crate::workload::sample_std_normal(&mut self.rng);
-                round_to_ns(base as f64 * (sigma * z - sigma * sigma / 2.0).exp())
-            }
+            Jitter::Lognormal(sigma) => lognormal_delay(&mut self.rng, base, sigma),
             Jitter::Exponential(mean) => base + round_to_ns(crate::workload::sample_exp(&mut self.rng, mean as f64)),
             Jitter::Pareto { shape_per_ms, shift } => {
                 let alpha = shape_per_ms * base as f64 / 1e6;
@@ -437,6 +434,8 @@ impl Network {
                 let u: f64 = self.rng.random::<f64>() * 2.0 - 1.0;
                 round_to_ns((base as f64 * (1.0 + frac * u)).max(0.0))
             }
+            // The lognormal jitter (the SimPy reference's), inline too: `jittered`'s code.
+            Jitter::Lognormal(sigma) if self.link_delays.is_none() => lognormal_delay(&mut self.rng, base, sigma),
             _ => self.delay(from, to, base),
         };
         (sent_at + delay, attempts)
@@ -531,6 +530,15 @@ fn transfer_time(bytes: u64, bps: Option<u64>) -> SimTime {
         Some(bps) => (bytes * 8 * NS_PER_S).div_ceil(bps),
         None => 0,
     }
+}
+
+/// The lognormal one-way delay: `base` times e^(σZ − σ²/2) (mean `base`), Z standard normal
+/// drawn from `rng`, rounded to whole ns. Shared by [`Network::jittered`] and the egress
+/// path, so both compute the same value from the same draws.
+#[inline(always)]
+fn lognormal_delay(rng: &mut SimRng, base: SimTime, sigma: f64) -> SimTime {
+    let z = crate::workload::sample_std_normal(rng);
+    round_to_ns(base as f64 * (sigma * z - sigma * sigma / 2.0).exp())
 }
 
 /// `x.round() as SimTime` for a sampled delay, bit for bit, without the `round` library call
