@@ -1489,8 +1489,9 @@ impl Replica for PbftReplica {
         self.update_view_timer(now, out);
     }
 
-    /// PREPARE and COMMIT (nearly every message) go to [`PbftReplica::on_vote`] here, inline
-    /// in the caller; the other messages to [`PbftReplica::on_other_message`].
+    /// PREPARE and COMMIT (nearly every message) go to the fused vote handler
+    /// (`PbftReplica::on_vote`), inline in the caller; the other messages to
+    /// `PbftReplica::on_other_message`.
     #[inline(always)]
     fn on_message(&mut self, now: SimTime, from: NodeId, msg: PbftMsg, out: &mut Outbox<PbftMsg>) {
         // A vote owns nothing (three integers): not dropping it saves the call to the
