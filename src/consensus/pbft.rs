@@ -164,6 +164,22 @@ impl Instance {
         self.votes.count(view, digest, commit)
     }
 
+    /// Whether [`PbftReplica::check`] at `view` with quorum `q`, for an active replica in
+    /// `view`, would change this instance (prepare it or commit it): false when it would
+    /// return having done nothing. The same conditions, read without changing anything.
+    #[inline(always)]
+    fn check_can_advance(&self, view: u64, q: u32) -> bool {
+        if self.view != view || self.executed {
+            return false;
+        }
+        let Some(batch) = self.batch.as_ref() else { return false };
+        if self.prepared {
+            !self.committed && self.votes.count(view, batch.digest, true) >= q
+        } else {
+            self.votes.count(view, batch.digest, false) + 1 >= q
+        }
+    }
+
     /// Back to the empty instance, keeping the vote tables' allocation.
     fn reset(&mut self) {
         self.view = 0;
@@ -196,17 +212,24 @@ impl Bits {
         word >> b & 1 == 1
     }
 
-    #[inline]
+    #[inline(always)]
     fn insert(&mut self, i: usize) {
         let (w, b) = (i / 64, i % 64);
         if w < 2 {
             self.lo[w] |= 1 << b;
         } else {
-            if self.hi.len() <= w - 2 {
-                self.hi.resize(w - 1, 0);
-            }
-            self.hi[w - 2] |= 1 << b;
+            self.insert_high(i);
         }
+    }
+
+    /// [`Bits::insert`] for `i ≥ 128`.
+    #[inline(never)]
+    fn insert_high(&mut self, i: usize) {
+        let (w, b) = (i / 64, i % 64);
+        if self.hi.len() <= w - 2 {
+            self.hi.resize(w - 1, 0);
+        }
+        self.hi[w - 2] |= 1 << b;
     }
 }
 
@@ -332,7 +355,7 @@ impl Votes {
     /// Add the vote of validator `idx` unless it already voted in `view` for the kind (any
     /// digest): [`Votes::has`] then [`Votes::add`] with one look-up of the view in the usual
     /// case. True if the vote was added.
-    #[inline]
+    #[inline(always)]
     fn add_if_new(&mut self, idx: usize, view: u64, digest: u64, commit: bool) -> bool {
         if let Some(v) = &mut self.first
             && v.view == view
@@ -350,6 +373,12 @@ impl Votes {
             *n += 1;
             return true;
         }
+        self.add_if_new_slow(idx, view, digest, commit)
+    }
+
+    /// [`Votes::add_if_new`] for a vote that is not for the first view's main digest.
+    #[inline(never)]
+    fn add_if_new_slow(&mut self, idx: usize, view: u64, digest: u64, commit: bool) -> bool {
         if self.has(idx, view, commit) {
             return false;
         }
@@ -358,7 +387,7 @@ impl Votes {
     }
 
     /// Votes in `view` for `digest` of the kind.
-    #[inline]
+    #[inline(always)]
     fn count(&self, view: u64, digest: u64, commit: bool) -> u32 {
         self.of(view)
             .and_then(|v| v.tally(digest))
@@ -849,9 +878,20 @@ impl PbftReplica {
                 .any(|i| i.batch.is_some())
     }
 
-    /// Backups: keep a view timer running while there is work.
+    /// Backups: keep a view timer running while there is work. The usual case (the timer
+    /// runs already, or the replica is not active) returns inline.
+    #[inline(always)]
     fn update_view_timer(&mut self, now: SimTime, out: &mut Outbox<PbftMsg>) {
-        if !self.active || self.vt_on || self.primary_of(self.view) == self.id || !self.has_work() {
+        if !self.active || self.vt_on {
+            return;
+        }
+        self.start_view_timer_if_needed(now, out);
+    }
+
+    /// The rest of [`PbftReplica::update_view_timer`] (active, no view timer running).
+    #[inline(never)]
+    fn start_view_timer_if_needed(&mut self, now: SimTime, out: &mut Outbox<PbftMsg>) {
+        if self.primary_of(self.view) == self.id || !self.has_work() {
             return;
         }
         self.last_progress = now;
@@ -1145,6 +1185,77 @@ impl PbftReplica {
         self.instances.entry(seq).votes.add_if_new(idx, view, digest, commit)
     }
 
+    /// A PREPARE (`commit` false) or COMMIT of `from` for `(view, seq, digest)`: the
+    /// `Prepare` / `Commit` arms of `on_message` (verify charge, [`PbftReplica::saw_view`],
+    /// [`PbftReplica::record_vote`], [`PbftReplica::check`], for a commit the state-transfer
+    /// hint, then [`PbftReplica::update_view_timer`]) with one look-up of the sender's index
+    /// and of the instance, and without the call to `check` when the vote just counted
+    /// cannot advance the instance (the usual case: all but the q-th prepare and commit).
+    /// The same state changes and outputs in the same order.
+    #[allow(clippy::too_many_arguments)]
+    #[inline(always)]
+    fn on_vote(
+        &mut self,
+        now: SimTime,
+        from: NodeId,
+        view: u64,
+        seq: u64,
+        digest: u64,
+        commit: bool,
+        out: &mut Outbox<PbftMsg>,
+    ) {
+        out.charge(self.cpu.verify);
+        // `saw_view`.
+        let idx = self.index_of(from);
+        if let Some(k) = idx {
+            self.peer_view[k] = self.peer_view[k].max(view);
+        }
+        if !(view < self.view || (view == self.view && self.active)) {
+            self.saw_later_view(now, out);
+        }
+        // `record_vote`: a vote that is not recorded changes nothing else; a prepare still
+        // updates the view timer, a commit returns at once.
+        let floor = if commit {
+            self.view.min(self.last_active_view)
+        } else {
+            self.view
+        };
+        let (cur_view, q, f, active) = (self.view, self.q, self.f, self.active);
+        let in_window = seq > self.last_executed && seq <= self.stable + self.window() && view >= floor;
+        let (true, Some(idx)) = (in_window, idx) else {
+            if !commit {
+                self.update_view_timer(now, out);
+            }
+            return;
+        };
+        let inst = self.instances.entry(seq);
+        if !inst.votes.add_if_new(idx, view, digest, commit) {
+            if !commit {
+                self.update_view_timer(now, out);
+            }
+            return;
+        }
+        // `check` runs for a vote in the current view; here only when it can advance the
+        // instance (otherwise it returns having done nothing).
+        let must_check = view == cur_view && active && inst.check_can_advance(view, q);
+        // A commit's state-transfer hint, read now when `check` does not run (nothing
+        // changed since the vote was counted).
+        let behind = commit && !must_check && !inst.committed && inst.votes.count(view, digest, true) > f;
+        if must_check {
+            self.check(now, seq, out);
+            if commit
+                && let Some(inst) = self.instances.get(seq)
+                && !inst.committed
+                && inst.count(view, digest, true) > f
+            {
+                self.note_behind(seq, false, out);
+            }
+        } else if behind {
+            self.note_behind(seq, false, out);
+        }
+        self.update_view_timer(now, out);
+    }
+
     fn enqueue(&mut self, now: SimTime, tx: TxEntry, out: &mut Outbox<PbftMsg>) {
         if self.pending.is_empty() {
             self.oldest_pending = now;
@@ -1160,27 +1271,11 @@ impl PbftReplica {
     }
 }
 
-impl Replica for PbftReplica {
-    type Msg = PbftMsg;
-
-    fn on_request(&mut self, now: SimTime, tx: TxEntry, out: &mut Outbox<PbftMsg>) {
-        out.charge(self.cpu.verify);
-        if self.is_primary() {
-            self.enqueue(now, tx, out);
-            return;
-        }
-        self.tracked.insert(tx.id, tx);
-        let to = self.forward_target();
-        if to != self.id {
-            out.push(Action::Send {
-                to,
-                msg: PbftMsg::Forward(Box::new(tx)),
-            });
-        }
-        self.update_view_timer(now, out);
-    }
-
-    fn on_message(&mut self, now: SimTime, from: NodeId, msg: PbftMsg, out: &mut Outbox<PbftMsg>) {
+impl PbftReplica {
+    /// Every message but the PREPAREs and COMMITs that [`Replica::on_message`] hands to
+    /// [`PbftReplica::on_vote`] (all of them, except in unit tests that compare the two paths).
+    #[inline(never)]
+    fn on_other_message(&mut self, now: SimTime, from: NodeId, msg: PbftMsg, out: &mut Outbox<PbftMsg>) {
         match msg {
             PbftMsg::Forward(tx) => {
                 let tx = *tx;
@@ -1371,6 +1466,46 @@ impl Replica for PbftReplica {
             }
         }
         self.update_view_timer(now, out);
+    }
+}
+
+impl Replica for PbftReplica {
+    type Msg = PbftMsg;
+
+    fn on_request(&mut self, now: SimTime, tx: TxEntry, out: &mut Outbox<PbftMsg>) {
+        out.charge(self.cpu.verify);
+        if self.is_primary() {
+            self.enqueue(now, tx, out);
+            return;
+        }
+        self.tracked.insert(tx.id, tx);
+        let to = self.forward_target();
+        if to != self.id {
+            out.push(Action::Send {
+                to,
+                msg: PbftMsg::Forward(Box::new(tx)),
+            });
+        }
+        self.update_view_timer(now, out);
+    }
+
+    /// PREPARE and COMMIT (nearly every message) go to the fused vote handler
+    /// (`PbftReplica::on_vote`), inline in the caller; the other messages to
+    /// `PbftReplica::on_other_message`.
+    #[inline(always)]
+    fn on_message(&mut self, now: SimTime, from: NodeId, msg: PbftMsg, out: &mut Outbox<PbftMsg>) {
+        // A vote owns nothing (three integers): not dropping it saves the call to the
+        // message's drop glue.
+        let msg = std::mem::ManuallyDrop::new(msg);
+        match *msg {
+            PbftMsg::Prepare { view, seq, digest } if crate::sim::fast_paths() => {
+                self.on_vote(now, from, view, seq, digest, false, out);
+            }
+            PbftMsg::Commit { view, seq, digest } if crate::sim::fast_paths() => {
+                self.on_vote(now, from, view, seq, digest, true, out);
+            }
+            _ => self.on_other_message(now, from, std::mem::ManuallyDrop::into_inner(msg), out),
+        }
     }
 
     fn on_timer(&mut self, now: SimTime, token: u64, out: &mut Outbox<PbftMsg>) {

@@ -207,10 +207,7 @@ impl Network {
                 let z = crate::workload::sample_std_normal(&mut self.rng);
                 round_to_ns((base as f64 * (1.0 + frac * z)).max(0.0))
             }
-            Jitter::Lognormal(sigma) => {
-                let z = crate::workload::sample_std_normal(&mut self.rng);
-                round_to_ns(base as f64 * (sigma * z - sigma * sigma / 2.0).exp())
-            }
+            Jitter::Lognormal(sigma) => lognormal_delay(&mut self.rng, base, sigma),
             Jitter::Exponential(mean) => base + round_to_ns(crate::workload::sample_exp(&mut self.rng, mean as f64)),
             Jitter::Pareto { shape_per_ms, shift } => {
                 let alpha = shape_per_ms * base as f64 / 1e6;
@@ -437,6 +434,8 @@ impl Network {
                 let u: f64 = self.rng.random::<f64>() * 2.0 - 1.0;
                 round_to_ns((base as f64 * (1.0 + frac * u)).max(0.0))
             }
+            // The lognormal jitter (the SimPy reference's), inline too: `jittered`'s code.
+            Jitter::Lognormal(sigma) if self.link_delays.is_none() => lognormal_delay(&mut self.rng, base, sigma),
             _ => self.delay(from, to, base),
         };
         (sent_at + delay, attempts)
@@ -533,6 +532,15 @@ fn transfer_time(bytes: u64, bps: Option<u64>) -> SimTime {
     }
 }
 
+/// The lognormal one-way delay: `base` times e^(σZ − σ²/2) (mean `base`), Z standard normal
+/// drawn from `rng`, rounded to whole ns. Shared by [`Network::jittered`] and the egress
+/// path, so both compute the same value from the same draws.
+#[inline(always)]
+fn lognormal_delay(rng: &mut SimRng, base: SimTime, sigma: f64) -> SimTime {
+    let z = crate::workload::sample_std_normal(rng);
+    round_to_ns(base as f64 * (sigma * z - sigma * sigma / 2.0).exp())
+}
+
 /// `x.round() as SimTime` for a sampled delay, bit for bit, without the `round` library call
 /// (baseline x86-64 has no rounding instruction): the conversion truncates, and a fraction
 /// of at least one half rounds up, as `round` does (half away from zero) for x ≥ 0. Negative
@@ -546,8 +554,11 @@ fn round_to_ns(x: f64) -> SimTime {
     if x <= 0.0 {
         return x.round() as SimTime; // 0 for every x ≤ 0 (−0.4 rounds to −0, casts to 0)
     }
-    let t = x as SimTime; // trunc; exact below 2^52
-    if x - t as f64 >= 0.5 { t + 1 } else { t }
+    // Truncation through i64: the same value as `x as u64` for 0 < x < 2^52, and one
+    // conversion instruction each way instead of the unsigned conversions' sequences.
+    let t = x as i64;
+    let t = if x - t as f64 >= 0.5 { t + 1 } else { t };
+    t as SimTime
 }
 
 /// The Pareto delay for U = `u` ∈ (0, 1]: `scale / u^(1/alpha)` rounded to whole ns.

@@ -16,6 +16,9 @@ use crate::node::Cpu;
 use crate::scenario::{NodeId, Scenario, SettlementMode, SystemKind, SystemSpec};
 use std::collections::BTreeMap;
 
+mod silent;
+use silent::SilentCores;
+
 /// How long after `duration` in-flight work may drain (simulated time).
 pub const DRAIN_LIMIT: SimTime = 60 * NS_PER_S;
 
@@ -100,10 +103,10 @@ thread_local! {
     static STRAIGHTFORWARD: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
 }
 
-/// Whether the fast delivery and fan-out paths are on (always, except in unit tests that
-/// turn them off to compare).
+/// Whether the fast delivery, fan-out and vote paths are on (always, except in unit tests
+/// that turn them off to compare).
 #[inline(always)]
-fn fast_paths() -> bool {
+pub(crate) fn fast_paths() -> bool {
     #[cfg(test)]
     if STRAIGHTFORWARD.with(|s| s.get()) {
         return false;
@@ -361,7 +364,7 @@ struct World<'a, R: Replica> {
     /// `CoreFree` event that would release them. The event is only scheduled (with that
     /// seq, so every tie-break stays the same) if a job has to wait for the core; otherwise
     /// the core is released when the node's CPU is next used.
-    silent_busy: Vec<Vec<(SimTime, u64)>>,
+    silent_busy: Vec<SilentCores>,
     /// Entries in all of `silent_busy` (so that a run where no core is ever silently busy
     /// does not read a node's list on every job).
     silent_total: usize,
@@ -616,21 +619,16 @@ impl<'a, R: Replica> World<'a, R> {
     }
 
     /// Release the silently busy cores whose virtual CoreFree precedes the current event.
-    #[inline]
+    #[inline(always)]
     fn release_silent(&mut self, now: SimTime, node: NodeId, queue: &EventQueue<Event<R::Msg>>) {
         if self.silent_total > 0 && !self.silent_busy[node as usize].is_empty() {
             let current = (now, queue.current_seq());
             let cpu = &mut self.cpus[node as usize];
-            let before = self.silent_busy[node as usize].len();
-            self.silent_busy[node as usize].retain(|&(done, seq)| {
-                if (done, seq) < current {
-                    cpu.release();
-                    false
-                } else {
-                    true
-                }
-            });
-            self.silent_total -= before - self.silent_busy[node as usize].len();
+            let released = self.silent_busy[node as usize].release_before(current);
+            for _ in 0..released {
+                cpu.release();
+            }
+            self.silent_total -= released;
         }
     }
 
@@ -639,7 +637,7 @@ impl<'a, R: Replica> World<'a, R> {
     fn schedule_silent_if_needed(&mut self, node: NodeId, queue: &mut EventQueue<Event<R::Msg>>) {
         if self.cpus[node as usize].queued() > 0 && !self.silent_busy[node as usize].is_empty() {
             self.silent_total -= self.silent_busy[node as usize].len();
-            for (done, seq) in self.silent_busy[node as usize].drain(..) {
+            for (done, seq) in self.silent_busy[node as usize].drain() {
                 queue.schedule_with_seq(done, seq, Event::CoreFree { node, slot: NO_SLOT });
             }
         }
@@ -959,6 +957,8 @@ impl<'a, R: Replica> World<'a, R> {
 impl<'a, R: Replica> Model for World<'a, R> {
     type Event = Event<R::Msg>;
 
+    /// Inlined into the event loop (a call would pass every event through memory).
+    #[inline(always)]
     fn handle(&mut self, now: SimTime, event: Event<R::Msg>, queue: &mut EventQueue<Event<R::Msg>>) {
         match event {
             Event::Arrival { flow } => {
@@ -1120,7 +1120,7 @@ fn run_world<R: Replica>(scenario: &Scenario, system: usize, replication: u32, d
         faults,
         skip_noops: scenario.faults.is_empty() && scenario.cpu.per_message == 0,
         noop_filter,
-        silent_busy: vec![Vec::new(); n],
+        silent_busy: vec![SilentCores::default(); n],
         silent_total: 0,
         latency: Histogram::new(),
         settle: Histogram::new(),
@@ -1294,18 +1294,23 @@ mod tests {
     use crate::consensus::{centralized::CentralMsg, pbft::PbftMsg};
     use crate::engine::Scheduled;
 
-    /// The fast delivery path (`deliver_proto`) and the planned broadcast
-    /// (`broadcast_planned`) give the same results, to the last counter, as the
-    /// straightforward `submit_job(Job::Proto)` and per-copy `send_on`: PBFT with one busy
+    /// The fast delivery path (`deliver_proto`), the planned broadcast
+    /// (`broadcast_planned`) and PBFT's fused vote handler (`PbftReplica::on_vote`) give the
+    /// same results, to the last counter, as the straightforward `submit_job(Job::Proto)`,
+    /// per-copy `send_on` and `record_vote` + `check`: PBFT with one busy
     /// core per replica (jobs queue), the national day's network (8 cores, jitter, loss),
-    /// crashes, equivocation and a partition (from 180 s on: the fan-out takes the general path).
+    /// crashes, equivocation within and beyond f and a partition (from 180 s on: the fan-out
+    /// takes the general path).
     #[test]
     fn fast_paths_give_the_straightforward_results() {
-        let cases: [(&str, &[&str]); 5] = [
+        let cases: [(&str, &[&str]); 6] = [
             (
                 "scenarios/bench/pbft-reference.toml",
                 &["topology.group[0].count=4", "workload.flow[0].limit=300", "duration=4s"],
             ),
+            // Equivocation beyond f: votes for two digests per view (the fused vote handler's
+            // fallback to `check`) and a safety violation.
+            ("scenarios/faults/pbft-equivocation-beyond-f.toml", &[]),
             ("scenarios/national-day.toml", &["duration=20s", "start_time=09:00"]),
             ("scenarios/faults/pbft-primary-crash.toml", &[]),
             ("scenarios/faults/pbft-equivocation-within-f.toml", &[]),
