@@ -71,8 +71,10 @@ pub const REREQUEST_AFTER: SimTime = 60 * NS_PER_S;
 /// Tag of a block-request timer's token (`rerequest = "timer"`; the low bits are the block
 /// id). Mining attempt tokens count up from 1 and never reach it.
 const REREQUEST_TIMER: u64 = 1 << 63;
-/// Entries of `PowReplica::recent`.
+/// Block entries of `PowReplica::recent`.
 const RECENT: usize = 4;
+/// Transaction entries of `PowReplica::recent`.
+const RECENT_TXS: usize = 8;
 
 /// SimBlock adds 10 ms to the latency of every INV, GETDATA and GETBLOCKTXN
 /// (`AbstractMessageTask.getInterval`).
@@ -395,22 +397,32 @@ impl Tracker {
     }
 }
 
-/// One node's line of [`RecentBlocks`]: the last [`RECENT`] blocks it stored or requested,
-/// `(ids[k], at[k])` with `at = SimTime::MAX` for a stored block; `u64::MAX` ids are empty.
-/// Exactly one cache line.
+/// One node's record in [`RecentBlocks`]: the last [`RECENT`] blocks it stored or requested,
+/// `(ids[k], at[k])` with `at = SimTime::MAX` for a stored block, in the first cache line;
+/// the last [`RECENT_TXS`] transactions it added to its mempool, in the second. `u64::MAX`
+/// ids are empty. Exactly two cache lines (an INV touches the first, a transaction the
+/// second).
 #[repr(C, align(64))]
 #[derive(Debug)]
 struct RecentLine {
     ids: [Cell<u64>; RECENT],
     at: [Cell<SimTime>; RECENT],
+    /// Transactions the node holds (in its mempool or on its best chain above the final
+    /// block): a sufficient summary — every id here is held; a held id may be missing.
+    txs: [Cell<u64>; RECENT_TXS],
 }
 
-/// The no-op test for INV deliveries of all replicas of one run, as a dense side table
-/// (struct of arrays indexed by node): one 64-byte `RecentLine` and the final height per
-/// node. The simulator asks it for every INV sent (see [`Replica::noop_filter`]); reading
-/// 64 + 8 bytes of a 72-byte-per-node table instead of the receiving replica (hundreds of
-/// bytes and a `BTreeMap` per node) keeps the check in cache at 6,000 nodes.
-/// Memory: 72 bytes per node; lookup O(`RECENT`).
+/// An empty slot of a [`RecentLine`].
+const EMPTY: u64 = u64::MAX;
+
+/// The no-op test for INV and transaction deliveries of all replicas of one run, as a
+/// dense side table (struct of arrays indexed by node): one 128-byte `RecentLine` and the
+/// final height per node. The simulator asks it for every INV sent and every message
+/// delivered (see [`Replica::noop_filter`]); reading one 64-byte line (+ 8 bytes) instead of
+/// the receiving replica (hundreds of bytes and a `BTreeMap` per node) keeps the check in
+/// cache at 6,000 nodes.
+/// Memory: 136 bytes per node; lookup O(`RECENT`) for a block, O(`RECENT_TXS`) for a
+/// transaction.
 #[derive(Debug)]
 pub struct RecentBlocks {
     lines: Vec<RecentLine>,
@@ -430,8 +442,9 @@ impl RecentBlocks {
         Self {
             lines: (0..n)
                 .map(|_| RecentLine {
-                    ids: std::array::from_fn(|_| Cell::new(u64::MAX)),
+                    ids: std::array::from_fn(|_| Cell::new(EMPTY)),
                     at: std::array::from_fn(|_| Cell::new(0)),
+                    txs: std::array::from_fn(|_| Cell::new(EMPTY)),
                 })
                 .collect(),
             final_height: (0..n).map(|_| Cell::new(0)).collect(),
@@ -449,6 +462,13 @@ impl RecentBlocks {
         (0..RECENT)
             .find(|&k| line.ids[k].get() == id)
             .is_some_and(|k| line.at[k].get() == SimTime::MAX)
+    }
+
+    /// Whether node `to` holds transaction `id` (in its mempool or on its best chain above
+    /// the final block) according to its line: a sufficient condition only.
+    #[inline]
+    fn holds_tx(&self, to: NodeId, id: u64) -> bool {
+        id != EMPTY && self.lines[to as usize].txs.iter().any(|t| t.get() == id)
     }
 }
 
@@ -497,11 +517,13 @@ impl NoopFilter<PowMsg> for RecentBlocks {
         // Exactly the INV handler's first and third tests (its early returns without CPU):
         // a stored block is in `blocks` or, pruned, at or below the final height. (The
         // request test is left to the handler: a request entry also ends when the block
-        // arrives as an orphan.)
+        // arrives as an orphan.) For a transaction, `add_tx`'s early return: a transaction
+        // the node holds (its `verify` is zero when the table is `cpu_free`).
         match msg {
             PowMsg::Inv { id, height } if self.cpu_free => {
                 self.stored(to, *id) || *height <= self.final_height[to as usize].get()
             }
+            PowMsg::Tx(tx) if self.cpu_free => self.holds_tx(to, tx.id),
             _ => false,
         }
     }
@@ -583,6 +605,8 @@ pub struct PowReplica {
     recent: Rc<RecentBlocks>,
     /// Next entry of this node's recent line to overwrite.
     recent_next: usize,
+    /// Next transaction entry of this node's recent line to overwrite.
+    recent_tx_next: usize,
     /// Fraction of the block sent after a peer's compact failure (`None`: the full block),
     /// as cumulative weights.
     refill: Option<Rc<(Vec<f64>, Vec<u64>)>>,
@@ -608,6 +632,10 @@ pub struct PowReplica {
     chain: VecDeque<u64>,
     tip: Rc<Block>,
     final_height: u64,
+    /// The final block of each height from `final_height − RETAIN` to `final_height`, at
+    /// index `height % (RETAIN + 1)` (the retained final chain, kept as blocks become
+    /// final instead of walked from the final block's parents on every `finalize`).
+    final_ids: [u64; RETAIN as usize + 1],
     pending: BTreeMap<u64, TxEntry>,
     in_chain: BTreeSet<u64>,
     attempt: u64,
@@ -662,6 +690,10 @@ impl PowReplica {
             return;
         }
         self.pending.insert(tx.id, *tx);
+        // Held from now until its block is final here (`finalize` forgets it then).
+        let line = &self.recent.lines[self.id as usize];
+        line.txs[self.recent_tx_next].set(tx.id);
+        self.recent_tx_next = (self.recent_tx_next + 1) % RECENT_TXS;
         for &nb in &self.neighbours {
             if Some(nb) != from {
                 out.push(Action::Send {
@@ -891,13 +923,22 @@ impl PowReplica {
             out.charge(self.cpu.execute_tx * b.batch.txs.len() as u64 + self.cpu.db_commit);
             let digest = self.ledger.apply_block(&b.batch.txs);
             self.final_height = b.height;
+            self.final_ids[(b.height % (RETAIN + 1)) as usize] = b.id;
             self.recent.final_height[self.id as usize].set(b.height);
             out.push(Action::Committed {
                 height: self.ledger.height(),
                 digest,
             });
+            let line = &self.recent.lines[self.id as usize];
             for tx in &b.batch.txs {
+                // It leaves the node's held set (a held transaction leaves it only here:
+                // the other moves are between `pending` and `in_chain`).
                 self.in_chain.remove(&tx.id);
+                for t in &line.txs {
+                    if t.get() == tx.id {
+                        t.set(EMPTY);
+                    }
+                }
             }
             for (i, &(client, _, _)) in b.batch.by_client.iter().enumerate() {
                 if client == self.id {
@@ -921,29 +962,15 @@ impl PowReplica {
         }
         // Prune: stale blocks at or below the final height, final blocks beyond RETAIN.
         let fh = self.final_height;
-        let final_id = self.chain[0];
         let mut stale = 0;
-        // The retained final chain: walk parents from the final block (heights fh down to
-        // fh − RETAIN, each once: at most RETAIN + 1 ids, kept on the stack).
-        // `on_chain[k]` is the id at height fh − k (a block's parent is one lower), so a
-        // block of height h is on it exactly when `on_chain[fh − h]` is its id.
-        let mut on_chain = [0u64; RETAIN as usize + 1];
-        let mut on_chain_len = 0;
-        let mut cur = self.blocks.get(&final_id);
-        while let Some(b) = cur {
-            if b.height + RETAIN < fh {
-                break;
-            }
-            debug_assert_eq!(b.height + on_chain_len as u64, fh, "heights step down by one");
-            on_chain[on_chain_len] = b.id;
-            on_chain_len += 1;
-            if b.height == 0 {
-                break; // genesis is its own parent
-            }
-            cur = self.blocks.get(&b.parent);
-        }
-        let on_chain = &on_chain[..on_chain_len];
-        let is_on_chain = |id: u64, height: u64| on_chain.get((fh - height) as usize) == Some(&id);
+        // The retained final chain (heights fh down to fh − RETAIN): a block of height
+        // h ≤ fh is on it exactly when it is the final block of its height, which
+        // `final_ids` holds for every height of that window.
+        let final_ids = &self.final_ids;
+        let is_on_chain =
+            |id: u64, height: u64| fh - height <= RETAIN && final_ids[(height % (RETAIN + 1)) as usize] == id;
+        #[cfg(test)]
+        self.check_final_ids(fh);
         self.blocks.retain(|id, b| {
             if b.height > fh || is_on_chain(*id, b.height) {
                 true
@@ -963,6 +990,32 @@ impl PowReplica {
             let requested = &self.requested;
             ann.retain(|id, _| requested.contains_key(id));
         }
+    }
+
+    /// Unit tests: `final_ids` agrees with the retained final chain found by walking the
+    /// parents of the final block (what `finalize` did before it kept `final_ids`).
+    #[cfg(test)]
+    fn check_final_ids(&self, fh: u64) {
+        let mut cur = self.blocks.get(&self.chain[0]);
+        let mut walked = 0;
+        while let Some(b) = cur {
+            if b.height + RETAIN < fh {
+                break;
+            }
+            assert_eq!(b.height + walked, fh, "heights step down by one");
+            assert_eq!(
+                self.final_ids[(b.height % (RETAIN + 1)) as usize],
+                b.id,
+                "final id at {}",
+                b.height
+            );
+            walked += 1;
+            if b.height == 0 {
+                break; // genesis is its own parent
+            }
+            cur = self.blocks.get(&b.parent);
+        }
+        assert_eq!(walked, fh.min(RETAIN) + 1, "the whole window is stored");
     }
 
     /// Send GETDATA for `id` to `to` and note the request at `now`; with `rerequest =
@@ -1490,6 +1543,7 @@ pub fn deploy(scenario: &Scenario, spec: &PowSpec, replication: u32) -> Deployme
                 timing: spec.relay_timing,
                 recent: recent.clone(),
                 recent_next: 0,
+                recent_tx_next: 0,
                 // SimBlock sizes the refill by the *sender's* churn flag (getFailedBlockSize).
                 refill: if churning[i] {
                     refill_churn.clone()
@@ -1508,6 +1562,7 @@ pub fn deploy(scenario: &Scenario, spec: &PowSpec, replication: u32) -> Deployme
                 chain: VecDeque::from([0]),
                 tip: genesis.clone(),
                 final_height: 0,
+                final_ids: [0; RETAIN as usize + 1], // genesis (id 0) at height 0
                 pending: BTreeMap::new(),
                 in_chain: BTreeSet::new(),
                 attempt: 0,
