@@ -16,8 +16,6 @@ use crate::node::Cpu;
 use crate::scenario::{NodeId, Scenario, SettlementMode, SystemKind, SystemSpec};
 use std::collections::BTreeMap;
 
-mod memory;
-
 /// How long after `duration` in-flight work may drain (simulated time).
 pub const DRAIN_LIMIT: SimTime = 60 * NS_PER_S;
 
@@ -1030,7 +1028,6 @@ impl<'a, R: Replica> Model for World<'a, R> {
 
 /// Run system `system` of `scenario`, replication `replication`.
 pub fn run_system(scenario: &Scenario, system: usize, replication: u32) -> RunResult {
-    memory::advise_huge_pages(); // before the run's state is built (speed only)
     let spec = &scenario.systems[system];
     match &spec.kind {
         SystemKind::Centralized(c) => run_world(
