@@ -1297,11 +1297,14 @@ mod tests {
     use crate::consensus::{centralized::CentralMsg, pbft::PbftMsg};
     use crate::engine::Scheduled;
 
-    /// The fast delivery path (`deliver_proto`) and the planned broadcast
-    /// (`broadcast_planned`) give the same results, to the last counter, as the
-    /// straightforward `submit_job(Job::Proto)` and per-copy `send_on`: PBFT with one busy
-    /// core per replica (jobs queue), the national day's network (8 cores, jitter, loss),
-    /// crashes, equivocation and a partition (from 180 s on: the fan-out takes the general path).
+    /// The fast delivery path (`deliver_proto`), the planned broadcast
+    /// (`broadcast_planned`) and the deliveries dropped by `NoopFilter::drops` give the same
+    /// results, to the last counter, as the straightforward `submit_job(Job::Proto)`,
+    /// per-copy `send_on` and every delivery reaching its handler: PBFT with one busy core
+    /// per replica (jobs queue), the national day's network (8 cores, jitter, loss),
+    /// crashes, equivocation and a partition (from 180 s on: the fan-out takes the general
+    /// path), and proof of work without CPU costs (SimBlock's relay; a full mesh with stale
+    /// blocks).
     #[test]
     fn fast_paths_give_the_straightforward_results() {
         let cases: &[(&str, &[&str])] = &[
