@@ -71,8 +71,10 @@ pub const REREQUEST_AFTER: SimTime = 60 * NS_PER_S;
 /// Tag of a block-request timer's token (`rerequest = "timer"`; the low bits are the block
 /// id). Mining attempt tokens count up from 1 and never reach it.
 const REREQUEST_TIMER: u64 = 1 << 63;
-/// Entries of `PowReplica::recent`.
+/// Block entries of `PowReplica::recent`.
 const RECENT: usize = 4;
+/// Transaction entries of `PowReplica::recent`.
+const RECENT_TXS: usize = 8;
 
 /// SimBlock adds 10 ms to the latency of every INV, GETDATA and GETBLOCKTXN
 /// (`AbstractMessageTask.getInterval`).
@@ -395,25 +397,47 @@ impl Tracker {
     }
 }
 
-/// One node's line of [`RecentBlocks`]: the last [`RECENT`] blocks it stored or requested,
-/// `(ids[k], at[k])` with `at = SimTime::MAX` for a stored block; `u64::MAX` ids are empty.
-/// Exactly one cache line.
+/// One node's record in [`RecentBlocks`]: the last [`RECENT`] blocks it stored or requested,
+/// `(ids[k], at[k])` with `at = SimTime::MAX` for a stored block, in the first cache line;
+/// the last [`RECENT_TXS`] transactions it added to its mempool, in the second. `u64::MAX`
+/// ids are empty. Exactly two cache lines (an INV touches the first, a transaction the
+/// second).
 #[repr(C, align(64))]
 #[derive(Debug)]
 struct RecentLine {
     ids: [Cell<u64>; RECENT],
     at: [Cell<SimTime>; RECENT],
+    /// Transactions the node holds (in its mempool or on its best chain above the final
+    /// block): a sufficient summary — every id here is held; a held id may be missing.
+    txs: [Cell<u64>; RECENT_TXS],
 }
 
-/// The no-op test for INV deliveries of all replicas of one run, as a dense side table
-/// (struct of arrays indexed by node): one 64-byte `RecentLine` and the final height per
-/// node. The simulator asks it for every INV sent (see [`Replica::noop_filter`]); reading
-/// 64 + 8 bytes of a 72-byte-per-node table instead of the receiving replica (hundreds of
-/// bytes and a `BTreeMap` per node) keeps the check in cache at 6,000 nodes.
-/// Memory: 72 bytes per node; lookup O(`RECENT`).
+/// A node's latest [`RecentLine`] block entry, duplicated in a dense table (16 bytes).
+#[derive(Debug)]
+struct LatestEntry {
+    id: Cell<u64>,
+    at: Cell<SimTime>,
+}
+
+/// An empty slot of a [`RecentLine`].
+const EMPTY: u64 = u64::MAX;
+
+/// The no-op test for INV and transaction deliveries of all replicas of one run, as a
+/// dense side table (struct of arrays indexed by node): one 128-byte `RecentLine`, a
+/// 16-byte copy of its latest block entry and the final height per node. The simulator
+/// asks it for every INV sent and every message delivered (see [`Replica::noop_filter`]);
+/// reading 16 bytes (an INV for the node's latest block) or one 64-byte line (+ 8 bytes)
+/// instead of the receiving replica (hundreds of bytes and a `BTreeMap` per node) keeps the
+/// check in cache at 6,000 nodes.
+/// Memory: 152 bytes per node; lookup O(`RECENT`) for a block, O(`RECENT_TXS`) for a
+/// transaction.
 #[derive(Debug)]
 pub struct RecentBlocks {
     lines: Vec<RecentLine>,
+    /// Per node, a copy of the line entry written last (`remember`): almost every INV a
+    /// node receives is for the block it stored or requested last, answered from this
+    /// 96 kB table (6,000 nodes) instead of the 768 kB of lines.
+    latest: Vec<LatestEntry>,
     final_height: Vec<Cell<u64>>,
     /// No CPU is ever charged on any node (all costs zero, no receive-side processing):
     /// jobs never wait, so no-op deliveries may be skipped.
@@ -430,8 +454,15 @@ impl RecentBlocks {
         Self {
             lines: (0..n)
                 .map(|_| RecentLine {
-                    ids: std::array::from_fn(|_| Cell::new(u64::MAX)),
+                    ids: std::array::from_fn(|_| Cell::new(EMPTY)),
                     at: std::array::from_fn(|_| Cell::new(0)),
+                    txs: std::array::from_fn(|_| Cell::new(EMPTY)),
+                })
+                .collect(),
+            latest: (0..n)
+                .map(|_| LatestEntry {
+                    id: Cell::new(EMPTY),
+                    at: Cell::new(0),
                 })
                 .collect(),
             final_height: (0..n).map(|_| Cell::new(0)).collect(),
@@ -445,10 +476,47 @@ impl RecentBlocks {
     /// block leaves the node's `blocks` only when its height is final).
     #[inline]
     fn stored(&self, to: NodeId, id: u64) -> bool {
+        self.entry(to, id) == Some(SimTime::MAX)
+    }
+
+    /// The `at` of block `id` in node `to`'s recent line (`SimTime::MAX`: stored; else
+    /// requested then), if it is there: from `latest` when `id` is the node's latest entry
+    /// (a 16-byte read of a dense table), else from the line.
+    #[inline]
+    fn entry(&self, to: NodeId, id: u64) -> Option<SimTime> {
+        let latest = &self.latest[to as usize];
+        if latest.id.get() == id {
+            return Some(latest.at.get());
+        }
         let line = &self.lines[to as usize];
-        (0..RECENT)
-            .find(|&k| line.ids[k].get() == id)
-            .is_some_and(|k| line.at[k].get() == SimTime::MAX)
+        (0..RECENT).find(|&k| line.ids[k].get() == id).map(|k| line.at[k].get())
+    }
+
+    /// Note in node `node`'s line that block `id` was stored (`SimTime::MAX`) or requested
+    /// at `at` (the later of two notes of one id counts), overwriting entry `next` for a
+    /// new id; returns whether `next` was used. Keeps `latest` equal to this entry.
+    #[inline]
+    fn remember(&self, node: NodeId, id: u64, at: SimTime, next: usize) -> bool {
+        let line = &self.lines[node as usize];
+        let latest = &self.latest[node as usize];
+        latest.id.set(id);
+        if let Some(k) = (0..RECENT).find(|&k| line.ids[k].get() == id) {
+            let at = line.at[k].get().max(at);
+            line.at[k].set(at);
+            latest.at.set(at);
+            return false;
+        }
+        line.ids[next].set(id);
+        line.at[next].set(at);
+        latest.at.set(at);
+        true
+    }
+
+    /// Whether node `to` holds transaction `id` (in its mempool or on its best chain above
+    /// the final block) according to its line: a sufficient condition only.
+    #[inline]
+    fn holds_tx(&self, to: NodeId, id: u64) -> bool {
+        id != EMPTY && self.lines[to as usize].txs.iter().any(|t| t.get() == id)
     }
 }
 
@@ -472,9 +540,7 @@ impl NoopFilter<PowMsg> for RecentBlocks {
                 // t + REREQUEST_AFTER (with a timer re-request never: its sender is noted).
                 // Only the recent line is consulted (the maps would cost cache misses on
                 // every INV): a block not among the last few is simply delivered.
-                let line = &self.lines[to as usize];
-                if let Some(k) = (0..RECENT).find(|&k| line.ids[k].get() == *id) {
-                    let t = line.at[k].get();
+                if let Some(t) = self.entry(to, *id) {
                     return if t == SimTime::MAX {
                         NoopWindow::Always
                     } else if self.timer_rerequest {
@@ -497,11 +563,13 @@ impl NoopFilter<PowMsg> for RecentBlocks {
         // Exactly the INV handler's first and third tests (its early returns without CPU):
         // a stored block is in `blocks` or, pruned, at or below the final height. (The
         // request test is left to the handler: a request entry also ends when the block
-        // arrives as an orphan.)
+        // arrives as an orphan.) For a transaction, `add_tx`'s early return: a transaction
+        // the node holds (its `verify` is zero when the table is `cpu_free`).
         match msg {
             PowMsg::Inv { id, height } if self.cpu_free => {
                 self.stored(to, *id) || *height <= self.final_height[to as usize].get()
             }
+            PowMsg::Tx(tx) if self.cpu_free => self.holds_tx(to, tx.id),
             _ => false,
         }
     }
@@ -583,6 +651,8 @@ pub struct PowReplica {
     recent: Rc<RecentBlocks>,
     /// Next entry of this node's recent line to overwrite.
     recent_next: usize,
+    /// Next transaction entry of this node's recent line to overwrite.
+    recent_tx_next: usize,
     /// Fraction of the block sent after a peer's compact failure (`None`: the full block),
     /// as cumulative weights.
     refill: Option<Rc<(Vec<f64>, Vec<u64>)>>,
@@ -608,6 +678,10 @@ pub struct PowReplica {
     chain: VecDeque<u64>,
     tip: Rc<Block>,
     final_height: u64,
+    /// The final block of each height from `final_height − RETAIN` to `final_height`, at
+    /// index `height % (RETAIN + 1)` (the retained final chain, kept as blocks become
+    /// final instead of walked from the final block's parents on every `finalize`).
+    final_ids: [u64; RETAIN as usize + 1],
     pending: BTreeMap<u64, TxEntry>,
     in_chain: BTreeSet<u64>,
     attempt: u64,
@@ -662,6 +736,10 @@ impl PowReplica {
             return;
         }
         self.pending.insert(tx.id, *tx);
+        // Held from now until its block is final here (`finalize` forgets it then).
+        let line = &self.recent.lines[self.id as usize];
+        line.txs[self.recent_tx_next].set(tx.id);
+        self.recent_tx_next = (self.recent_tx_next + 1) % RECENT_TXS;
         for &nb in &self.neighbours {
             if Some(nb) != from {
                 out.push(Action::Send {
@@ -891,13 +969,22 @@ impl PowReplica {
             out.charge(self.cpu.execute_tx * b.batch.txs.len() as u64 + self.cpu.db_commit);
             let digest = self.ledger.apply_block(&b.batch.txs);
             self.final_height = b.height;
+            self.final_ids[(b.height % (RETAIN + 1)) as usize] = b.id;
             self.recent.final_height[self.id as usize].set(b.height);
             out.push(Action::Committed {
                 height: self.ledger.height(),
                 digest,
             });
+            let line = &self.recent.lines[self.id as usize];
             for tx in &b.batch.txs {
+                // It leaves the node's held set (a held transaction leaves it only here:
+                // the other moves are between `pending` and `in_chain`).
                 self.in_chain.remove(&tx.id);
+                for t in &line.txs {
+                    if t.get() == tx.id {
+                        t.set(EMPTY);
+                    }
+                }
             }
             for (i, &(client, _, _)) in b.batch.by_client.iter().enumerate() {
                 if client == self.id {
@@ -921,29 +1008,15 @@ impl PowReplica {
         }
         // Prune: stale blocks at or below the final height, final blocks beyond RETAIN.
         let fh = self.final_height;
-        let final_id = self.chain[0];
         let mut stale = 0;
-        // The retained final chain: walk parents from the final block (heights fh down to
-        // fh − RETAIN, each once: at most RETAIN + 1 ids, kept on the stack).
-        // `on_chain[k]` is the id at height fh − k (a block's parent is one lower), so a
-        // block of height h is on it exactly when `on_chain[fh − h]` is its id.
-        let mut on_chain = [0u64; RETAIN as usize + 1];
-        let mut on_chain_len = 0;
-        let mut cur = self.blocks.get(&final_id);
-        while let Some(b) = cur {
-            if b.height + RETAIN < fh {
-                break;
-            }
-            debug_assert_eq!(b.height + on_chain_len as u64, fh, "heights step down by one");
-            on_chain[on_chain_len] = b.id;
-            on_chain_len += 1;
-            if b.height == 0 {
-                break; // genesis is its own parent
-            }
-            cur = self.blocks.get(&b.parent);
-        }
-        let on_chain = &on_chain[..on_chain_len];
-        let is_on_chain = |id: u64, height: u64| on_chain.get((fh - height) as usize) == Some(&id);
+        // The retained final chain (heights fh down to fh − RETAIN): a block of height
+        // h ≤ fh is on it exactly when it is the final block of its height, which
+        // `final_ids` holds for every height of that window.
+        let final_ids = &self.final_ids;
+        let is_on_chain =
+            |id: u64, height: u64| fh - height <= RETAIN && final_ids[(height % (RETAIN + 1)) as usize] == id;
+        #[cfg(test)]
+        self.check_final_ids(fh);
         self.blocks.retain(|id, b| {
             if b.height > fh || is_on_chain(*id, b.height) {
                 true
@@ -963,6 +1036,32 @@ impl PowReplica {
             let requested = &self.requested;
             ann.retain(|id, _| requested.contains_key(id));
         }
+    }
+
+    /// Unit tests: `final_ids` agrees with the retained final chain found by walking the
+    /// parents of the final block (what `finalize` did before it kept `final_ids`).
+    #[cfg(test)]
+    fn check_final_ids(&self, fh: u64) {
+        let mut cur = self.blocks.get(&self.chain[0]);
+        let mut walked = 0;
+        while let Some(b) = cur {
+            if b.height + RETAIN < fh {
+                break;
+            }
+            assert_eq!(b.height + walked, fh, "heights step down by one");
+            assert_eq!(
+                self.final_ids[(b.height % (RETAIN + 1)) as usize],
+                b.id,
+                "final id at {}",
+                b.height
+            );
+            walked += 1;
+            if b.height == 0 {
+                break; // genesis is its own parent
+            }
+            cur = self.blocks.get(&b.parent);
+        }
+        assert_eq!(walked, fh.min(RETAIN) + 1, "the whole window is stored");
     }
 
     /// Send GETDATA for `id` to `to` and note the request at `now`; with `rerequest =
@@ -1012,14 +1111,9 @@ impl PowReplica {
     /// Note in `recent` that block `id` was stored (`SimTime::MAX`) or requested at `at`.
     #[inline]
     fn remember(&mut self, id: u64, at: SimTime) {
-        let line = &self.recent.lines[self.id as usize];
-        if let Some(k) = (0..RECENT).find(|&k| line.ids[k].get() == id) {
-            line.at[k].set(line.at[k].get().max(at));
-            return;
+        if self.recent.remember(self.id, id, at, self.recent_next) {
+            self.recent_next = (self.recent_next + 1) % RECENT;
         }
-        line.ids[self.recent_next].set(id);
-        line.at[self.recent_next].set(at);
-        self.recent_next = (self.recent_next + 1) % RECENT;
     }
 
     fn serve(&mut self, to: NodeId, id: u64, allow_compact: bool, out: &mut Outbox<PowMsg>) {
@@ -1490,6 +1584,7 @@ pub fn deploy(scenario: &Scenario, spec: &PowSpec, replication: u32) -> Deployme
                 timing: spec.relay_timing,
                 recent: recent.clone(),
                 recent_next: 0,
+                recent_tx_next: 0,
                 // SimBlock sizes the refill by the *sender's* churn flag (getFailedBlockSize).
                 refill: if churning[i] {
                     refill_churn.clone()
@@ -1508,6 +1603,7 @@ pub fn deploy(scenario: &Scenario, spec: &PowSpec, replication: u32) -> Deployme
                 chain: VecDeque::from([0]),
                 tip: genesis.clone(),
                 final_height: 0,
+                final_ids: [0; RETAIN as usize + 1], // genesis (id 0) at height 0
                 pending: BTreeMap::new(),
                 in_chain: BTreeSet::new(),
                 attempt: 0,
@@ -1687,6 +1783,40 @@ compact_failure = {failure}
         assert!(out.actions.is_empty() && out.cpu == 0, "the handler agrees");
         // Other nodes' lines are their own.
         assert!(!f.drops(1, 3, &inv) && !f.ignores(2, 1, 3, &inv));
+    }
+
+    #[test]
+    fn a_held_transaction_is_dropped_on_delivery_until_its_block_is_final() {
+        let (sc, mut spec) = setup(1, 0.0, 0.0);
+        spec.block_processing = 0; // no CPU anywhere: the table answers
+        let mut rs: Vec<PowReplica> = deploy(&sc, &spec, 0).replicas.into_iter().map(|(_, r)| r).collect();
+        let f = rs[0].noop_filter().expect("pow has a shared table");
+        let t5 = PowMsg::Tx(Rc::new(tx(5, 2)));
+        // Unknown: delivered; the handler keeps it and floods it to the other two.
+        assert!(!f.drops(1, 0, &t5));
+        let mut out = Outbox::default();
+        rs[0].on_message(0, 1, t5.clone(), &mut out);
+        assert_eq!(sends(&out), vec![(2, 0), (3, 0)]);
+        // Held (in the mempool): dropped, and the handler agrees that it is a no-op.
+        assert!(f.drops(2, 0, &t5), "held in the mempool");
+        out.clear();
+        rs[0].on_message(1, 2, t5.clone(), &mut out);
+        assert!(out.actions.is_empty() && out.cpu == 0, "the handler agrees");
+        assert!(!f.drops(0, 1, &t5), "node 1's line is its own");
+        // On the best chain, not final: still held, still dropped.
+        rs[0].on_message(2, 1, PowMsg::Block(block(7, 0, 1, vec![tx(5, 2)])), &mut out);
+        assert_eq!(rs[0].final_height(), 0);
+        assert!(f.drops(2, 0, &t5), "held on the chain");
+        // Final (k = 1): it leaves the node's held set, so it is delivered again.
+        rs[0].on_message(3, 1, PowMsg::Block(block(8, 7, 2, vec![])), &mut out);
+        assert_eq!(rs[0].final_height(), 1);
+        assert!(!f.drops(2, 0, &t5), "final: forgotten");
+        // Eight more transactions push the oldest out of the line: a sufficient test only.
+        for id in 10..19 {
+            rs[0].on_request(4, tx(id, 0), &mut out);
+        }
+        assert!(!f.drops(1, 0, &PowMsg::Tx(Rc::new(tx(10, 0)))), "overwritten");
+        assert!(f.drops(1, 0, &PowMsg::Tx(Rc::new(tx(18, 0)))));
     }
 
     #[test]

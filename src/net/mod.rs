@@ -345,11 +345,6 @@ impl Network {
             return depart;
         }
         let bytes = u64::from(payload_bytes) + u64::from(self.header);
-        let rate = match (self.bandwidth[from as usize], self.download[to as usize]) {
-            (Some(up), Some(down)) => Some(up.min(down)),
-            (up, None) => up,
-            (None, down) => down,
-        };
         match lane {
             Lane::Egress => {}
             Lane::SimBlockControl { extra } => {
@@ -360,7 +355,7 @@ impl Network {
             }
             Lane::SimBlockUpload { processing } => {
                 // SimBlock: `size * 8 / (bandwidth / 1000)` in integer milliseconds.
-                let transfer = match rate {
+                let transfer = match self.rate(from, to) {
                     Some(bps) if bps >= 1000 => bytes * 8 / (bps / 1000) * NS_PER_MS,
                     Some(_) => bytes * 8 * NS_PER_S,
                     None => 0,
@@ -384,13 +379,27 @@ impl Network {
                 return reached;
             }
         }
-        let ser = match rate {
+        let ser = match self.rate(from, to) {
             Some(bps) => self.serialization(bytes, bps),
             None => 0,
         };
         let (arrival, attempts) = self.egress_tail(depart, from, to, ser);
         count_message(stats, bytes, attempts);
         arrival
+    }
+
+    /// The serialization rate of a message from `from` to `to` in bits/s (`None`:
+    /// unlimited): the sender's egress bandwidth, or the smaller of it and the receiver's
+    /// download bandwidth. Read only by the lanes that use bandwidth, so a control message
+    /// does not touch the two per-node tables (one of them the receiver's: a cache miss at
+    /// thousands of nodes).
+    #[inline(always)]
+    fn rate(&self, from: NodeId, to: NodeId) -> Option<u64> {
+        match (self.bandwidth[from as usize], self.download[to as usize]) {
+            (Some(up), Some(down)) => Some(up.min(down)),
+            (up, None) => up,
+            (None, down) => down,
+        }
     }
 
     /// Serialization time of `bytes` at `bps` bits/s, rounded up to whole nanoseconds,
