@@ -88,6 +88,12 @@ const DIGIT_BITS: u32 = 6;
 const DIGITS: usize = 1 << DIGIT_BITS;
 /// Digit positions of a 64-bit time (the top level holds the 4 highest bits).
 const LEVELS: usize = 64_usize.div_ceil(DIGIT_BITS as usize);
+/// Buckets in all.
+const BUCKETS: usize = LEVELS * DIGITS;
+/// 64-bit words of the occupancy mask (`DIGITS` is a multiple of 64, so a word never spans
+/// two levels).
+const WORDS: usize = BUCKETS / 64;
+const _: () = assert!(DIGITS % 64 == 0 && WORDS <= 64);
 
 /// One radix bucket: its entries (in insertion order) and their minimum time, side by side so
 /// that an insertion touches one cache line of bucket metadata.
@@ -141,10 +147,10 @@ pub struct EventQueue<E> {
     free: Vec<u32>,
     /// `LEVELS × DIGITS` buckets, index `level * DIGITS + digit`.
     buckets: Vec<Bucket>,
-    /// Bit `d` of `occupied[level]` set ⇔ bucket (level, d) is non-empty.
-    occupied: [u64; LEVELS],
-    /// Bit `level` set ⇔ `occupied[level] != 0`.
-    occupied_levels: u32,
+    /// Bit `b % 64` of `occupied[b / 64]` set ⇔ bucket `b` is non-empty.
+    occupied: [u64; WORDS],
+    /// Bit `w` set ⇔ `occupied[w] != 0`.
+    occupied_words: u64,
     /// The time the buckets are relative to (the last extracted minimum time).
     last: SimTime,
     /// Events at time `last`, in increasing `seq`, from index `zero_head` on (a queue kept
@@ -173,14 +179,14 @@ impl<E> EventQueue<E> {
         Self {
             slab: Vec::new(),
             free: Vec::new(),
-            buckets: (0..LEVELS * DIGITS)
+            buckets: (0..BUCKETS)
                 .map(|_| Bucket {
                     min: SimTime::MAX,
                     entries: Vec::new(),
                 })
                 .collect(),
-            occupied: [0; LEVELS],
-            occupied_levels: 0,
+            occupied: [0; WORDS],
+            occupied_words: 0,
             last: 0,
             zero: Vec::new(),
             zero_head: 0,
@@ -316,9 +322,8 @@ impl<E> EventQueue<E> {
             return;
         }
         let b = bucket_of(time, self.last);
-        let level = b / DIGITS;
-        self.occupied[level] |= 1u64 << (b % DIGITS);
-        self.occupied_levels |= 1u32 << level;
+        self.occupied[b / 64] |= 1u64 << (b % 64);
+        self.occupied_words |= 1u64 << (b / 64);
         let bucket = &mut self.buckets[b];
         // Branch-free: an empty bucket's minimum is `SimTime::MAX`.
         bucket.min = bucket.min.min(time);
@@ -337,7 +342,7 @@ impl<E> EventQueue<E> {
         if self.zero_head < self.zero.len() || !self.low.is_empty() {
             return true;
         }
-        if self.occupied_levels == 0 {
+        if self.occupied_words == 0 {
             return false;
         }
         self.redistribute();
@@ -348,12 +353,13 @@ impl<E> EventQueue<E> {
     /// at that time go to `zero` (sorted by seq), the others to lower levels. Called only
     /// when `zero` (from `zero_head`) and `low` are empty.
     fn redistribute(&mut self) {
-        let level = self.occupied_levels.trailing_zeros() as usize;
-        let digit = self.occupied[level].trailing_zeros() as usize;
-        let i = level * DIGITS + digit;
-        self.occupied[level] &= !(1u64 << digit);
-        if self.occupied[level] == 0 {
-            self.occupied_levels &= !(1u32 << level);
+        let word = self.occupied_words.trailing_zeros() as usize;
+        let bit = self.occupied[word].trailing_zeros() as usize;
+        let i = word * 64 + bit;
+        let level = i / DIGITS;
+        self.occupied[word] &= !(1u64 << bit);
+        if self.occupied[word] == 0 {
+            self.occupied_words &= !(1u64 << word);
         }
         let min = std::mem::replace(&mut self.buckets[i].min, SimTime::MAX);
         self.last = min;
@@ -373,9 +379,8 @@ impl<E> EventQueue<E> {
                     continue;
                 }
                 let b = bucket_of(ev.time, min);
-                let to_level = b / DIGITS;
-                self.occupied[to_level] |= 1u64 << (b % DIGITS);
-                self.occupied_levels |= 1u32 << to_level;
+                self.occupied[b / 64] |= 1u64 << (b % 64);
+                self.occupied_words |= 1u64 << (b / 64);
                 let bucket = &mut self.buckets[b];
                 bucket.min = bucket.min.min(ev.time);
                 bucket.entries.push(ev);
@@ -485,6 +490,195 @@ mod tests {
         let order: Vec<(u64, u8)> = std::iter::from_fn(|| q.pop().map(|e| (e.time, e.event))).collect();
         assert_eq!(order, vec![(50, 0), (100, 1), (200, 2), (300, 3)]);
         assert!(q.is_empty());
+    }
+
+    /// Drain `q`, returning `(time, seq, event)` in pop order.
+    fn drain<E>(q: &mut EventQueue<E>) -> Vec<(SimTime, u64, E)> {
+        std::iter::from_fn(|| q.pop().map(|e| (e.time, e.seq, e.event))).collect()
+    }
+
+    #[test]
+    fn extreme_times_pop_in_order() {
+        let mut q = EventQueue::new();
+        // Times that differ only in the top level's bits, in the lowest digit, at 0 and at
+        // u64::MAX, scheduled out of order and twice each.
+        let times = [
+            u64::MAX,
+            0,
+            1 << 63,
+            u64::MAX - 1,
+            1 << 60,
+            (1 << 60) | 1,
+            63,
+            64,
+            u64::MAX,
+            0,
+            (1 << 63) - 1,
+        ];
+        for (i, &t) in times.iter().enumerate() {
+            q.schedule_at(t, i);
+        }
+        let mut want: Vec<(u64, u64, usize)> = times.iter().enumerate().map(|(i, &t)| (t, i as u64, i)).collect();
+        want.sort();
+        assert_eq!(drain(&mut q), want);
+        // Once at u64::MAX, everything is clamped there and stays FIFO.
+        q.schedule_at(5, 100);
+        q.schedule_in(u64::MAX, 101);
+        q.schedule_at(u64::MAX, 102);
+        let got: Vec<(u64, usize)> = drain(&mut q).into_iter().map(|(t, _, e)| (t, e)).collect();
+        assert_eq!(got, vec![(u64::MAX, 100), (u64::MAX, 101), (u64::MAX, 102)]);
+    }
+
+    #[test]
+    fn equal_times_pop_by_seq_whichever_bucket_they_wait_in() {
+        let mut q = EventQueue::new();
+        // Seq 0..3 reserved first, then events at time 1,000 with later seqs; the reserved
+        // ones are scheduled afterwards at the same time: they must pop first, in seq order.
+        let reserved: Vec<u64> = (0..3).map(|_| q.reserve_seq()).collect();
+        q.schedule_at(1_000, 'a');
+        q.schedule_at(1_000, 'b');
+        q.schedule_with_seq(1_000, reserved[2], 'z');
+        q.schedule_with_seq(1_000, reserved[0], 'x');
+        q.schedule_at(999, 'p');
+        q.schedule_with_seq(1_000, reserved[1], 'y');
+        let got: String = drain(&mut q).into_iter().map(|(_, _, e)| e).collect();
+        assert_eq!(got, "pxyzab");
+        // The same at the current time (`zero`): a reserved seq goes before newer events.
+        q.schedule_at(2_000, 'c');
+        let r = q.reserve_seq();
+        q.schedule_at(3_000, 'd');
+        assert_eq!(q.pop().map(|e| e.event), Some('c'));
+        q.schedule_at(2_000, 'e');
+        q.schedule_with_seq(2_000, r, 'r');
+        let got: String = drain(&mut q).into_iter().map(|(_, _, e)| e).collect();
+        assert_eq!(got, "red");
+    }
+
+    #[test]
+    fn a_bucket_holding_one_time_keeps_fifo_order() {
+        // Many events at one time far ahead (one bucket, swapped into `zero` whole) and at
+        // neighbouring times (a level-0 bucket), interleaved with pops.
+        let mut q = EventQueue::new();
+        for i in 0..50u64 {
+            q.schedule_at(1 << 40, i);
+            q.schedule_at((1 << 40) + 1 + i % 3, 100 + i);
+        }
+        let got = drain(&mut q);
+        let mut want = got.clone();
+        want.sort_by_key(|&(t, s, _)| (t, s));
+        assert_eq!(got, want);
+        assert_eq!(
+            got.iter().take(50).map(|e| e.2).collect::<Vec<_>>(),
+            (0..50).collect::<Vec<_>>()
+        );
+    }
+
+    /// One step of [`matches_a_reference_model_on_any_times`].
+    #[derive(Debug, Clone)]
+    enum Step {
+        /// `schedule_in(dt)`, dt small (many equal times).
+        Near(u64),
+        /// `schedule_in(x >> shift)`: delays of every magnitude, up to saturation.
+        Far(u64, u32),
+        /// `schedule_at(t)` for an absolute t, often in the past (clamped to now).
+        At(u64),
+        /// Take a seq for later.
+        Reserve,
+        /// Schedule the oldest reserved seq `dt` after now (dt = 0 only if it is still ahead
+        /// of the current event).
+        Reserved(u64),
+        Pop,
+        Peek,
+        /// `pop_due(now + dt)`.
+        PopDue(u64),
+    }
+
+    fn step() -> impl Strategy<Value = Step> {
+        prop_oneof![
+            3 => (0u64..8).prop_map(Step::Near),
+            3 => (any::<u64>(), 0u32..64).prop_map(|(x, s)| Step::Far(x, s)),
+            1 => prop_oneof![any::<u64>(), Just(u64::MAX), Just(0u64), 0u64..1_000].prop_map(Step::At),
+            1 => Just(Step::Reserve),
+            1 => (0u64..4).prop_map(Step::Reserved),
+            4 => Just(Step::Pop),
+            1 => Just(Step::Peek),
+            1 => prop_oneof![0u64..16, any::<u64>()].prop_map(Step::PopDue),
+        ]
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(512))]
+
+        /// Against a `BTreeMap` keyed by `(time, seq)`: delays of every magnitude (to
+        /// u64::MAX), clamped past times, equal times, reserved seqs scheduled late,
+        /// peeks followed by schedules before the peeked event, and `pop_due` bounds.
+        #[test]
+        fn matches_a_reference_model_on_any_times(steps in proptest::collection::vec(step(), 1..300)) {
+            let mut q = EventQueue::new();
+            let mut reference: std::collections::BTreeMap<(u64, u64), u32> = Default::default();
+            let mut reserved: std::collections::VecDeque<u64> = Default::default();
+            let (mut now, mut cur) = (0u64, None::<u64>);
+            let mut label = 0u32;
+            for st in &steps {
+                label += 1;
+                match *st {
+                    Step::Near(dt) => {
+                        reference.insert((now.saturating_add(dt), q.scheduled_count()), label);
+                        q.schedule_in(dt, label);
+                    }
+                    Step::Far(x, s) => {
+                        let dt = x >> s;
+                        reference.insert((now.saturating_add(dt), q.scheduled_count()), label);
+                        q.schedule_in(dt, label);
+                    }
+                    Step::At(t) => {
+                        reference.insert((t.max(now), q.scheduled_count()), label);
+                        q.schedule_at(t, label);
+                    }
+                    Step::Reserve => reserved.push_back(q.reserve_seq()),
+                    Step::Reserved(dt) => {
+                        if let Some(&seq) = reserved.front() {
+                            let t = now.saturating_add(dt);
+                            if (t, seq) > (now, cur.unwrap_or(0)) {
+                                reserved.pop_front();
+                                reference.insert((t, seq), label);
+                                q.schedule_with_seq(t, seq, label);
+                            }
+                        }
+                    }
+                    Step::Pop => {
+                        let want = reference.pop_first();
+                        let got = q.pop();
+                        prop_assert_eq!(got.as_ref().map(|e| ((e.time, e.seq), e.event)), want);
+                        if let Some(e) = got {
+                            now = e.time;
+                            cur = Some(e.seq);
+                            prop_assert_eq!(q.current_seq(), e.seq);
+                        }
+                    }
+                    Step::Peek => prop_assert_eq!(q.peek_time(), reference.first_key_value().map(|(k, _)| k.0)),
+                    Step::PopDue(dt) => {
+                        let end = now.saturating_add(dt);
+                        let want = match reference.first_key_value() {
+                            Some((k, _)) if k.0 <= end => reference.pop_first(),
+                            _ => None,
+                        };
+                        let got = q.pop_due(end);
+                        prop_assert_eq!(got.as_ref().map(|e| ((e.time, e.seq), e.event)), want);
+                        if let Some(e) = got {
+                            now = e.time;
+                            cur = Some(e.seq);
+                        }
+                    }
+                }
+                prop_assert_eq!(q.now(), now);
+                prop_assert_eq!(q.len(), reference.len());
+            }
+            while let Some(e) = q.pop() {
+                prop_assert_eq!(Some(((e.time, e.seq), e.event)), reference.pop_first());
+            }
+            prop_assert!(reference.is_empty());
+        }
     }
 
     proptest! {
