@@ -336,8 +336,11 @@ impl<E> EventQueue<E> {
         self.schedule_at(self.now.saturating_add(delay), event);
     }
 
-    /// Make the minimum available in `low` or `zero`; false if the queue is empty.
-    #[inline]
+    /// Make the minimum available in `low` or `zero`; false if the queue is empty. When
+    /// both are empty, the lowest non-empty bucket is emptied: its minimum time becomes
+    /// `last`, and a bucket of one entry (most of them on the bundled workloads) goes to
+    /// `zero` here; larger ones are redistributed by [`EventQueue::redistribute`].
+    #[inline(always)]
     fn prepare(&mut self) -> bool {
         if self.zero_head < self.zero.len() || !self.low.is_empty() {
             return true;
@@ -345,34 +348,47 @@ impl<E> EventQueue<E> {
         if self.occupied_words == 0 {
             return false;
         }
-        self.redistribute();
+        self.advance();
         true
     }
 
-    /// Move the lowest non-empty bucket down: its minimum time becomes `last`, its events
-    /// at that time go to `zero` (sorted by seq), the others to lower levels. Called only
-    /// when `zero` (from `zero_head`) and `low` are empty.
-    fn redistribute(&mut self) {
+    /// The bucket part of [`EventQueue::prepare`] (some bucket is non-empty).
+    fn advance(&mut self) {
         let word = self.occupied_words.trailing_zeros() as usize;
         let bit = self.occupied[word].trailing_zeros() as usize;
-        let i = word * 64 + bit;
-        let level = i / DIGITS;
-        self.occupied[word] &= !(1u64 << bit);
-        if self.occupied[word] == 0 {
+        let occupied = self.occupied[word] & !(1u64 << bit);
+        self.occupied[word] = occupied;
+        if occupied == 0 {
             self.occupied_words &= !(1u64 << word);
         }
-        let min = std::mem::replace(&mut self.buckets[i].min, SimTime::MAX);
+        let i = word * 64 + bit;
+        let bucket = &mut self.buckets[i];
+        let min = std::mem::replace(&mut bucket.min, SimTime::MAX);
         self.last = min;
         self.zero.clear();
         self.zero_head = 0;
+        if let [only] = bucket.entries[..] {
+            bucket.entries.clear();
+            self.zero.push(only);
+        } else {
+            self.redistribute(i, min);
+        }
+    }
+
+    /// Move the entries of bucket `i` (two or more, minimum time `min`, already `last`) down:
+    /// those at `min` go to `zero` (sorted by seq), the others to lower levels. Called only
+    /// when `zero` and `low` are empty and `i` is the lowest non-empty bucket.
+    #[inline(never)]
+    fn redistribute(&mut self, i: usize, min: SimTime) {
         let mut moved = std::mem::take(&mut self.buckets[i].entries);
-        if level == 0 || moved.len() == 1 {
-            // A level-0 bucket holds one time, and so does a bucket of one entry: it
-            // becomes `zero` as it is (a buffer swap, no per-entry move).
+        if i < DIGITS {
+            // A level-0 bucket holds one time: it becomes `zero` as it is (a buffer swap,
+            // no per-entry move).
             std::mem::swap(&mut self.zero, &mut moved);
         } else {
-            // Every time of the bucket shares its digits from `level` up with the minimum:
-            // each lands at a lower level (the minimum's in `zero`).
+            // Every time of the bucket shares its digits from `i`'s level up with the
+            // minimum: each lands at a lower level (the minimum's in `zero`).
+            let mut words = 0u64;
             for &ev in &moved {
                 if ev.time == min {
                     self.zero.push(ev);
@@ -380,11 +396,12 @@ impl<E> EventQueue<E> {
                 }
                 let b = bucket_of(ev.time, min);
                 self.occupied[b / 64] |= 1u64 << (b % 64);
-                self.occupied_words |= 1u64 << (b / 64);
+                words |= 1u64 << (b / 64);
                 let bucket = &mut self.buckets[b];
                 bucket.min = bucket.min.min(ev.time);
                 bucket.entries.push(ev);
             }
+            self.occupied_words |= words;
             moved.clear();
         }
         self.buckets[i].entries = moved; // keep an allocation
