@@ -108,7 +108,9 @@ struct Bucket {
 /// differ, digit = `time`'s digit there (greater than `last`'s). Index `level * DIGITS + digit`.
 #[inline(always)]
 fn bucket_of(time: SimTime, last: SimTime) -> usize {
-    let high_bit = 63 - (time ^ last).leading_zeros();
+    // `| 1` keeps the same highest bit for `time > last` and lets the compiler see that
+    // the index is below `BUCKETS` (no bounds check).
+    let high_bit = 63 - ((time ^ last) | 1).leading_zeros();
     let level = high_bit / DIGIT_BITS;
     let digit = (time >> (level * DIGIT_BITS)) as usize & (DIGITS - 1);
     level as usize * DIGITS + digit
@@ -146,7 +148,7 @@ pub struct EventQueue<E> {
     /// Free slots of `slab`, reused last-freed first (warm in the cache).
     free: Vec<u32>,
     /// `LEVELS × DIGITS` buckets, index `level * DIGITS + digit`.
-    buckets: Vec<Bucket>,
+    buckets: Box<[Bucket; BUCKETS]>,
     /// Bit `b % 64` of `occupied[b / 64]` set ⇔ bucket `b` is non-empty.
     occupied: [u64; WORDS],
     /// Bit `w` set ⇔ `occupied[w] != 0`.
@@ -179,12 +181,10 @@ impl<E> EventQueue<E> {
         Self {
             slab: Vec::new(),
             free: Vec::new(),
-            buckets: (0..BUCKETS)
-                .map(|_| Bucket {
-                    min: SimTime::MAX,
-                    entries: Vec::new(),
-                })
-                .collect(),
+            buckets: Box::new(std::array::from_fn(|_| Bucket {
+                min: SimTime::MAX,
+                entries: Vec::new(),
+            })),
             occupied: [0; WORDS],
             occupied_words: 0,
             last: 0,
