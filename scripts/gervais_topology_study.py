@@ -267,6 +267,19 @@ def link_until(i, minimum, adj, adj_set, cap, candidates, pick):
         count += 1
 
 
+def pool_mesh(pools, n):
+    """Adjacency lists and sets of n nodes with every pair of pools linked (both
+    generators link the pools to each other first)."""
+    adj = [[] for _ in range(n)]
+    adj_set = [set() for _ in range(n)]
+    for p in pools:
+        for q in pools:
+            if p != q:
+                adj[p].append(q)
+                adj_set[p].add(q)
+    return adj, adj_set
+
+
 def gt_network(srand_seed=1000, engine_seed=1, n=N_NODES):
     """BitcoinTopologyHelper's constructor with GT's generators (module docstring (a))."""
     rand = GlibcRand(srand_seed)
@@ -277,13 +290,7 @@ def gt_network(srand_seed=1000, engine_seed=1, n=N_NODES):
         pools.append(nodes.pop(rand() % len(nodes)))
     pools.sort()
     is_pool = set(pools)
-    adj = [[] for _ in range(n)]
-    adj_set = [set() for _ in range(n)]
-    for p in pools:
-        for q in pools:
-            if p != q:
-                adj[p].append(q)
-                adj_set[p].add(q)
+    adj, adj_set = pool_mesh(pools, n)
     minimum, cap = [0] * n, [0] * n
     for i in range(n):
         if i in is_pool:
@@ -314,13 +321,7 @@ def ledgersim_network(rng, n=N_NODES):
     pools = list(range(N_POOLS))
     region = POOL_REGIONS[:] + [r for r, c in enumerate(LEDGERSIM_COUNTS) for _ in range(c)]
     assert len(region) == n
-    adj = [[] for _ in range(n)]
-    adj_set = [set() for _ in range(n)]
-    for p in pools:  # miner_mesh
-        for q in pools:
-            if p != q:
-                adj[p].append(q)
-                adj_set[p].add(q)
+    adj, adj_set = pool_mesh(pools, n)  # miner_mesh
     minimum, cap = [0] * n, [0] * n
     for i in range(n):
         if i < N_POOLS:

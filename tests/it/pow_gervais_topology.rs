@@ -24,7 +24,10 @@ struct NetworkSummary {
     pool_degree_mean: f64,
 }
 
-fn summarize(sc: &Scenario, spec: &ledgersim::scenario::PowSpec, replication: u32) -> NetworkSummary {
+/// One replication's peer graph (`adj`), which nodes are pools, and the network with its
+/// bandwidths drawn, as `ledgersim run` builds them; asserts the generator's properties
+/// (symmetric links, pool degrees and pool mesh, GT's largest cap) whatever the draws.
+fn build(sc: &Scenario, spec: &ledgersim::scenario::PowSpec, replication: u32) -> (Vec<Vec<u32>>, Vec<bool>, Network) {
     let n = sc.topology.nodes.len();
     let dep = pow::deploy(sc, spec, replication);
     let adj: Vec<Vec<u32>> = dep.replicas.iter().map(|(_, r)| r.neighbours().to_vec()).collect();
@@ -53,6 +56,11 @@ fn summarize(sc: &Scenario, spec: &ledgersim::scenario::PowSpec, replication: u3
             assert!(a.len() <= 124, "node {i} has {} links, above GT's largest cap", a.len());
         }
     }
+    (adj, is_pool, net)
+}
+
+fn summarize(sc: &Scenario, spec: &ledgersim::scenario::PowSpec, replication: u32) -> NetworkSummary {
+    let (adj, is_pool, net) = build(sc, spec, replication);
     let mut s = NetworkSummary {
         degree_bins: [0; 7],
         pool_neighbours: [0; 4],
@@ -164,18 +172,12 @@ fn gervais_peer_graph_dump() {
             SystemKind::Pow(p) => p.clone(),
             _ => unreachable!("the Gervais case is a PoW system"),
         };
-        let dep = pow::deploy(&sc, &spec, 0);
-        let mut net = Network::new(
-            &sc.topology,
-            &sc.network,
-            stream_rng(sc.seed, 0, StreamLabel("network"), 0),
-        );
-        net.draw_bandwidths(&sc.topology, sc.seed, 0);
-        for (i, (_, r)) in dep.replicas.iter().enumerate() {
+        let (adj, is_pool, net) = build(&sc, &spec, 0);
+        for (i, a) in adj.iter().enumerate() {
             let (up, down) = net.node_bandwidth(i as u32);
-            let pool = u8::from(spec.miners.contains(&(i as u32)));
+            let pool = u8::from(is_pool[i]);
             let mbps = |b: Option<u64>| b.map_or(f64::INFINITY, |b| b as f64 / 1e6);
-            let nbrs: Vec<String> = r.neighbours().iter().map(u32::to_string).collect();
+            let nbrs: Vec<String> = a.iter().map(u32::to_string).collect();
             text += &format!(
                 "{} {i} {} {pool} {} {} {}\n",
                 sc.seed,
