@@ -11,7 +11,13 @@ expectations. Usage (from anywhere):
                      per byte (block_processing_per_kb), the statistic recorded at arrival
                      (propagation_at), INV timeout 2 x interval, degree caps (degree_cap) and one
                      latency per link (network.latency_per = "link")
-    sourced=1        the sourced configuration: bandwidth=dist blocksize=dist gt=full
+    sourced=1        the sourced configuration: bandwidth=dist blocksize=dist gt=full network=gt
+    network=gt       run on GT's own network, the one every GT run builds (with sourced=1 only):
+                     the pools as a group named by their GT ids, the other nodes from the node
+                     table scenarios/validation/data/gt-network-nodes.csv (region, fixed speeds)
+                     and the links from the peer graph data/gt-network.adj (written by
+                     `python3 scripts/gervais_topology_study.py --export-gt`; data/README.md);
+                     network=drawn draws a network per seed and replication with GT's rules
     out=DIR          write the files to DIR instead of scenarios/validation
 The checked-in cases are written with sourced=1 (the same durations as above); without it the
 older configuration (region averages, fixed sizes, no gt=full options) is written."""
@@ -79,6 +85,29 @@ GT_FULL = durations.pop("gt", "full" if SOURCED else "partial") == "full"
 # All of GT's inputs (the checked-in configuration): the header and notes describe it.
 SOURCED_CASES = USE_DIST and SIZE_DIST and GT_FULL
 OUT_DIR = durations.pop("out", os.path.join(ROOT, "scenarios", "validation"))
+# network=gt (the default with sourced=1): GT's own network from the data files.
+GT_NET = durations.pop("network", "gt" if SOURCED_CASES else "drawn") == "gt"
+if GT_NET and not SOURCED_CASES:
+    sys.exit("network=gt needs the sourced configuration (sourced=1): GT's network comes with GT's inputs")
+# GT's pool ids (BitcoinTopologyHelper, srand(1000): scripts/gervais_topology_study.py), sorted;
+# rank k gets bitcoinMinersRegions[k] and bitcoinMinersHash[k].
+GT_POOL_IDS = [468, 524, 790, 1337, 1798, 1941, 2239, 2943, 3055, 3939, 4103, 4293, 4545, 4684, 4871, 5868]
+DATA_NODES = "data/gt-network-nodes.csv"
+DATA_GRAPH = "data/gt-network.adj"
+
+def check_gt_data():
+    """The node table must hold exactly the 5,984 ids that are not pools (a cheap guard that
+    GT_POOL_IDS and the exported files belong together)."""
+    path = os.path.join(ROOT, "scenarios", "validation", DATA_NODES)
+    ids = set()
+    for line in open(path):
+        line = line.split("#")[0].strip()
+        if line and not line.startswith("name,"):
+            ids.add(int(line.split(",")[0]))
+    if ids != set(range(6000)) - set(GT_POOL_IDS):
+        sys.exit(f"{path} does not hold the 5,984 non-pool ids of GT's network; re-export it")
+if GT_NET:
+    check_gt_data()
 
 def size_dist_table(interval_s):
     """A [system.block_bytes_dist] sub-table: GT's block-size table scaled to the interval."""
@@ -207,6 +236,71 @@ SOURCED_TEXT = """# - Bandwidth: GT's AssignInternetSpeeds draws each non-pool n
 #   within 15 % there). What remains is in the relay dynamics (candidates in pow.md, "What
 #   distinguishes the paper's tail")."""
 
+
+def topology_groups():
+    """The [[topology.group]] tables: GT's own network (network=gt) or groups drawn per region."""
+    if GT_NET:
+        names = ", ".join(f'"{i}"' for i in GT_POOL_IDS)
+        return f"""# The 16 pools first, named by their GT node ids (sorted; GT links the miners before the other
+# nodes). BT bitcoinMinersRegions by rank of id: AP AP AP NA AP NA EU EU NA NA NA EU NA NA NA
+# NA. GT: 100 Mbit/s up and down.
+[[topology.group]]
+role = "pool"
+names = [{names}]
+regions = ["AP", "AP", "AP", "NA", "AP", "NA", "EU", "EU", "NA", "NA", "NA", "EU", "NA", "NA", "NA", "NA"]
+cores = 1
+bandwidth = "100Mbps"
+download_bandwidth = "100Mbps"
+
+# The 5,984 other nodes of GT's network, in GT id order: each node's GT id, region and fixed
+# upload / download speed, as GT's AssignRegion / AssignInternetSpeeds drew them
+# (scenarios/validation/data/README.md).
+[[topology.group]]
+role = "node"
+nodes_file = "{DATA_NODES}"
+cores = 1
+"""
+    return OLD_TOPOLOGY.format(**{k: node_group(*v) for k, v in {
+        "na": ("na", 2315, "NA"), "eu": ("eu", 3087, "EU"), "sa": ("sa", 68, "SA"),
+        "ap": ("ap", 344, "AP"), "jp": ("jp", 71, "JP"), "au": ("au", 99, "AU")}.items()})
+
+OLD_TOPOLOGY = """# The 16 pools first (GT links the miners before the other nodes). BT bitcoinMinersRegions:
+# AP AP AP NA AP NA EU EU NA NA NA EU NA NA NA NA. GT: 100 Mbit/s up and down.
+[[topology.group]]
+role = "pool"
+name_prefix = "pool"
+count = 16
+regions = ["AP", "AP", "AP", "NA", "AP", "NA", "EU", "EU", "NA", "NA", "NA", "EU", "NA", "NA", "NA", "NA"]
+cores = 1
+bandwidth = "100Mbps"
+download_bandwidth = "100Mbps"
+
+# 5,984 other nodes by GT's region shares 38.69 / 51.59 / 1.13 / 5.74 / 1.19 / 1.66 %:
+# 2,315.2, 3,087.1, 67.6, 343.5, 71.2, 99.3 → largest remainders: 2,315 / 3,087 / 68 / 344 /
+# 71 / 99. Bandwidth: see the header.
+{na}
+{eu}
+{sa}
+{ap}
+{jp}
+{au}"""
+
+def peer_block():
+    """How the peer graph is made: GT's own (network=gt) or drawn with GT's rules."""
+    if GT_NET:
+        return f"""# GT's network: its links (the pools linked with each other and ≈ 700 links each; every other
+# node linked until it had its drawn minimum number of connections, under GT's degree caps),
+# read from the peer graph instead of drawn (data/README.md).
+peer_graph = "{DATA_GRAPH}\""""
+    return f"""# GT: the pools are linked with each other and have 700 connections each; every other node
+# connects until it has its drawn number of connections (CDF over 1…118 below).
+miner_mesh = true
+miner_peers = 700
+peer_links = "total"
+peers_cdf = [
+{fmt_cdf()}
+]"""
+
 def model_text():
     """The header's network and relay description for this configuration."""
     return SOURCED_TEXT if SOURCED_CASES else PARTIAL_TEXT
@@ -237,6 +331,16 @@ rerequest = "timer"
 # GT BitcoinTopologyHelper: a node accepts links up to its minimum + 1…6 (by the minimum's bin),
 # a miner up to 800 (m_maxConnectionsPerMiner); full candidates leave the candidate list.
 degree_cap = {{ slack = [{slack}], miner = {MINER_DEGREE_CAP} }}
+""" if not GT_NET else f"""# gt=full: GT BitcoinNode::ValidateBlock takes 0.174 s x size / 458,263 bytes.
+block_processing_per_kb = "{VALIDATION_PER_KB_NS}ns"
+# GT's per-node statistic uses the block's timeReceived, set on arrival (ReceivedBlockMessage),
+# before validation; relay (AdvertiseNewBlock) follows validation (AfterBlockValidation).
+propagation_at = "arrival"
+# GT scratch/bitcoin-test.cc: InvTimeoutMinutes = 2 x the block interval.
+inv_timeout = "{2 * iv_s:g}s"
+# GT BitcoinNode::InvTimeoutExpired: when a requested block has not arrived within inv_timeout,
+# a timer asks the next peer that announced the block.
+rerequest = "timer"
 """
 
 # Gervais et al.'s min-connection distribution (BitcoinTopologyHelper): piecewise uniform on
@@ -454,26 +558,7 @@ timeseries_window = "10m"
 # GT REGION_LIST order: North America, Europe, South America, Asia-Pacific, Japan, Australia.
 regions = ["NA", "EU", "SA", "AP", "JP", "AU"]
 
-# The 16 pools first (GT links the miners before the other nodes). BT bitcoinMinersRegions:
-# AP AP AP NA AP NA EU EU NA NA NA EU NA NA NA NA. GT: 100 Mbit/s up and down.
-[[topology.group]]
-role = "pool"
-name_prefix = "pool"
-count = 16
-regions = ["AP", "AP", "AP", "NA", "AP", "NA", "EU", "EU", "NA", "NA", "NA", "EU", "NA", "NA", "NA", "NA"]
-cores = 1
-bandwidth = "100Mbps"
-download_bandwidth = "100Mbps"
-
-# 5,984 other nodes by GT's region shares 38.69 / 51.59 / 1.13 / 5.74 / 1.19 / 1.66 %:
-# 2,315.2, 3,087.1, 67.6, 343.5, 71.2, 99.3 → largest remainders: 2,315 / 3,087 / 68 / 344 /
-# 71 / 99. Bandwidth: see the header.
-{node_group("na", 2315, "NA")}
-{node_group("eu", 3087, "EU")}
-{node_group("sa", 68, "SA")}
-{node_group("ap", 344, "AP")}
-{node_group("jp", 71, "JP")}
-{node_group("au", 99, "AU")}
+{topology_groups()}
 [network]
 # GT regionLatencies (one-way mean, ms) × 2: ledgersim takes round trips. The diagonal is each
 # region's own delay (rtt_matrix_diagonal = true).
@@ -520,14 +605,7 @@ confirmations = 6
 # BT bitcoinMinersHash (in the pools' order above; normalized by their sum, 1.001).
 hash_power = {{ dist = "shares", values = [0.289, 0.196, 0.159, 0.133, 0.066, 0.054, 0.029, 0.016,
                                           0.012, 0.012, 0.012, 0.009, 0.005, 0.005, 0.002, 0.002] }}
-# GT: the pools are linked with each other and have 700 connections each; every other node
-# connects until it has its drawn number of connections (CDF over 1…118 below).
-miner_mesh = true
-miner_peers = 700
-peer_links = "total"
-peers_cdf = [
-{fmt_cdf()}
-]
+{peer_block()}
 {"# Block size: drawn per block (block_bytes_dist, at the end of this table)." if SIZE_DIST else f"""# 1 MB × interval / 10 min (the paper scales the block size with the interval).
 block_bytes = {bb}"""}
 # Standard relay (the paper's rows): no compact blocks.
