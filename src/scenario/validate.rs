@@ -535,6 +535,42 @@ impl Checker {
         }
     }
 
+    /// An error at `{prefix}.{key}` for every `(key, is_set)` that is set: fields that do not
+    /// apply together with another (`why` says which and why).
+    fn excluded(&mut self, prefix: &str, fields: &[(&str, bool)], why: &str) {
+        for &(key, set) in fields {
+            if set {
+                self.err(
+                    format!("{prefix}.{key}"),
+                    format!("does not apply with {why}; remove it"),
+                );
+            }
+        }
+    }
+
+    /// Read the data file `path` named by `field` through `reader` and parse it with `parse`
+    /// (given its text and its resolved path for messages): the record goes to `inputs`,
+    /// every problem (unreadable file, each parse error) to the issues at `field`.
+    fn data_file<T>(
+        &mut self,
+        reader: &mut InputReader,
+        inputs: &mut Vec<InputFile>,
+        field: &str,
+        path: &str,
+        parse: impl FnOnce(&str, &str) -> Result<T, Vec<String>>,
+    ) -> Option<T> {
+        let (entry, record) = reader.read(field, path).map_err(|m| self.err(field, m)).ok()?;
+        inputs.push(record);
+        let shown = reader.resolve(path).display().to_string();
+        parse(&entry.0, &shown)
+            .map_err(|problems| {
+                for m in problems {
+                    self.err(field, m);
+                }
+            })
+            .ok()
+    }
+
     fn err(&mut self, path: impl Into<String>, message: impl Into<String>) {
         self.issues.push(ValidationIssue {
             path: path.into(),
@@ -705,37 +741,18 @@ pub fn validate_in(raw: RawScenario, origin: &str, reader: &mut InputReader) -> 
         };
         // A node table: the nodes (names, and regions / bandwidths if it has those columns).
         let table: Option<Option<NodeTable>> = g.nodes_file.as_ref().map(|f| {
-            let field = format!("{p}.nodes_file");
-            for (key, set) in [
-                ("names", g.names.is_some()),
-                ("name_prefix", g.name_prefix.is_some()),
-                ("regions", g.regions.is_some()),
-            ] {
-                if set {
-                    c.err(
-                        format!("{p}.{key}"),
-                        "does not apply with `nodes_file` (the file lists the nodes); remove it",
-                    );
-                }
-            }
-            match reader.read(&field, f) {
-                Err(m) => {
-                    c.err(field, m);
-                    None
-                }
-                Ok((entry, record)) => {
-                    inputs.push(record);
-                    match parse_node_table(&entry.0, &reader.resolve(f).display().to_string(), &regions) {
-                        Ok(t) => Some(t),
-                        Err(problems) => {
-                            for m in problems {
-                                c.err(field.clone(), m);
-                            }
-                            None
-                        }
-                    }
-                }
-            }
+            c.excluded(
+                &p,
+                &[
+                    ("names", g.names.is_some()),
+                    ("name_prefix", g.name_prefix.is_some()),
+                    ("regions", g.regions.is_some()),
+                ],
+                "`nodes_file` (the file lists the nodes)",
+            );
+            c.data_file(reader, &mut inputs, &format!("{p}.nodes_file"), f, |text, shown| {
+                parse_node_table(text, shown, &regions)
+            })
         });
         let names: Vec<String> = match (&g.names, g.count) {
             _ if table.is_some() => {
@@ -1885,57 +1902,45 @@ pub fn validate_in(raw: RawScenario, origin: &str, reader: &mut InputReader) -> 
                 });
                 let peer_graph = s.peer_graph.as_ref().and_then(|f| {
                     let field = format!("{p}.peer_graph");
-                    for (key, set) in [
-                        ("peers", s.peers.is_some()),
-                        ("peers_cdf", s.peers_cdf.is_some()),
-                        ("peer_links", s.peer_links.is_some()),
-                        ("miner_peers", s.miner_peers.is_some()),
-                        ("miner_mesh", s.miner_mesh.is_some()),
-                        ("degree_cap", s.degree_cap.is_some()),
-                    ] {
-                        if set {
-                            c.err(
-                                format!("{p}.{key}"),
-                                "does not apply with `peer_graph` (the graph is read from the file, not drawn); remove it",
-                            );
-                        }
-                    }
-                    let (entry, record) = reader.read(&field, f).map_err(|m| c.err(field.clone(), m)).ok()?;
-                    inputs.push(record);
-                    let shown = reader.resolve(f).display().to_string();
+                    c.excluded(
+                        &p,
+                        &[
+                            ("peers", s.peers.is_some()),
+                            ("peers_cdf", s.peers_cdf.is_some()),
+                            ("peer_links", s.peer_links.is_some()),
+                            ("miner_peers", s.miner_peers.is_some()),
+                            ("miner_mesh", s.miner_mesh.is_some()),
+                            ("degree_cap", s.degree_cap.is_some()),
+                        ],
+                        "`peer_graph` (the graph is read from the file, not drawn)",
+                    );
                     let ids: std::collections::BTreeMap<&str, NodeId> = topology
                         .nodes
                         .iter()
                         .enumerate()
                         .map(|(i, nd)| (nd.name.as_str(), i as NodeId))
                         .collect();
-                    match parse_peer_graph(&entry.0, &shown, &ids, topology.nodes.len()) {
-                        Ok(adj) => {
-                            let alone: Vec<&str> = adj
-                                .iter()
-                                .enumerate()
-                                .filter(|(_, a)| a.is_empty())
-                                .map(|(i, _)| topology.nodes[i].name.as_str())
-                                .collect();
-                            if !alone.is_empty() {
-                                file_warnings.push(ValidationIssue {
-                                    path: field.clone(),
-                                    message: format!(
-                                        "{} node(s) have no link in `{shown}` (e.g. `{}`): they never receive a block or transaction from another node",
-                                        alone.len(),
-                                        alone[..alone.len().min(3)].join("`, `")
-                                    ),
-                                });
-                            }
-                            Some(std::sync::Arc::new(adj))
-                        }
-                        Err(problems) => {
-                            for m in problems {
-                                c.err(field.clone(), m);
-                            }
-                            None
-                        }
+                    let n = topology.nodes.len();
+                    let (adj, shown) = c.data_file(reader, &mut inputs, &field, f, |text, shown| {
+                        parse_peer_graph(text, shown, &ids, n).map(|adj| (adj, shown.to_string()))
+                    })?;
+                    let alone: Vec<&str> = adj
+                        .iter()
+                        .enumerate()
+                        .filter(|(_, a)| a.is_empty())
+                        .map(|(i, _)| topology.nodes[i].name.as_str())
+                        .collect();
+                    if !alone.is_empty() {
+                        file_warnings.push(ValidationIssue {
+                            path: field,
+                            message: format!(
+                                "{} node(s) have no link in `{shown}` (e.g. `{}`): they never receive a block or transaction from another node",
+                                alone.len(),
+                                alone[..alone.len().min(3)].join("`, `")
+                            ),
+                        });
                     }
+                    Some(std::sync::Arc::new(adj))
                 });
                 SystemKind::Pow(PowSpec {
                     peer_graph,

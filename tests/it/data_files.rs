@@ -27,19 +27,10 @@ timeseries_window = "60s"
 regions = ["EU", "NA"]
 {group}
 
-[network]
-intra_region_rtt = "20ms"
-rtt = [{{ between = ["EU", "NA"], rtt = "20ms" }}]
-bandwidth = "unlimited"
-jitter = {{ dist = "none" }}
-loss = 0.0
-
-[cpu]
-sign = "0"
-verify = "0"
-hash_per_kb = "0"
-execute_tx = "0"
-db_commit = "0"
+{net}
+[[network.rtt]]
+between = ["EU", "NA"]
+rtt = "20ms"
 
 [workload]
 [[workload.flow]]
@@ -60,7 +51,8 @@ block_interval = "10s"
 confirmations = 2
 validators = {{ names = ["n1"] }}
 {system}
-"#
+"#,
+        net = common::ideal_network(20, common::NO_JITTER)
     )
 }
 
@@ -294,30 +286,22 @@ fn the_manifest_records_each_file_and_reproduce_refuses_a_changed_one() {
     let case = write_case(&dir, NODES, PATH, TABLE_GROUP, "peer_graph = \"g.adj\"");
     let out1 = dir.join("out1");
     let out2 = dir.join("out2");
-    let (code, _, err) = common::run([
-        "run",
-        case.to_str().unwrap(),
-        "--threads",
-        "1",
-        "--quiet",
-        "--out",
-        out1.to_str().unwrap(),
-    ]);
-    assert_eq!(code, 0, "{err}");
-    // Run from another working directory: the files are found relative to the scenario.
-    let (code, _, err) = common::run_in(
-        Some(std::path::Path::new("/")),
-        [
+    let run = |out: &std::path::Path, threads: &str, cwd: Option<&std::path::Path>| {
+        let args = [
             "run",
             case.to_str().unwrap(),
             "--threads",
-            "2",
+            threads,
             "--quiet",
             "--out",
-            out2.to_str().unwrap(),
-        ],
-    );
-    assert_eq!(code, 0, "{err}");
+            out.to_str().unwrap(),
+        ];
+        let (code, _, err) = common::run_in(cwd, args);
+        assert_eq!(code, 0, "{err}");
+    };
+    run(&out1, "1", None);
+    // Run from another working directory: the files are found relative to the scenario.
+    run(&out2, "2", Some(std::path::Path::new("/")));
     let manifest = |d: &std::path::Path| -> serde_json::Value {
         serde_json::from_str(&std::fs::read_to_string(d.join("manifest.json")).unwrap()).unwrap()
     };
