@@ -762,16 +762,16 @@ pub fn validate_in(raw: RawScenario, origin: &str, reader: &mut InputReader) -> 
                     .flat_map(|t| t.nodes.iter().map(|r| r.name.clone()))
                     .collect();
                 let file = g.nodes_file.as_deref().unwrap_or_default();
-                if let (Some(k), Some(Some(_))) = (g.count, &table) {
-                    if k as usize != listed.len() {
-                        c.err(
-                            format!("{p}.count"),
-                            format!(
-                                "node count mismatch: count = {k} but `{file}` lists {} nodes; make them agree or remove `count` (the file alone defines the nodes)",
-                                listed.len()
-                            ),
-                        );
-                    }
+                if let (Some(k), Some(Some(_))) = (g.count, &table)
+                    && k as usize != listed.len()
+                {
+                    c.err(
+                        format!("{p}.count"),
+                        format!(
+                            "node count mismatch: count = {k} but `{file}` lists {} nodes; make them agree or remove `count` (the file alone defines the nodes)",
+                            listed.len()
+                        ),
+                    );
                 }
                 if listed.len() > MAX_NODES.saturating_sub(nodes.len()) {
                     c.err(
