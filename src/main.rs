@@ -331,6 +331,9 @@ fn check(path: &Path, set: Vec<String>) -> Result<(), Failure> {
             if members.len() > 6 { ", …" } else { "" }
         );
     }
+    for f in &sc.inputs {
+        println!("  data file {} ({}): sha256 {}", f.path, f.field, f.sha256);
+    }
     println!("  workload:");
     for f in &sc.flows {
         println!(

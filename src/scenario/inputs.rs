@@ -87,13 +87,19 @@ impl InputReader {
                 if meta.is_dir() {
                     return Err(format!("`{shown}` is a directory, not a file"));
                 }
-                if meta.len() > MAX_FILE_BYTES {
-                    return Err(format!(
-                        "`{shown}` has {} bytes, more than the limit of {MAX_FILE_BYTES}",
-                        meta.len()
-                    ));
+                // Devices and pipes (e.g. /dev/zero) could block or never end.
+                if !meta.is_file() {
+                    return Err(format!("`{shown}` is not a regular file"));
                 }
-                let bytes = std::fs::read(&resolved).map_err(|e| format!("cannot read `{shown}` ({e})"))?;
+                let mut bytes = Vec::new();
+                std::fs::File::open(&resolved)
+                    .and_then(|f| {
+                        std::io::Read::read_to_end(&mut std::io::Read::take(f, MAX_FILE_BYTES + 1), &mut bytes)
+                    })
+                    .map_err(|e| format!("cannot read `{shown}` ({e})"))?;
+                if bytes.len() as u64 > MAX_FILE_BYTES {
+                    return Err(format!("`{shown}` is larger than the limit of {MAX_FILE_BYTES} bytes"));
+                }
                 let sha = crate::report::sha256_hex(&bytes);
                 let text = String::from_utf8(bytes).map_err(|e| {
                     format!(
@@ -566,6 +572,21 @@ mod tests {
             ),
             "{e:?}"
         );
+    }
+
+    #[test]
+    fn only_regular_files_are_read() {
+        let mut r = InputReader::new(None);
+        let e = r.read("f", "/dev/null").unwrap_err();
+        assert!(e.contains("`/dev/null` is not a regular file"), "{e}");
+        let e = r.read("f", "/").unwrap_err();
+        assert!(e.contains("is a directory"), "{e}");
+        let e = r.read("f", "").unwrap_err();
+        assert!(e.contains("must name a file"), "{e}");
+        let e = InputReader::new(Some(Path::new("/nonexistent-dir")))
+            .read("f", "x.csv")
+            .unwrap_err();
+        assert!(e.contains("cannot read `/nonexistent-dir/x.csv`"), "{e}");
     }
 
     #[test]

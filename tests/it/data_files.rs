@@ -319,6 +319,16 @@ fn the_manifest_records_each_file_and_reproduce_refuses_a_changed_one() {
     assert_eq!(files[1]["sha256"], common::sha256_hex(PATH.as_bytes()));
     let (code, out, err) = common::run(["reproduce", out1.to_str().unwrap(), "--threads", "1"]);
     assert_eq!(code, 0, "{out}{err}");
+    // `check` lists the files it read with their digests.
+    let (code, out, err) = common::run(["check", case.to_str().unwrap()]);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        out.contains(&format!(
+            "data file g.adj (system[0].peer_graph): sha256 {}",
+            common::sha256_hex(PATH.as_bytes())
+        )),
+        "{out}"
+    );
     // The same graph written at both ends is another file: reproduce says which changed.
     dir.write("g.adj", "n1 n2\nn2 n1 n3\nn3 n2 n4\nn4 n3 n5\nn5 n4\n");
     let (code, _, err) = common::run(["reproduce", out1.to_str().unwrap(), "--threads", "1"]);
