@@ -32,27 +32,16 @@ regions = ["EU", "NA"]
 between = ["EU", "NA"]
 rtt = "20ms"
 
-[workload]
-[[workload.flow]]
-name = "pay"
-from = "node"
-to = "node"
-arrival = {{ process = "poisson", rate = 0.05 }}
-size_bytes = 250
-amount = {{ dist = "constant", value = 1.0 }}
-
-[[system]]
-name = "pow"
-consensus = "pow"
-baseline = true
-settlement = "on-ledger"
-block_processing = "0"
-block_interval = "10s"
-confirmations = 2
-validators = {{ names = ["n1"] }}
-{system}
-"#,
-        net = common::ideal_network(20, common::NO_JITTER)
+{tail}"#,
+        net = common::ideal_network(20, common::NO_JITTER),
+        tail = common::pow_workload_and_system(
+            "node",
+            "node",
+            r#"{ process = "poisson", rate = 0.05 }"#,
+            &format!(
+                "block_processing = \"0\"\nblock_interval = \"10s\"\nconfirmations = 2\nvalidators = {{ names = [\"n1\"] }}\n{system}"
+            ),
+        )
     )
 }
 
