@@ -11,7 +11,13 @@ expectations. Usage (from anywhere):
                      per byte (block_processing_per_kb), the statistic recorded at arrival
                      (propagation_at), INV timeout 2 x interval, degree caps (degree_cap) and one
                      latency per link (network.latency_per = "link")
-    sourced=1        the sourced configuration: bandwidth=dist blocksize=dist gt=full
+    sourced=1        the sourced configuration: bandwidth=dist blocksize=dist gt=full network=gt
+    network=gt       run on GT's own network, the one every GT run builds (with sourced=1 only):
+                     the pools as a group named by their GT ids, the other nodes from the node
+                     table scenarios/validation/data/gt-network-nodes.csv (region, fixed speeds)
+                     and the links from the peer graph data/gt-network.adj (written by
+                     `python3 scripts/gervais_topology_study.py --export-gt`; data/README.md);
+                     network=drawn draws a network per seed and replication with GT's rules
     out=DIR          write the files to DIR instead of scenarios/validation
 The checked-in cases are written with sourced=1 (the same durations as above); without it the
 older configuration (region averages, fixed sizes, no gt=full options) is written."""
@@ -79,6 +85,29 @@ GT_FULL = durations.pop("gt", "full" if SOURCED else "partial") == "full"
 # All of GT's inputs (the checked-in configuration): the header and notes describe it.
 SOURCED_CASES = USE_DIST and SIZE_DIST and GT_FULL
 OUT_DIR = durations.pop("out", os.path.join(ROOT, "scenarios", "validation"))
+# network=gt (the default with sourced=1): GT's own network from the data files.
+GT_NET = durations.pop("network", "gt" if SOURCED_CASES else "drawn") == "gt"
+if GT_NET and not SOURCED_CASES:
+    sys.exit("network=gt needs the sourced configuration (sourced=1): GT's network comes with GT's inputs")
+# GT's pool ids (BitcoinTopologyHelper, srand(1000): scripts/gervais_topology_study.py), sorted;
+# rank k gets bitcoinMinersRegions[k] and bitcoinMinersHash[k].
+GT_POOL_IDS = [468, 524, 790, 1337, 1798, 1941, 2239, 2943, 3055, 3939, 4103, 4293, 4545, 4684, 4871, 5868]
+DATA_NODES = "data/gt-network-nodes.csv"
+DATA_GRAPH = "data/gt-network.adj"
+
+def check_gt_data():
+    """The node table must hold exactly the 5,984 ids that are not pools (a cheap guard that
+    GT_POOL_IDS and the exported files belong together)."""
+    path = os.path.join(ROOT, "scenarios", "validation", DATA_NODES)
+    ids = set()
+    for line in open(path):
+        line = line.split("#")[0].strip()
+        if line and not line.startswith("name,"):
+            ids.add(int(line.split(",")[0]))
+    if ids != set(range(6000)) - set(GT_POOL_IDS):
+        sys.exit(f"{path} does not hold the 5,984 non-pool ids of GT's network; re-export it")
+if GT_NET:
+    check_gt_data()
 
 def size_dist_table(interval_s):
     """A [system.block_bytes_dist] sub-table: GT's block-size table scaled to the interval."""
@@ -207,8 +236,133 @@ SOURCED_TEXT = """# - Bandwidth: GT's AssignInternetSpeeds draws each non-pool n
 #   within 15 % there). What remains is in the relay dynamics (candidates in pow.md, "What
 #   distinguishes the paper's tail")."""
 
+
+def topology_groups():
+    """The [[topology.group]] tables: GT's own network (network=gt) or groups drawn per region."""
+    if GT_NET:
+        names = ", ".join(f'"{i}"' for i in GT_POOL_IDS)
+        return f"""# The 16 pools first, named by their GT node ids (sorted; GT links the miners before the other
+# nodes). BT bitcoinMinersRegions by rank of id: AP AP AP NA AP NA EU EU NA NA NA EU NA NA NA
+# NA. GT: 100 Mbit/s up and down.
+[[topology.group]]
+role = "pool"
+names = [{names}]
+regions = ["AP", "AP", "AP", "NA", "AP", "NA", "EU", "EU", "NA", "NA", "NA", "EU", "NA", "NA", "NA", "NA"]
+cores = 1
+bandwidth = "100Mbps"
+download_bandwidth = "100Mbps"
+
+# The 5,984 other nodes of GT's network, in GT id order: each node's GT id, region and fixed
+# upload / download speed, as GT's AssignRegion / AssignInternetSpeeds drew them
+# (scenarios/validation/data/README.md).
+[[topology.group]]
+role = "node"
+nodes_file = "{DATA_NODES}"
+cores = 1
+"""
+    return OLD_TOPOLOGY.format(**{k: node_group(*v) for k, v in {
+        "na": ("na", 2315, "NA"), "eu": ("eu", 3087, "EU"), "sa": ("sa", 68, "SA"),
+        "ap": ("ap", 344, "AP"), "jp": ("jp", 71, "JP"), "au": ("au", 99, "AU")}.items()})
+
+OLD_TOPOLOGY = """# The 16 pools first (GT links the miners before the other nodes). BT bitcoinMinersRegions:
+# AP AP AP NA AP NA EU EU NA NA NA EU NA NA NA NA. GT: 100 Mbit/s up and down.
+[[topology.group]]
+role = "pool"
+name_prefix = "pool"
+count = 16
+regions = ["AP", "AP", "AP", "NA", "AP", "NA", "EU", "EU", "NA", "NA", "NA", "EU", "NA", "NA", "NA", "NA"]
+cores = 1
+bandwidth = "100Mbps"
+download_bandwidth = "100Mbps"
+
+# 5,984 other nodes by GT's region shares 38.69 / 51.59 / 1.13 / 5.74 / 1.19 / 1.66 %:
+# 2,315.2, 3,087.1, 67.6, 343.5, 71.2, 99.3 → largest remainders: 2,315 / 3,087 / 68 / 344 /
+# 71 / 99. Bandwidth: see the header.
+{na}
+{eu}
+{sa}
+{ap}
+{jp}
+{au}"""
+
+def peer_block():
+    """How the peer graph is made: GT's own (network=gt) or drawn with GT's rules."""
+    if GT_NET:
+        return f"""# GT's network: its links (the pools linked with each other and ≈ 700 links each; every other
+# node linked until it had its drawn minimum number of connections, under GT's degree caps),
+# read from the peer graph instead of drawn (data/README.md).
+peer_graph = "{DATA_GRAPH}\""""
+    return f"""# GT: the pools are linked with each other and have 700 connections each; every other node
+# connects until it has its drawn number of connections (CDF over 1…118 below).
+miner_mesh = true
+miner_peers = 700
+peer_links = "total"
+peers_cdf = [
+{fmt_cdf()}
+]"""
+
+def gtnet_text():
+    """SOURCED_TEXT for GT's own network (network=gt): the network is read, not drawn."""
+    t = SOURCED_TEXT
+    def sub(old, new):
+        nonlocal t
+        assert t.count(old) == 1, old[:60]
+        t = t.replace(old, new)
+    sub("""each; transcribed in scripts/gervais_bandwidth.py); so does every node here
+#   (bandwidth_dist / download_bandwidth_dist, drawn per node and replication). The tables'""",
+        """each; transcribed in scripts/gervais_bandwidth.py). Here every node has the speeds GT
+#   drew for it (the node table data/gt-network-nodes.csv; fixed in every replication). The tables'""")
+    sub("""# - Links: GT draws each link's latency once (the ns-3 channel delay of its point-to-point
+#   link: network.latency_per = "link", one stream per link); each node accepts links up to
+#   its minimum number of connections + 1…6 (by the minimum's bin), a pool up to 800
+#   (degree_cap); candidates that are full leave the list (BitcoinTopologyHelper).""",
+        """# - Links: GT's links, read from the peer graph data/gt-network.adj (38,644 links; GT linked
+#   each node until it had its minimum number of connections, accepting links up to its
+#   minimum + 1…6 by the minimum's bin and 800 for a pool, full candidates leaving the list:
+#   BitcoinTopologyHelper). GT draws each link's latency once (the ns-3 channel delay of its
+#   point-to-point link): network.latency_per = "link", one stream per link.""")
+    i, j = t.index("# RESULTS of this configuration"), t.index("#   Session 4 (seed 2016, one replication, before")
+    t = t[:i] + GTNET_RESULTS + t[j:]
+    i, j = t.index("# - GT picks the pools among all node ids"), t.index("# - Other relay details")
+    t = t[:i] + GTNET_NETWORK_DIFF + t[j:]
+    i = t.index("# - Why the tail over nodes is lighter")
+    return t[:i] + GTNET_TAIL
+
+# The RESULTS paragraph on GT's network (numbers at the time of writing, session 7).
+GTNET_RESULTS = """# RESULTS of this configuration (not tuned; node_mean p50 / p90 / mean [paper]). Checked: the
+#   mean over 3 replications of seed 2016 at 10 min, 2.5 min and 1 min (docs/VALIDATION.md has
+#   the current values with their CIs), one replication at 10 s and 1 s. Every replication runs
+#   on GT's one network; replications differ only in the block sequence (which pool finds each
+#   block, when, and its size) and in the per-link latency draws. At the time of writing
+#   (session 7): 10 min 13.29 / 29.24 / 18.84 s [14.7 / 35.47 / 25.83] (−10 / −18 / −27 %);
+#   2.5 min 3.87 / 7.66 / 5.15 s [4.18 / 9.12 / 6.83] (−7 / −16 / −25 %); 1 min 2.01 / 3.44 /
+#   2.49 s [2.08 / 3.76 / 3.02] (−3 / −9 / −17 %); 10 s 0.99 / 1.34 / 1.04 s [1.00 / 1.38 /
+#   1.09]; 1 s 0.88 / 1.02 / 0.88 s [0.82 / 0.97 / 0.84]; expected stale rate 1.40 / 1.55 /
+#   1.87 / 4.94 / 27.8 % [1.51 / 1.82 / 2.15 / 4.77 / 26.74 %]; counted 4.83 % at 10 s and
+#   27.6 % at 1 s. The medians and the stale rates agree; the p90 over nodes is 16–18 % low at
+#   10 min and 2.5 min (within 15 % at 1 min) and the mean over nodes 17–27 % low at ≥ 1 min.
+#   Session 6 ran ledgersim on this network with other block sequences (seeds 1–11, one
+#   replication each, an experimental build): p90 −14 / −14 / −9 %, mean −19 / −22 / −18 %
+#   (docs/protocols/pow.md, "GT's topology vs ledgersim's"), so the p90 checks sit at the
+#   edge of the tolerance. Before session 7 the cases drew a network per replication with GT's
+#   rules (`network=drawn`): the same picture, the mean over nodes close to bimodal over
+#   networks (a slow, well-connected hub in ≈ 35 % of them); GT's own network is a light one.
+"""
+GTNET_NETWORK_DIFF = """# - The network is GT's own (data/README.md): its node ids (the names here; ledgersim numbers
+#   the pools first, then the other nodes in GT id order), regions, speeds and links. GT draws
+#   its ns-3 link latencies from ns-3's default seed, presumably the same in every run (not
+#   ported); here each replication draws them anew from the same distribution. Between GT
+#   runs only the blocks differ; the paper does not say how many runs its table averages.
+"""
+GTNET_TAIL = """# - Why the tail over nodes is lighter than the paper's: not the topology (this is GT's own
+#   network; docs/protocols/pow.md, "GT's topology vs ledgersim's"). Where the gap lies on the
+#   distribution over nodes (body or tail): pow.md, "What distinguishes the paper's tail". What
+#   remains is in the relay dynamics ledgersim does not model (candidates listed there)."""
+
 def model_text():
     """The header's network and relay description for this configuration."""
+    if GT_NET:
+        return gtnet_text()
     return SOURCED_TEXT if SOURCED_CASES else PARTIAL_TEXT
 
 # GT BitcoinNode::ValidateBlock: 0.174 s per 458,263 bytes, i.e. per 1,000 bytes (ns, rounded).
@@ -237,6 +391,16 @@ rerequest = "timer"
 # GT BitcoinTopologyHelper: a node accepts links up to its minimum + 1…6 (by the minimum's bin),
 # a miner up to 800 (m_maxConnectionsPerMiner); full candidates leave the candidate list.
 degree_cap = {{ slack = [{slack}], miner = {MINER_DEGREE_CAP} }}
+""" if not GT_NET else f"""# gt=full: GT BitcoinNode::ValidateBlock takes 0.174 s x size / 458,263 bytes.
+block_processing_per_kb = "{VALIDATION_PER_KB_NS}ns"
+# GT's per-node statistic uses the block's timeReceived, set on arrival (ReceivedBlockMessage),
+# before validation; relay (AdvertiseNewBlock) follows validation (AfterBlockValidation).
+propagation_at = "arrival"
+# GT scratch/bitcoin-test.cc: InvTimeoutMinutes = 2 x the block interval.
+inv_timeout = "{2 * iv_s:g}s"
+# GT BitcoinNode::InvTimeoutExpired: when a requested block has not arrived within inv_timeout,
+# a timer asks the next peer that announced the block.
+rerequest = "timer"
 """
 
 # Gervais et al.'s min-connection distribution (BitcoinTopologyHelper): piecewise uniform on
@@ -278,7 +442,9 @@ def stale_expect_note(name):
                 '1 hour (360 blocks) and counted 2.66 %, ≈ 2.5 standard errors below the paper; the expected stale rate of that run was '
                 '5.04 % ± 0.15, so the run was lengthened to 4 hours (same seed, nothing else changed), which counted 4.55 % against an '
                 'expected 5.03 % ± 0.08 — the two agree within one standard error of the count. With arrival-order downloads and timer '
-                're-requests (session 5) it counts 4.38 % against an expected 5.08 % ± 0.09 (1.3 standard errors of the count apart). Not tuned. GT\'s degree caps '
+                're-requests (session 5) it counts 4.38 % against an expected 5.08 % ± 0.09 (1.3 standard errors of the count apart)'
+                + ('; on GT\'s own network (session 7) 4.83 % against an expected 4.94 % ± 0.08' if GT_NET else '') +
+                '. Not tuned. GT\'s degree caps '
                 '(degree_cap: pools ≤ 800 links, nodes ≤ their minimum + 1…6) matter most here: without them the 1-hour run gave 5.71 %."\n')
     if name == "10s":
         return ('note = "360 blocks: binomial standard error ≈ 1.3 %-points (≈ 27 % of the paper\'s rate), too wide for a ±15 % verdict, '
@@ -310,12 +476,15 @@ EXPECTED_AT_WRITING = {"10min": 2.99, "2.5min": 3.11, "1min": 3.41, "10s": 6.02,
 # The same for the sourced configuration (sourced=1: GT's tables, degree caps, per-link latency...;
 # session 5: arrival-order downloads, timer re-requests, mean of 3 replications at >= 1 min).
 EXPECTED_AT_WRITING_SOURCED = {"10min": 1.60, "2.5min": 1.75, "1min": 2.08, "10s": 5.08, "1s": 28.04}
+# The same on GT's own network (network=gt, session 7).
+EXPECTED_AT_WRITING_GTNET = {"10min": 1.40, "2.5min": 1.55, "1min": 1.87, "10s": 4.94, "1s": 27.84}
 
 bytes_of = {r[0]: r[3] for r in rows}
 
-# Replications per row (sourced=1). The propagation statistics over nodes vary with the drawn
-# topology and bandwidths (one network per replication); the checked value is their mean over
-# the replications, reported with its 95 % CI. K is set by the runtime budget (`ledgersim
+# Replications per row (sourced=1). The propagation statistics over nodes vary with the blocks
+# and link latencies (network=gt: GT's one network in every replication) or also with the drawn
+# topology and bandwidths (network=drawn: one network per replication); the checked value is
+# their mean over the replications, reported with its 95 % CI. K is set by the runtime budget (`ledgersim
 # validate --threads 2` within ≈ 5 min on a 2-core machine), not by the verdicts; the 10 s and
 # 1 s rows, which run longer and vary little between networks, keep one replication.
 REPLICATIONS = {"10min": 3, "2.5min": 3, "1min": 3}
@@ -333,7 +502,7 @@ def expected_stale_expect(name, lab, iv_s, stale):
               f"a_j when pool j adopts the block or a rival of its height (docs/protocols/pow.md, Expected stale rate); "
               f"the CI is over blocks (which pool found each block and how it travelled), not over topologies. ")
     if SOURCED_CASES:
-        sim = EXPECTED_AT_WRITING_SOURCED[name]
+        sim = (EXPECTED_AT_WRITING_GTNET if GT_NET else EXPECTED_AT_WRITING_SOURCED)[name]
         window_sim = -iv_s * math.log(1 - sim / 100)
         if name == "1s":
             reason = (f"At the time of writing {sim} %; at this rate (≈ 27 %) the estimator's first-order approximations "
@@ -342,7 +511,7 @@ def expected_stale_expect(name, lab, iv_s, stale):
         else:
             reason = (f"At the time of writing {sim} %, i.e. the other pools race a block for ≈ {window_sim:.2f} s (share-weighted, "
                       f"−T·ln(1 − rate)) where the paper's {stale} % implies ≈ {window_paper:.2f} s. With GT's own inputs the pools "
-                      f"keep at most 800 links (degree_cap), so the finding pool's serialized uploads reach the other pools sooner; "
+                      f"keep at most 800 links ({'GT built its graph so' if GT_NET else 'degree_cap'}), so the finding pool's serialized uploads reach the other pools sooner; "
                       f"the older configuration (no caps, ≈ 715 links per pool, region-average bandwidths) gave +60 to +100 % at "
                       f"≥ 1 min, because the other pools' GETDATAs queued behind nearer ordinary nodes'. Not tuned.")
     elif name in ("10min", "2.5min", "1min"):
@@ -454,26 +623,7 @@ timeseries_window = "10m"
 # GT REGION_LIST order: North America, Europe, South America, Asia-Pacific, Japan, Australia.
 regions = ["NA", "EU", "SA", "AP", "JP", "AU"]
 
-# The 16 pools first (GT links the miners before the other nodes). BT bitcoinMinersRegions:
-# AP AP AP NA AP NA EU EU NA NA NA EU NA NA NA NA. GT: 100 Mbit/s up and down.
-[[topology.group]]
-role = "pool"
-name_prefix = "pool"
-count = 16
-regions = ["AP", "AP", "AP", "NA", "AP", "NA", "EU", "EU", "NA", "NA", "NA", "EU", "NA", "NA", "NA", "NA"]
-cores = 1
-bandwidth = "100Mbps"
-download_bandwidth = "100Mbps"
-
-# 5,984 other nodes by GT's region shares 38.69 / 51.59 / 1.13 / 5.74 / 1.19 / 1.66 %:
-# 2,315.2, 3,087.1, 67.6, 343.5, 71.2, 99.3 → largest remainders: 2,315 / 3,087 / 68 / 344 /
-# 71 / 99. Bandwidth: see the header.
-{node_group("na", 2315, "NA")}
-{node_group("eu", 3087, "EU")}
-{node_group("sa", 68, "SA")}
-{node_group("ap", 344, "AP")}
-{node_group("jp", 71, "JP")}
-{node_group("au", 99, "AU")}
+{topology_groups()}
 [network]
 # GT regionLatencies (one-way mean, ms) × 2: ledgersim takes round trips. The diagonal is each
 # region's own delay (rtt_matrix_diagonal = true).
@@ -520,14 +670,7 @@ confirmations = 6
 # BT bitcoinMinersHash (in the pools' order above; normalized by their sum, 1.001).
 hash_power = {{ dist = "shares", values = [0.289, 0.196, 0.159, 0.133, 0.066, 0.054, 0.029, 0.016,
                                           0.012, 0.012, 0.012, 0.009, 0.005, 0.005, 0.002, 0.002] }}
-# GT: the pools are linked with each other and have 700 connections each; every other node
-# connects until it has its drawn number of connections (CDF over 1…118 below).
-miner_mesh = true
-miner_peers = 700
-peer_links = "total"
-peers_cdf = [
-{fmt_cdf()}
-]
+{peer_block()}
 {"# Block size: drawn per block (block_bytes_dist, at the end of this table)." if SIZE_DIST else f"""# 1 MB × interval / 10 min (the paper scales the block size with the interval).
 block_bytes = {bb}"""}
 # Standard relay (the paper's rows): no compact blocks.
@@ -571,6 +714,29 @@ joules_per_hash = 5.0e-11
         p50_note = ("Checked: the mean over 3 replications (seed 2016); within 15 % at every interval. Over 11 seeds "
                     "(one replication each) the 10 min median is 12.2–15.2 s; seed 2016 alone (12.2 s, −17 %) would "
                     "fail there. Expected to pass.")
+    if GT_NET:
+        mean_note = (
+            "Checked: the mean over 3 replications (seed 2016) on GT's own network (the replications differ only in the "
+            "blocks and the link latencies). LOWER than the paper at 10 min, 2.5 min and 1 min (18.8 / 5.15 / 2.49 s at the "
+            "time of writing, −27 / −25 / −17 %); within 15 % at 10 s and 1 s. Not tuned. Not the topology: this is the one "
+            "network GT builds in every run. Per replication 17.2–22.1 / 4.70–6.01 / 2.35–2.77 s: one block sequence of the "
+            "three comes within 15 % at every interval, the other two are 22–33 % low. Where the gap lies: the body of the "
+            "distribution over nodes (p10–p75) is 6–14 % below GT's published quantiles, its top decile much lighter (mean "
+            "≈ 4–5 × the median here, ≈ 7–8 × in the paper), which makes about three quarters of the gap "
+            "(docs/protocols/pow.md, What distinguishes the paper's tail). What gives the paper that tail lies in relay "
+            "details ledgersim does not model, not traced. The check is kept as it is (not widened; pow.md, How the Gervais "
+            "tail checks should be judged). Expected to fail at 10 min, 2.5 min and 1 min.")
+        p90_note = (
+            "Checked: the mean over 3 replications (seed 2016) on GT's own network. At the time of writing 29.2 / 7.66 / "
+            "3.44 s at 10 min / 2.5 min / 1 min (−18 / −16 / −9 %): narrowly outside 15 % at 10 min and 2.5 min, within it "
+            "at 1 min, 10 s and 1 s. Session 6 ran this network with other block sequences (seeds 1–11, one replication "
+            "each): 30.6 / 7.81 / 3.44 s (−14 / −14 / −9 %), so these two checks sit at the edge of the tolerance and the "
+            "block sequence decides (per replication here 27.5–32.4 s and 7.28–8.39 s); neither the tolerance nor the "
+            "seed was changed. The body over nodes is 6–14 % faster than GT's published quantiles and the top decile "
+            "lighter (see the mean's note). Not tuned. Expected to fail at 10 min and 2.5 min.")
+        p50_note = ("Checked: the mean over 3 replications (seed 2016) on GT's own network; within 15 % at every interval "
+                    "(at the time of writing −10 / −7 / −3 % at 10 min / 2.5 min / 1 min; per replication at 10 min "
+                    "12.3–14.9 s). Expected to pass.")
     for metric, label, val, note in [
         ("node_mean_p50", "median over nodes", med, p50_note),
         ("node_mean_p90", "p90 over nodes", p90, p90_note),
@@ -595,5 +761,12 @@ value = {stale/100:.4f}
 tolerance = "15%"
 source = "Gervais et al. CCS'16, Table (standard relay, {lab}): {stale} %"
 {stale_expect_note(name)}''' if check_stale else stale_note(name, stale)
+    if GT_NET:
+        # The shared header describes GT's rules; on GT's network its graph is one draw of them.
+        for a, b in [("(every pair linked:\n#   miner_mesh), each has 700", "(every pair linked),\n#   each has 700"),
+                     ('many connections (peer_links = "total"; the CDF below is that distribution over 1…118).',
+                      "many connections (GT's network below is its own draw of these rules: data/README.md).")]:
+            assert text.count(a) == 1, a
+            text = text.replace(a, b)
     open(os.path.join(OUT_DIR, f"pow-gervais-2016-{name}.toml"),"w").write(
         text.replace("__STALE__", counted + expected_stale_expect(name, lab, iv_s, stale)))

@@ -11,14 +11,11 @@ Usage:
     python3 scripts/gervais_topology_study.py --graphs FILE # the load proxy of ledgersim's own
         # networks, dumped by `GERVAIS_GRAPH_SEEDS=2016,1,2 cargo test --release --test it
         # gervais_peer_graph_dump -- --ignored` (default file /tmp/gervais-graphs.txt)
-    python3 scripts/gervais_topology_study.py --export-gt DIR
-        # GT's own network as ledgersim input: copies of the 10 min / 2.5 min / 1 min cases
-        # with one node group per GT node (its region and fixed speeds) and the adjacency
-        # DIR/gt-network.adj, read by a build with scripts/gervais_gtnet_debug.patch applied
-        # (an experiment, not part of ledgersim; applies to main at e2b7238):
-        #   git apply scripts/gervais_gtnet_debug.patch && cargo build --release
-        #   LEDGERSIM_DEBUG_PEER_GRAPH=DIR/gt-network.adj target/release/ledgersim run \
-        #     DIR/pow-gervais-2016-2.5min-gtnet.toml --replications 1 --set seed=N --out OUT
+    python3 scripts/gervais_topology_study.py --export-gt [DIR]
+        # GT's own network as ledgersim data files (default DIR scenarios/validation/data):
+        # gt-network-nodes.csv (node table: GT id, region, fixed speeds of the 5,984 non-pool
+        # nodes) and gt-network.adj (peer graph), read by the Gervais cases through
+        # `nodes_file` and `peer_graph` (scripts/gen-gervais-2016.py)
 
 What it draws (every generator with the Gervais cases' parameters: 6,000 nodes, 16 pools):
 
@@ -505,32 +502,51 @@ def read_graphs(path):
         yield seed, net
 
 
-def export_gt(case_path, out_dir):
-    """GT's network as a ledgersim experiment (not a shipped case): a copy of the case file
-    whose non-pool groups are replaced by one group per GT node (its region, its fixed
-    up/down speeds), in GT's id order after the 16 pools (ledgersim ids: pools 0–15 in GT's
-    sorted order, then the other nodes in GT's order), and the adjacency in those ids
-    (`id neighbour…` per line). Returns (scenario path, graph path)."""
+GT_DATA_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
+                           "scenarios", "validation", "data")
+GT_NODES_FILE = "gt-network-nodes.csv"
+GT_GRAPH_FILE = "gt-network.adj"
+GT_PROVENANCE = """# Provenance: GT = github.com/arthurgervais/Bitcoin-Simulator (Gervais et al., CCS'16),
+# src/applications/helper/bitcoin-topology-helper.cc, constructor
+# BitcoinTopologyHelper::BitcoinTopologyHelper (identical in the stored versions e08b1e6 and
+# 6d5e76b), with the arguments of scratch/bitcoin-test.cc (commit 3f21d94) for the paper's
+# runs: 6,000 nodes, 16 miners, BITCOIN. GT seeds its generators with constants (srand(1000);
+# an unseeded std::default_random_engine), so every GT run builds this one network.
+# Written by `python3 scripts/gervais_topology_study.py --export-gt` from its line-by-line port
+# (gt_network()); the port's random number generators match glibc's rand() and libstdc++'s
+# minstd_rand0 / piecewise_constant_distribution bit for bit
+# (`python3 scripts/gervais_topology_study.py --check-cxx`, g++ 12). Node names are GT's
+# node ids. Speeds are GT's draws in Mbit/s x 1e6, rounded to whole bit/s (ledgersim's unit).
+"""
+
+
+def export_gt(out_dir=GT_DATA_DIR):
+    """GT's network as ledgersim data files (docs/SCENARIO-FORMAT.md, "Data files"): the
+    node table of the 5,984 non-pool nodes (GT id, region, upload and download in bit/s, in
+    GT id order) and the peer graph (each link once, on the line of its lower GT id). The
+    16 pools (100 Mbit/s up and down, regions by rank of id) are a group in the scenario
+    (scripts/gen-gervais-2016.py). Returns (pool ids, nodes path, graph path)."""
     gt = gt_network()
-    order = sorted(gt.pools) + [i for i in range(N_NODES) if not gt.is_pool[i]]
-    new_id = {g: k for k, g in enumerate(order)}
-    text = open(case_path).read()
-    head = text.index('[[topology.group]]\nrole = "node"')
-    tail = text.index("[network]")
-    groups = []
-    for g in order[N_POOLS:]:
-        groups.append(f'[[topology.group]]\nrole = "node"\nname_prefix = "gt{g}"\ncount = 1\n'
-                      f'region = "{REGIONS[gt.region[g]]}"\ncores = 1\n'
-                      f'bandwidth = "{round(gt.up[g] * 1e6)}bps"\n'
-                      f'download_bandwidth = "{round(gt.down[g] * 1e6)}bps"\n')
     os.makedirs(out_dir, exist_ok=True)
-    scenario = os.path.join(out_dir, os.path.basename(case_path).replace(".toml", "-gtnet.toml"))
-    open(scenario, "w").write(text[:head] + "\n".join(groups) + "\n" + text[tail:])
-    graph = os.path.join(out_dir, "gt-network.adj")
-    with open(graph, "w") as f:
-        for g in order:
-            f.write(" ".join([str(new_id[g])] + [str(new_id[h]) for h in sorted(gt.adj[g], key=new_id.get)]) + "\n")
-    return scenario, graph
+    nodes_path = os.path.join(out_dir, GT_NODES_FILE)
+    with open(nodes_path, "w") as f:
+        f.write("# GT's network: the 5,984 non-pool nodes (the 16 pools are a group in the scenarios).\n")
+        f.write(GT_PROVENANCE)
+        f.write("name,region,bandwidth_bps,download_bandwidth_bps\n")
+        for g in range(N_NODES):
+            if not gt.is_pool[g]:
+                f.write(f"{g},{REGIONS[gt.region[g]]},{round(gt.up[g] * 1e6)},{round(gt.down[g] * 1e6)}\n")
+    graph_path = os.path.join(out_dir, GT_GRAPH_FILE)
+    links = sum(len(a) for a in gt.adj) // 2
+    with open(graph_path, "w") as f:
+        f.write(f"# GT's network: peer graph of its 6,000 nodes, {links:,} links, each listed once, on the line\n"
+                "# of its lower GT id (a node, then its neighbours with higher ids).\n")
+        f.write(GT_PROVENANCE)
+        for g in range(N_NODES):
+            higher = sorted(h for h in gt.adj[g] if h > g)
+            if higher:
+                f.write(" ".join(str(x) for x in [g] + higher) + "\n")
+    return sorted(gt.pools), nodes_path, graph_path
 
 
 # --- check of the RNG ports against the C library and libstdc++ ------------------------
@@ -582,14 +598,14 @@ def main():
     ap.add_argument("--seed", type=int, default=2016, help="Python seed of the ledgersim port and latencies")
     ap.add_argument("--graphs", help="ledgersim's own networks, dumped by tests/it/pow_gervais_topology.rs "
                     "(gervais_peer_graph_dump): print the load proxy of each and exit")
-    ap.add_argument("--export-gt", metavar="DIR", help="write GT's network as a ledgersim experiment "
-                    "(scenario copy + adjacency, for a debug build that reads it) and exit")
+    ap.add_argument("--export-gt", metavar="DIR", nargs="?", const=GT_DATA_DIR,
+                    help="write GT's network as ledgersim data files (node table + peer graph) to DIR "
+                    "(default scenarios/validation/data) and exit")
     args = ap.parse_args()
     if args.export_gt:
-        for name in ("10min", "2.5min", "1min"):
-            case = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
-                                "scenarios", "validation", f"pow-gervais-2016-{name}.toml")
-            print(*export_gt(case, args.export_gt))
+        pools, nodes, graph = export_gt(args.export_gt)
+        print("pools:", pools)
+        print(nodes, graph)
         return
     if args.check_cxx:
         sys.exit(0 if check_cxx() else 1)

@@ -331,6 +331,9 @@ fn check(path: &Path, set: Vec<String>) -> Result<(), Failure> {
             if members.len() > 6 { ", …" } else { "" }
         );
     }
+    for f in &sc.inputs {
+        println!("  data file {} ({}): sha256 {}", f.path, f.field, f.sha256);
+    }
     println!("  workload:");
     for f in &sc.flows {
         println!(
@@ -654,7 +657,12 @@ fn reproduce(dir: &Path, threads: Option<usize>, force: bool) -> Result<(), Fail
     let raw: ledgersim::scenario::raw::RawScenario = serde_json::from_value(raw)
         .with_context(|| format!("{}: `resolved_scenario` is not a scenario", path.display()))
         .map_err(invalid)?;
-    let scenario = validate::validate_resolved(raw, &path.display().to_string())?;
+    // Data files (node tables, peer graphs) are read where the run read them, relative to
+    // its scenario file, and must be the same bytes.
+    let base = report::manifest_input_base(&manifest);
+    let scenario = validate::validate_resolved_in(raw, &path.display().to_string(), base.as_deref())?;
+    report::check_input_files(&manifest, &scenario)
+        .map_err(|why| invalid(anyhow::anyhow!("{}: cannot reproduce: {why}", path.display())))?;
     let recorded = manifest
         .get("ledgersim_version")
         .and_then(|v| v.as_str())

@@ -1464,18 +1464,23 @@ pub fn deploy(scenario: &Scenario, spec: &PowSpec, replication: u32) -> Deployme
     for &m in &spec.miners {
         is_miner[m as usize] = true;
     }
-    let adj = peer_graph_with(
-        n,
-        &spec.peers_cdf,
-        &mut rngs,
-        &PeerOptions {
-            links: spec.peer_links,
-            is_miner,
-            miner_peers: spec.miner_peers,
-            miner_mesh: spec.miner_mesh,
-            degree_cap: spec.degree_cap.clone(),
-        },
-    );
+    // An explicit peer graph (`peer_graph`, validated: one sorted list per node) is used as
+    // it is and draws nothing; otherwise the graph is drawn from the nodes' streams.
+    let adj = match &spec.peer_graph {
+        Some(g) => g.as_ref().clone(),
+        None => peer_graph_with(
+            n,
+            &spec.peers_cdf,
+            &mut rngs,
+            &PeerOptions {
+                links: spec.peer_links,
+                is_miner,
+                miner_peers: spec.miner_peers,
+                miner_mesh: spec.miner_mesh,
+                degree_cap: spec.degree_cap.clone(),
+            },
+        ),
+    };
     let compact: Rc<Vec<bool>> = Rc::new(
         rngs.iter_mut()
             .map(|r| spec.compact_block_share > 0.0 && r.random::<f64>() < spec.compact_block_share)

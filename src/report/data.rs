@@ -316,7 +316,11 @@ impl ReportData {
             .get("resolved_scenario")
             .cloned()
             .and_then(|raw| serde_json::from_value::<crate::scenario::raw::RawScenario>(raw).ok())
-            .and_then(|raw| crate::scenario::validate::validate(raw, "manifest.json").ok());
+            .and_then(|raw| {
+                let base = super::manifest_input_base(&manifest);
+                let mut reader = crate::scenario::inputs::InputReader::new(base.as_deref());
+                crate::scenario::validate::validate_in(raw, "manifest.json", &mut reader).ok()
+            });
         Ok(ReportData {
             summary,
             timeseries,

@@ -35,7 +35,7 @@ struct ShardDir {
 
 /// The fields that must be equal in every shard's manifest, in the order they are checked
 /// (the most specific explanation first), with the words used in the error.
-const SAME_IN_EVERY_SHARD: [(&str, &str); 9] = [
+const SAME_IN_EVERY_SHARD: [(&str, &str); 10] = [
     ("ledgersim_version", "ledgersim versions"),
     ("ledgersim_build", "ledgersim builds (git commit of the binary)"),
     ("scenario", "scenario names"),
@@ -45,6 +45,7 @@ const SAME_IN_EVERY_SHARD: [(&str, &str); 9] = [
     ("overrides", "--set overrides"),
     ("shard_count", "shard counts N"),
     ("resolved_scenario", "resolved scenarios"),
+    ("input_files", "data files (node tables, peer graphs: SHA-256 of each)"),
 ];
 
 fn read_shard(dir: &Path) -> Result<ShardDir, MergeError> {
@@ -238,8 +239,11 @@ pub fn merge_shards(dirs: &[PathBuf]) -> Result<Merged, MergeError> {
             || fail(format!("{}: no `resolved_scenario`", manifest_path.display())),
             Ok,
         )?;
-    let scenario = validate::validate_resolved(raw, &manifest_path.display().to_string())
+    let base = super::manifest_input_base(&shards[0].manifest);
+    let scenario = validate::validate_resolved_in(raw, &manifest_path.display().to_string(), base.as_deref())
         .or_else(|e| fail(format!("the shards' resolved scenario is invalid: {e}")))?;
+    super::check_input_files(&shards[0].manifest, &scenario)
+        .or_else(|why| fail(format!("{}: {why}", manifest_path.display())))?;
 
     let mut runs = Vec::new();
     for s in &shards {

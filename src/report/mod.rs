@@ -519,6 +519,55 @@ pub fn outputs_for(
     }
 }
 
+/// The directory the data files of a recorded run are relative to: that of the manifest's
+/// `scenario_path` (as given on the command line of the run).
+pub fn manifest_input_base(manifest: &serde_json::Value) -> Option<PathBuf> {
+    let path = Path::new(manifest.get("scenario_path")?.as_str()?);
+    Some(path.parent().unwrap_or(Path::new("")).to_path_buf())
+}
+
+/// Check that the data files `scenario` read now (its `inputs`) are those the manifest
+/// recorded (`input_files`: same fields, paths and SHA-256): otherwise the run cannot be
+/// reproduced from them. The error names each file that differs.
+pub fn check_input_files(manifest: &serde_json::Value, scenario: &Scenario) -> Result<(), String> {
+    let recorded: Vec<crate::scenario::inputs::InputFile> = match manifest.get("input_files") {
+        None | Some(serde_json::Value::Null) => Vec::new(),
+        Some(v) => serde_json::from_value(v.clone())
+            .map_err(|e| format!("`input_files` is not a list of {{field, path, sha256}} ({e})"))?,
+    };
+    let mut problems = Vec::new();
+    for now in &scenario.inputs {
+        match recorded.iter().find(|r| r.field == now.field && r.path == now.path) {
+            Some(r) if r.sha256 == now.sha256 => {}
+            Some(r) => problems.push(format!(
+                "data file `{}` ({}) changed since the run: SHA-256 recorded {}, now {}",
+                now.path, now.field, r.sha256, now.sha256
+            )),
+            None => problems.push(format!(
+                "data file `{}` ({}) is not in the manifest's `input_files`",
+                now.path, now.field
+            )),
+        }
+    }
+    for r in &recorded {
+        if !scenario
+            .inputs
+            .iter()
+            .any(|now| now.field == r.field && now.path == r.path)
+        {
+            problems.push(format!(
+                "data file `{}` ({}) of the run was not read now",
+                r.path, r.field
+            ));
+        }
+    }
+    if problems.is_empty() {
+        Ok(())
+    } else {
+        Err(problems.join("; "))
+    }
+}
+
 /// `manifest.json` bytes: version, resolved scenario, hashes of every deterministic output.
 pub fn manifest_json(scenario: &Scenario, inv: &Invocation, outputs: &Outputs) -> Result<Vec<u8>, ReportError> {
     let digests: std::collections::BTreeMap<&str, String> =
@@ -533,6 +582,7 @@ pub fn manifest_json(scenario: &Scenario, inv: &Invocation, outputs: &Outputs) -
         "scenario_path": inv.scenario_path,
         "scenario_sha256": inv.scenario_sha256,
         "resolved_scenario": scenario.raw,
+        "input_files": scenario.inputs,
         "overrides": inv.overrides,
         "seed": scenario.seed,
         "replications": scenario.replications,

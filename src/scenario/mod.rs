@@ -5,6 +5,7 @@
 
 pub mod bounds;
 pub mod expect;
+pub mod inputs;
 pub mod raw;
 pub mod resources;
 pub mod suggest;
@@ -69,6 +70,9 @@ pub struct Scenario {
     /// Valid but noteworthy settings, e.g. more faulty nodes than a protocol tolerates
     /// (allowed: it is an experiment). Printed before a run and recorded in `summary.json`.
     pub warnings: Vec<ValidationIssue>,
+    /// The data files read (node tables, peer graphs) with their SHA-256, in the order
+    /// read (for the manifest).
+    pub inputs: Vec<inputs::InputFile>,
     /// The raw scenario this was validated from (for the manifest).
     pub raw: raw::RawScenario,
 }
@@ -729,6 +733,9 @@ pub struct PowSpec {
     pub miner_peers: Option<usize>,
     /// Link every pair of miners directly before the random links are drawn.
     pub miner_mesh: bool,
+    /// An explicit peer graph (`peer_graph`): sorted adjacency lists, one per node, used
+    /// instead of drawing one (`None`: drawn).
+    pub peer_graph: Option<std::sync::Arc<Vec<Vec<NodeId>>>>,
     /// Fraction of nodes that relay compact blocks.
     pub compact_block_share: f64,
     /// Compact block size.

@@ -238,6 +238,11 @@ pub struct RawGroup {
     /// `download_bandwidth`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub download_bandwidth_dist: Option<RawPiecewiseDist>,
+    /// A node table (CSV, path relative to the scenario file): one node per line with its
+    /// name and optionally its region and fixed bandwidths (instead of `names` / `count`;
+    /// see [`super::inputs`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub nodes_file: Option<String>,
 }
 
 /// A per-node bandwidth distribution: `{ dist = "piecewise", bins_mbps = [[low, high,
@@ -800,6 +805,10 @@ pub struct RawSystem {
     /// PoW: link every pair of miners directly (default false).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub miner_mesh: Option<bool>,
+    /// PoW: an explicit peer graph (adjacency list, path relative to the scenario file)
+    /// instead of a drawn one (see [`super::inputs`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub peer_graph: Option<String>,
     /// PoW: relay compact blocks (fraction of nodes using it, 0–1).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub compact_block_share: Option<f64>,

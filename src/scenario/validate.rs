@@ -1,6 +1,7 @@
 //! From raw TOML to a validated [`Scenario`]: parse errors carry file, line and column;
 //! semantic validation collects **every** problem, each naming its field path.
 
+use super::inputs::{InputFile, InputReader, NodeTable, parse_node_table, parse_peer_graph};
 use super::raw::*;
 use super::suggest::{did_you_mean, for_serde_message};
 use super::units::{parse_bandwidth, parse_duration, parse_time_of_day};
@@ -87,11 +88,22 @@ pub fn load_file(path: &Path, overrides: &[String]) -> Result<Scenario, Scenario
             e.utf8_error().valid_up_to()
         ),
     })?;
-    load_str(&text, &origin, overrides)
+    load_str_in(&text, &origin, overrides, path.parent())
 }
 
-/// Parse and validate scenario text, after applying `path=value` overrides.
+/// Parse and validate scenario text, after applying `path=value` overrides; data files
+/// (`nodes_file`, `peer_graph`) are relative to the current directory.
 pub fn load_str(text: &str, origin: &str, overrides: &[String]) -> Result<Scenario, ScenarioError> {
+    load_str_in(text, origin, overrides, None)
+}
+
+/// [`load_str`] with data files relative to `base` (the scenario file's directory).
+pub fn load_str_in(
+    text: &str,
+    origin: &str,
+    overrides: &[String],
+    base: Option<&Path>,
+) -> Result<Scenario, ScenarioError> {
     if text.trim().is_empty() {
         return Err(ScenarioError::Io {
             origin: origin.into(),
@@ -124,19 +136,31 @@ pub fn load_str(text: &str, origin: &str, overrides: &[String]) -> Result<Scenar
             }
         })?
     };
-    let base = validate(raw, origin)?;
-    expand_sweep(base, origin)
+    let mut reader = InputReader::new(base);
+    let base = validate_in(raw, origin, &mut reader)?;
+    expand_sweep(base, origin, &mut reader)
 }
 
 /// Validate a resolved scenario, as recorded in a manifest (overrides and `--seed` already
 /// applied), and expand its `[sweep]`: the scenario the recorded run used. Seeds above
 /// `i64::MAX` (TOML's integer limit, reachable with `--seed`) are kept.
-pub fn validate_resolved(mut raw: RawScenario, origin: &str) -> Result<Scenario, ScenarioError> {
+pub fn validate_resolved(raw: RawScenario, origin: &str) -> Result<Scenario, ScenarioError> {
+    validate_resolved_in(raw, origin, None)
+}
+
+/// [`validate_resolved`] with data files relative to `base` (the directory of the scenario
+/// file the run was made from).
+pub fn validate_resolved_in(
+    mut raw: RawScenario,
+    origin: &str,
+    base: Option<&Path>,
+) -> Result<Scenario, ScenarioError> {
     // Sweep points are expanded through TOML, whose integers stop at i64::MAX; nothing in
     // validation depends on the seed, so expand with a stand-in and restore it.
     let seed = raw.seed;
     raw.seed = 0;
-    let mut sc = expand_sweep(validate(raw, origin)?, origin)?;
+    let mut reader = InputReader::new(base);
+    let mut sc = expand_sweep(validate_in(raw, origin, &mut reader)?, origin, &mut reader)?;
     sc.seed = seed;
     sc.raw.seed = seed;
     for p in &mut sc.points {
@@ -255,7 +279,7 @@ fn render_value(v: &toml::Value) -> String {
 }
 
 /// Expand `[sweep]` into validated points (Cartesian product; the last path varies fastest).
-fn expand_sweep(mut base: Scenario, origin: &str) -> Result<Scenario, ScenarioError> {
+fn expand_sweep(mut base: Scenario, origin: &str, reader: &mut InputReader) -> Result<Scenario, ScenarioError> {
     if base.raw.sweep.is_empty() {
         return Ok(base);
     }
@@ -363,8 +387,13 @@ fn expand_sweep(mut base: Scenario, origin: &str) -> Result<Scenario, ScenarioEr
         }
         if point_issues.is_empty() {
             match t.try_into::<RawScenario>() {
-                Ok(raw) => match validate(raw, origin) {
+                Ok(raw) => match validate_in(raw, origin, reader) {
                     Ok(sc) => {
+                        for f in &sc.inputs {
+                            if !base.inputs.contains(f) {
+                                base.inputs.push(f.clone());
+                            }
+                        }
                         for w in &sc.warnings {
                             if !base.warnings.contains(w) && point_warnings.len() < 50 {
                                 point_warnings.push(ValidationIssue {
@@ -506,6 +535,42 @@ impl Checker {
         }
     }
 
+    /// An error at `{prefix}.{key}` for every `(key, is_set)` that is set: fields that do not
+    /// apply together with another (`why` says which and why).
+    fn excluded(&mut self, prefix: &str, fields: &[(&str, bool)], why: &str) {
+        for &(key, set) in fields {
+            if set {
+                self.err(
+                    format!("{prefix}.{key}"),
+                    format!("does not apply with {why}; remove it"),
+                );
+            }
+        }
+    }
+
+    /// Read the data file `path` named by `field` through `reader` and parse it with `parse`
+    /// (given its text and its resolved path for messages): the record goes to `inputs`,
+    /// every problem (unreadable file, each parse error) to the issues at `field`.
+    fn data_file<T>(
+        &mut self,
+        reader: &mut InputReader,
+        inputs: &mut Vec<InputFile>,
+        field: &str,
+        path: &str,
+        parse: impl FnOnce(&str, &str) -> Result<T, Vec<String>>,
+    ) -> Option<T> {
+        let (entry, record) = reader.read(field, path).map_err(|m| self.err(field, m)).ok()?;
+        inputs.push(record);
+        let shown = reader.resolve(path).display().to_string();
+        parse(&entry.0, &shown)
+            .map_err(|problems| {
+                for m in problems {
+                    self.err(field, m);
+                }
+            })
+            .ok()
+    }
+
     fn err(&mut self, path: impl Into<String>, message: impl Into<String>) {
         self.issues.push(ValidationIssue {
             path: path.into(),
@@ -566,9 +631,18 @@ impl Checker {
     }
 }
 
-/// Validate a raw scenario into domain types, returning every problem found.
+/// Validate a raw scenario into domain types, returning every problem found. Data files
+/// (`nodes_file`, `peer_graph`) are relative to the current directory.
 pub fn validate(raw: RawScenario, origin: &str) -> Result<Scenario, ScenarioError> {
+    validate_in(raw, origin, &mut InputReader::new(None))
+}
+
+/// [`validate`], reading data files through `reader` (which resolves their paths).
+pub fn validate_in(raw: RawScenario, origin: &str, reader: &mut InputReader) -> Result<Scenario, ScenarioError> {
     let mut c = Checker { issues: Vec::new() };
+    // Data files read, and warnings about their contents.
+    let mut inputs: Vec<InputFile> = Vec::new();
+    let mut file_warnings: Vec<ValidationIssue> = Vec::new();
 
     if raw.name.trim().is_empty() {
         c.err("name", "must not be empty");
@@ -665,7 +739,53 @@ pub fn validate(raw: RawScenario, origin: &str) -> Result<Scenario, ScenarioErro
                 (roles.len() - 1) as RoleId
             }
         };
+        // A node table: the nodes (names, and regions / bandwidths if it has those columns).
+        let table: Option<Option<NodeTable>> = g.nodes_file.as_ref().map(|f| {
+            c.excluded(
+                &p,
+                &[
+                    ("names", g.names.is_some()),
+                    ("name_prefix", g.name_prefix.is_some()),
+                    ("regions", g.regions.is_some()),
+                ],
+                "`nodes_file` (the file lists the nodes)",
+            );
+            c.data_file(reader, &mut inputs, &format!("{p}.nodes_file"), f, |text, shown| {
+                parse_node_table(text, shown, &regions)
+            })
+        });
         let names: Vec<String> = match (&g.names, g.count) {
+            _ if table.is_some() => {
+                let listed: Vec<String> = table
+                    .iter()
+                    .flatten()
+                    .flat_map(|t| t.nodes.iter().map(|r| r.name.clone()))
+                    .collect();
+                let file = g.nodes_file.as_deref().unwrap_or_default();
+                if let (Some(k), Some(Some(_))) = (g.count, &table)
+                    && k as usize != listed.len()
+                {
+                    c.err(
+                        format!("{p}.count"),
+                        format!(
+                            "node count mismatch: count = {k} but `{file}` lists {} nodes; make them agree or remove `count` (the file alone defines the nodes)",
+                            listed.len()
+                        ),
+                    );
+                }
+                if listed.len() > MAX_NODES.saturating_sub(nodes.len()) {
+                    c.err(
+                        format!("{p}.nodes_file"),
+                        format!(
+                            "`{file}`: {} nodes would bring the topology above the limit of {MAX_NODES} nodes",
+                            listed.len()
+                        ),
+                    );
+                    vec![]
+                } else {
+                    listed
+                }
+            }
             (Some(_), Some(_)) => {
                 c.err(p.clone(), "give either `names` or `count`, not both");
                 vec![]
@@ -720,6 +840,42 @@ pub fn validate(raw: RawScenario, origin: &str) -> Result<Scenario, ScenarioErro
                 None
             }),
         };
+        let table = table.flatten();
+        if let Some(t) = &table {
+            for (has, keys, column) in [
+                (
+                    t.has_bandwidth,
+                    [
+                        ("bandwidth", g.bandwidth.is_some()),
+                        ("bandwidth_dist", g.bandwidth_dist.is_some()),
+                    ],
+                    "bandwidth",
+                ),
+                (
+                    t.has_download,
+                    [
+                        ("download_bandwidth", g.download_bandwidth.is_some()),
+                        ("download_bandwidth_dist", g.download_bandwidth_dist.is_some()),
+                    ],
+                    "download_bandwidth",
+                ),
+            ] {
+                for (key, set) in keys {
+                    if has && set {
+                        c.err(
+                            format!("{p}.{key}"),
+                            format!("the node table has a `{column}` column; give the bandwidth either there or in the group, not both"),
+                        );
+                    }
+                }
+            }
+            if t.has_region && g.region.is_some() {
+                c.err(
+                    format!("{p}.region"),
+                    "the node table has a `region` column; give the region either there or in the group, not both",
+                );
+            }
+        }
         let mut dist = |key: &str, given: &Option<RawPiecewiseDist>, fixed: &Option<String>, fixed_key: &str| {
             let d = given.as_ref()?;
             if fixed.is_some() {
@@ -744,6 +900,17 @@ pub fn validate(raw: RawScenario, origin: &str) -> Result<Scenario, ScenarioErro
             "download_bandwidth",
         );
         let node_regions: Vec<Option<RegionId>> = match (&g.region, &g.regions) {
+            _ if table.as_ref().is_some_and(|t| t.has_region) => {
+                table.iter().flat_map(|t| t.nodes.iter().map(|r| r.region)).collect()
+            }
+            (None, None) if g.nodes_file.is_some() && table.is_none() => vec![None; names.len()],
+            (None, None) if g.nodes_file.is_some() => {
+                c.err(
+                    p.clone(),
+                    "needs `region = \"…\"` for its nodes, or a `region` column in its `nodes_file`",
+                );
+                vec![None; names.len()]
+            }
             (Some(_), Some(_)) => {
                 c.err(p.clone(), "give either `region` or `regions`, not both");
                 vec![None; names.len()]
@@ -793,21 +960,37 @@ pub fn validate(raw: RawScenario, origin: &str) -> Result<Scenario, ScenarioErro
             }
         };
         for (i, name) in names.iter().enumerate() {
+            let row = table.as_ref().and_then(|t| t.nodes.get(i));
+            let at = match row {
+                Some(_) => format!("{p}.nodes_file"),
+                None => format!("{p}.names[{i}]"),
+            };
+            let line = row
+                .map(|r| format!("{}:{}: ", g.nodes_file.as_deref().unwrap_or_default(), r.line))
+                .unwrap_or_default();
             if name.trim().is_empty() {
-                c.err(format!("{p}.names[{i}]"), "node name must not be empty");
+                c.err(at.clone(), format!("{line}node name must not be empty"));
             }
             if !node_names.insert(name.clone()) {
-                c.err(format!("{p}.names[{i}]"), format!("node name `{name}` is used twice"));
+                c.err(at, format!("{line}node name `{name}` is used twice"));
             }
+            let (bandwidth_bps, bandwidth_dist) = match row.and_then(|r| r.bandwidth) {
+                Some(b) => (b, None),
+                None => (bw, bw_dist.clone()),
+            };
+            let (download_bps, download_dist) = match row.and_then(|r| r.download) {
+                Some(b) => (b, None),
+                None => (download, download_dist.clone()),
+            };
             nodes.push(NodeSpec {
                 name: name.clone(),
                 role,
                 region: node_regions.get(i).copied().flatten().unwrap_or(0),
                 cores: g.cores.max(1),
-                bandwidth_bps: bw,
-                download_bps: download,
-                bandwidth_dist: bw_dist.clone(),
-                download_dist: download_dist.clone(),
+                bandwidth_bps,
+                download_bps,
+                bandwidth_dist,
+                download_dist,
             });
         }
     }
@@ -1258,7 +1441,7 @@ pub fn validate(raw: RawScenario, origin: &str) -> Result<Scenario, ScenarioErro
         if !sys_names.insert(s.name.clone()) {
             c.err(format!("{p}.name"), format!("system name `{}` is used twice", s.name));
         }
-        let present: [(&str, bool); 46] = [
+        let present: [(&str, bool); 47] = [
             ("operator", s.operator.is_some()),
             ("standby", s.standby.is_some()),
             ("db_servers", s.db_servers.is_some()),
@@ -1283,6 +1466,7 @@ pub fn validate(raw: RawScenario, origin: &str) -> Result<Scenario, ScenarioErro
             ("peer_links", s.peer_links.is_some()),
             ("miner_peers", s.miner_peers.is_some()),
             ("miner_mesh", s.miner_mesh.is_some()),
+            ("peer_graph", s.peer_graph.is_some()),
             ("compact_block_share", s.compact_block_share.is_some()),
             ("compact_block_bytes", s.compact_block_bytes.is_some()),
             ("compact_failure", s.compact_failure.is_some()),
@@ -1345,6 +1529,7 @@ pub fn validate(raw: RawScenario, origin: &str) -> Result<Scenario, ScenarioErro
                 "peer_links",
                 "miner_peers",
                 "miner_mesh",
+                "peer_graph",
                 "compact_block_share",
                 "compact_block_bytes",
                 "compact_failure",
@@ -1715,7 +1900,50 @@ pub fn validate(raw: RawScenario, origin: &str) -> Result<Scenario, ScenarioErro
                     }
                     at_least_one(&mut c, "miner_peers", Some(k), 1).min(MAX_POW_PEERS) as usize
                 });
+                let peer_graph = s.peer_graph.as_ref().and_then(|f| {
+                    let field = format!("{p}.peer_graph");
+                    c.excluded(
+                        &p,
+                        &[
+                            ("peers", s.peers.is_some()),
+                            ("peers_cdf", s.peers_cdf.is_some()),
+                            ("peer_links", s.peer_links.is_some()),
+                            ("miner_peers", s.miner_peers.is_some()),
+                            ("miner_mesh", s.miner_mesh.is_some()),
+                            ("degree_cap", s.degree_cap.is_some()),
+                        ],
+                        "`peer_graph` (the graph is read from the file, not drawn)",
+                    );
+                    let ids: std::collections::BTreeMap<&str, NodeId> = topology
+                        .nodes
+                        .iter()
+                        .enumerate()
+                        .map(|(i, nd)| (nd.name.as_str(), i as NodeId))
+                        .collect();
+                    let n = topology.nodes.len();
+                    let (adj, shown) = c.data_file(reader, &mut inputs, &field, f, |text, shown| {
+                        parse_peer_graph(text, shown, &ids, n).map(|adj| (adj, shown.to_string()))
+                    })?;
+                    let alone: Vec<&str> = adj
+                        .iter()
+                        .enumerate()
+                        .filter(|(_, a)| a.is_empty())
+                        .map(|(i, _)| topology.nodes[i].name.as_str())
+                        .collect();
+                    if !alone.is_empty() {
+                        file_warnings.push(ValidationIssue {
+                            path: field,
+                            message: format!(
+                                "{} node(s) have no link in `{shown}` (e.g. `{}`): they never receive a block or transaction from another node",
+                                alone.len(),
+                                alone[..alone.len().min(3)].join("`, `")
+                            ),
+                        });
+                    }
+                    Some(std::sync::Arc::new(adj))
+                });
                 SystemKind::Pow(PowSpec {
+                    peer_graph,
                     miners,
                     block_interval: positive_dur_or(&mut c, "block_interval", &s.block_interval, 600_000 * ms),
                     confirmations: s.confirmations.unwrap_or(6),
@@ -2131,6 +2359,7 @@ pub fn validate(raw: RawScenario, origin: &str) -> Result<Scenario, ScenarioErro
         points: Vec::new(),
         capacity: None,
         warnings: Vec::new(),
+        inputs,
         raw,
     };
     if let Some(mut cap) = capacity {
@@ -2149,6 +2378,7 @@ pub fn validate(raw: RawScenario, origin: &str) -> Result<Scenario, ScenarioErro
         scenario.capacity = Some(cap);
     }
     scenario.warnings = super::bounds::protocol_warnings(&scenario);
+    scenario.warnings.extend(file_warnings);
     Ok(scenario)
 }
 

@@ -166,6 +166,31 @@ db_commit = "0"
     )
 }
 
+/// The tail of the proof-of-work test scenarios: a `[workload]` with one flow of 250-byte
+/// payments from role `from` to role `to` with `arrival` (a TOML inline table), and a PoW
+/// `[[system]]` named `pow` (the baseline, settling on the ledger) with the extra fields
+/// `system`.
+pub fn pow_workload_and_system(from: &str, to: &str, arrival: &str, system: &str) -> String {
+    format!(
+        r#"[workload]
+[[workload.flow]]
+name = "pay"
+from = "{from}"
+to = "{to}"
+arrival = {arrival}
+size_bytes = 250
+amount = {{ dist = "constant", value = 1.0 }}
+
+[[system]]
+name = "pow"
+consensus = "pow"
+baseline = true
+settlement = "on-ledger"
+{system}
+"#
+    )
+}
+
 /// No jitter, for [`ideal_network`].
 pub const NO_JITTER: &str = r#"{ dist = "none" }"#;
 

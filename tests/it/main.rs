@@ -7,6 +7,7 @@ mod analytic;
 mod build_identity;
 mod capacity;
 mod cli;
+mod data_files;
 mod fabric;
 mod fault_scenarios;
 mod faults;

@@ -29,24 +29,14 @@ count = {n}
 region = "r"
 
 {net}
-[workload]
-[[workload.flow]]
-name = "pay"
-from = "node"
-to = "node"
-arrival = {arrival}
-size_bytes = 250
-amount = {{ dist = "constant", value = 1.0 }}
-
-[[system]]
-name = "pow"
-consensus = "pow"
-baseline = true
-settlement = "on-ledger"
-block_processing = "0"
-{system}
-"#,
-        net = crate::common::ideal_network(2.0 * delta_ms, crate::common::NO_JITTER)
+{tail}"#,
+        net = crate::common::ideal_network(2.0 * delta_ms, crate::common::NO_JITTER),
+        tail = crate::common::pow_workload_and_system(
+            "node",
+            "node",
+            arrival,
+            &format!("block_processing = \"0\"\n{system}")
+        )
     )
 }
 
@@ -420,28 +410,16 @@ verify = "0"
 hash_per_kb = "0"
 execute_tx = "0"
 db_commit = "0"
-[workload]
-[[workload.flow]]
-name = "pay"
-from = "miner"
-to = "node"
-arrival = {{ process = "poisson", rate = 0.0001 }}
-size_bytes = 250
-amount = {{ dist = "constant", value = 1.0 }}
-[[system]]
-name = "pow"
-consensus = "pow"
-baseline = true
-settlement = "on-ledger"
-block_processing = "0"
-validators = {{ roles = ["miner"] }}
-block_interval = "5s"
-block_bytes = 100000
-confirmations = 2
-peers = 1
-relay_timing = "gervais"
-{system_extra}
-"#
+{tail}"#,
+        tail = crate::common::pow_workload_and_system(
+            "miner",
+            "node",
+            r#"{ process = "poisson", rate = 0.0001 }"#,
+            &format!(
+                "block_processing = \"0\"\nvalidators = {{ roles = [\"miner\"] }}\nblock_interval = \"5s\"\n\
+                 block_bytes = 100000\nconfirmations = 2\npeers = 1\nrelay_timing = \"gervais\"\n{system_extra}"
+            )
+        )
     )
 }
 

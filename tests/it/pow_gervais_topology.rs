@@ -92,14 +92,78 @@ fn summarize(sc: &Scenario, spec: &ledgersim::scenario::PowSpec, replication: u3
     s
 }
 
+/// The 2.5 min Gervais case with a network drawn per replication by GT's rules (the
+/// checked-in cases run on GT's one network instead): written by `python3
+/// scripts/gen-gervais-2016.py … sourced=1 network=drawn` into a temporary directory.
+fn drawn_case() -> (crate::common::TempDir, std::path::PathBuf) {
+    let dir = crate::common::TempDir::new("gervais-drawn");
+    let script = crate::common::repo_root().join("scripts").join("gen-gervais-2016.py");
+    let out = std::process::Command::new("python3")
+        .arg(&script)
+        .args([
+            "10min=16h40m",
+            "2.5min=4h10m",
+            "1min=1h40m",
+            "10s=4h",
+            "1s=10m",
+            "sourced=1",
+            "network=drawn",
+        ])
+        .arg(format!("out={}", dir.path().display()))
+        .output()
+        .expect("run python3 scripts/gen-gervais-2016.py");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let path = dir.join("pow-gervais-2016-2.5min.toml");
+    (dir, path)
+}
+
+#[test]
+fn gts_network_files_hold_gts_network() {
+    // The checked-in cases read GT's one network from scenarios/validation/data: 6,000 nodes,
+    // 38,644 links (scripts/gervais_topology_study.py, gt_network()), the 16 pools linked with
+    // each other and within [700, 800] links each, every other node within GT's largest cap
+    // (118 + 6), none isolated; the same graph in every replication; speeds fixed.
+    let path = crate::common::repo_root().join("scenarios/validation/pow-gervais-2016-2.5min.toml");
+    let sc = ledgersim::scenario::validate::load_file(&path, &[]).unwrap_or_else(|e| panic!("{e}"));
+    let spec = match &sc.systems[0].kind {
+        SystemKind::Pow(p) => p.clone(),
+        _ => unreachable!("the Gervais case is a PoW system"),
+    };
+    assert_eq!(sc.topology.nodes.len(), 6000);
+    assert_eq!(sc.inputs.len(), 2, "{:?}", sc.inputs);
+    let (adj, is_pool, net) = build(&sc, &spec, 0);
+    assert_eq!(adj.iter().map(Vec::len).sum::<usize>(), 2 * 38_644);
+    assert!(adj.iter().all(|a| !a.is_empty()));
+    assert_eq!(is_pool.iter().filter(|&&p| p).count(), 16);
+    let names: Vec<&str> = spec
+        .miners
+        .iter()
+        .map(|&m| sc.topology.nodes[m as usize].name.as_str())
+        .collect();
+    assert_eq!(names[..3], ["468", "524", "790"]);
+    let (adj1, _, net1) = build(&sc, &spec, 1);
+    assert_eq!(adj, adj1, "the graph is read, not drawn");
+    for i in 0..sc.topology.nodes.len() {
+        assert_eq!(
+            net.node_bandwidth(i as u32),
+            net1.node_bandwidth(i as u32),
+            "fixed speeds"
+        );
+    }
+    // GT node 0 (the first table row): EU, 346,237 bit/s up, 28,293,044 down.
+    let n0 = &sc.topology.nodes[16];
+    assert_eq!(
+        (n0.name.as_str(), n0.bandwidth_bps, n0.download_bps),
+        ("0", Some(346_237), Some(28_293_044))
+    );
+    assert_eq!(sc.topology.regions[n0.region as usize], "EU");
+}
+
 #[test]
 #[ignore = "builds 20 networks of 6,000 nodes; prints the summary compared in pow.md"]
 fn gervais_peer_graph_summary_for_the_study() {
-    let path = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/scenarios/validation/pow-gervais-2016-2.5min.toml"
-    );
-    let sc = ledgersim::scenario::validate::load_file(std::path::Path::new(path), &[]).expect("the case loads");
+    let (_dir, path) = drawn_case();
+    let sc = ledgersim::scenario::validate::load_file(&path, &[]).expect("the case loads");
     let spec = match &sc.systems[0].kind {
         SystemKind::Pow(p) => p.clone(),
         _ => unreachable!("the Gervais case is a PoW system"),
@@ -158,16 +222,12 @@ fn gervais_peer_graph_summary_for_the_study() {
 #[test]
 #[ignore = "writes a file; for scripts/gervais_topology_study.py --graphs"]
 fn gervais_peer_graph_dump() {
-    let path = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/scenarios/validation/pow-gervais-2016-2.5min.toml"
-    );
+    let (_dir, path) = drawn_case();
     let seeds = std::env::var("GERVAIS_GRAPH_SEEDS").unwrap_or_else(|_| "2016,1,2,3,4,5,6,7,8,9,10,11".into());
     let out = std::env::var("GERVAIS_GRAPH_DUMP").unwrap_or_else(|_| "/tmp/gervais-graphs.txt".into());
     let mut text = String::new();
     for seed in seeds.split(',') {
-        let sc = ledgersim::scenario::validate::load_file(std::path::Path::new(path), &[format!("seed={seed}")])
-            .expect("the case loads");
+        let sc = ledgersim::scenario::validate::load_file(&path, &[format!("seed={seed}")]).expect("the case loads");
         let spec = match &sc.systems[0].kind {
             SystemKind::Pow(p) => p.clone(),
             _ => unreachable!("the Gervais case is a PoW system"),

@@ -32,24 +32,13 @@ count = {n}
 region = "r"
 
 {net}
-[workload]
-[[workload.flow]]
-name = "pay"
-from = "node"
-to = "node"
-arrival = {{ process = "poisson", rate = 0.01 }}
-size_bytes = 250
-amount = {{ dist = "constant", value = 1.0 }}
-
-[[system]]
-name = "pow"
-consensus = "pow"
-baseline = true
-settlement = "on-ledger"
-block_interval = "{interval}"
-confirmations = 6
-{system}
-"#
+{tail}"#,
+        tail = crate::common::pow_workload_and_system(
+            "node",
+            "node",
+            r#"{ process = "poisson", rate = 0.01 }"#,
+            &format!("block_interval = \"{interval}\"\nconfirmations = 6\n{system}")
+        )
     );
     Scenario::from_toml_str(&text, "pow-stale-estimate").unwrap_or_else(|e| panic!("{e}\n{text}"))
 }
