@@ -18,7 +18,6 @@ use crate::experiment::shard::{self, Shard};
 use crate::experiment::{ExperimentResult, SystemSummary};
 use crate::scenario::{Scenario, SettlementSchedule};
 use serde::Serialize;
-use sha2::{Digest, Sha256};
 use std::fs;
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -128,10 +127,9 @@ pub fn sanitize_component(name: &str) -> String {
     s.into()
 }
 
-/// Lower-case hex SHA-256 of bytes.
-pub fn sha256_hex(bytes: &[u8]) -> String {
-    Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect()
-}
+/// Lower-case hex SHA-256 of bytes (defined with the scenario's data files, which the
+/// manifest records by digest; re-exported here for the report's own files).
+pub use crate::scenario::inputs::sha256_hex;
 
 /// Fail early if `dir` exists, is non-empty, and `force` is not set.
 pub fn check_target(dir: &Path, force: bool) -> Result<(), ReportError> {

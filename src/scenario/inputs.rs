@@ -42,6 +42,13 @@ pub struct InputFile {
     pub sha256: String,
 }
 
+/// Lower-case hex SHA-256 of bytes: how the manifest identifies a data file (and the
+/// scenario and output files, via `report`).
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    use sha2::{Digest, Sha256};
+    Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect()
+}
+
 /// Reads the data files of one scenario load (and of its sweep points): resolves paths
 /// against the scenario file's directory and keeps each file's text, so a sweep reads a
 /// file once.
@@ -100,7 +107,7 @@ impl InputReader {
                 if bytes.len() as u64 > MAX_FILE_BYTES {
                     return Err(format!("`{shown}` is larger than the limit of {MAX_FILE_BYTES} bytes"));
                 }
-                let sha = crate::report::sha256_hex(&bytes);
+                let sha = sha256_hex(&bytes);
                 let text = String::from_utf8(bytes).map_err(|e| {
                     format!(
                         "`{shown}` is not UTF-8 text (invalid byte at offset {})",
