@@ -612,8 +612,14 @@ impl<'a, R: Replica> World<'a, R> {
     }
 
     /// Start queued jobs on free cores of `node`.
+    #[inline]
     fn dispatch(&mut self, now: SimTime, node: NodeId, queue: &mut EventQueue<Event<R::Msg>>) {
         self.release_silent(now, node, queue);
+        // Nothing queued (the usual case): `start_jobs` would start nothing and
+        // `schedule_silent_if_needed` schedule nothing.
+        if self.cpus[node as usize].queued() == 0 {
+            return;
+        }
         self.start_jobs(now, node, queue);
         self.schedule_silent_if_needed(node, queue);
     }
@@ -724,11 +730,16 @@ impl<'a, R: Replica> World<'a, R> {
                 _ => true,
             });
         }
-        let factor = self.faults.cpu_factor[node as usize];
-        let cost = if factor == 1.0 {
+        // Every factor is 1 while no slow-CPU fault is active: no per-job table read then.
+        let cost = if self.faults.slow.is_empty() {
             self.outbox.cpu
         } else {
-            (self.outbox.cpu as f64 * factor).round() as SimTime
+            let factor = self.faults.cpu_factor[node as usize];
+            if factor == 1.0 {
+                self.outbox.cpu
+            } else {
+                (self.outbox.cpu as f64 * factor).round() as SimTime
+            }
         };
         let done = now + cost;
         if self.in_window(now) {
@@ -796,7 +807,7 @@ impl<'a, R: Replica> World<'a, R> {
                         && self.faults.links.is_empty()
                         && let Some(plan) = self.net.broadcast_plan(node, bytes)
                     {
-                        self.broadcast_planned(queue, at, node, &members, &msg, kind, &plan, counted);
+                        self.broadcast_planned(queue, at, node, &members, &msg, kind, plan, counted);
                         self.dep.members = members;
                         continue;
                     }
@@ -847,16 +858,17 @@ impl<'a, R: Replica> World<'a, R> {
         members: &[NodeId],
         msg: &R::Msg,
         kind: usize,
-        plan: &crate::net::BroadcastPlan,
+        mut plan: crate::net::BroadcastPlan,
         counted: bool,
     ) {
         debug_assert!(self.faults.links.is_empty());
         let (mut copies, mut transmissions) = (0u64, 0u64);
+        let bytes = plan.bytes;
         let (net, replicas, noop_filter, skip_noops) =
             (&mut self.net, &self.replicas, &self.noop_filter, self.skip_noops);
         // Copies are drawn, filtered and scheduled one by one in member order, as before.
         queue.schedule_each(members.iter().filter(|&&to| to != node).filter_map(|&to| {
-            let (arrival, attempts) = net.broadcast_copy(plan, at, node, to);
+            let (arrival, attempts) = net.broadcast_copy(&mut plan, at, to);
             copies += 1;
             transmissions += attempts;
             // A delivery that is certain to be a no-op needs no event (see `Replica::ignores`).
@@ -879,9 +891,10 @@ impl<'a, R: Replica> World<'a, R> {
                 },
             ))
         }));
+        self.net.end_broadcast(plan);
         if counted {
             self.kind_counts[kind] += copies;
-            self.net_stats.add_copies(copies, plan.bytes, transmissions);
+            self.net_stats.add_copies(copies, bytes, transmissions);
         }
     }
 
