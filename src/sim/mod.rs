@@ -509,7 +509,7 @@ impl<'a, R: Replica> World<'a, R> {
                         if let Some(r) = self.replicas[node as usize].as_mut() {
                             self.outbox.clear();
                             r.on_recover(now, &mut self.outbox);
-                            self.flush(now, node, queue);
+                            self.flush(now, node, queue, false);
                         }
                     }
                 }
@@ -710,8 +710,10 @@ impl<'a, R: Replica> World<'a, R> {
         submit: Option<Box<TxEntry>>,
         queue: &mut EventQueue<Event<R::Msg>>,
     ) {
-        // Commits are observed in the order the replica made them (a multi-core node's
-        // outputs may leave in another order).
+        // Commits are observed in the order the replica made them, now (a multi-core node's
+        // outputs may leave in another order). They stay among the outputs, which `flush`
+        // then releases with `commits_seen` (it skips them); a job whose only outputs are
+        // commits has no outputs left.
         if self
             .outbox
             .actions
@@ -719,16 +721,21 @@ impl<'a, R: Replica> World<'a, R> {
             .any(|a| matches!(a, Action::Committed { .. }))
         {
             let correct = self.faults.correct[node as usize];
-            let (checker, nodes) = (&mut self.checker, &self.scenario.topology.nodes);
-            self.outbox.actions.retain(|a| match *a {
-                Action::Committed { height, digest } => {
-                    if correct {
-                        checker.observe(now, node, height, digest, nodes);
+            let mut others = 0usize;
+            for a in &self.outbox.actions {
+                match *a {
+                    Action::Committed { height, digest } => {
+                        if correct {
+                            self.checker
+                                .observe(now, node, height, digest, &self.scenario.topology.nodes);
+                        }
                     }
-                    false
+                    _ => others += 1,
                 }
-                _ => true,
-            });
+            }
+            if others == 0 {
+                self.outbox.actions.clear();
+            }
         }
         // Every factor is 1 while no slow-CPU fault is active: no per-job table read then.
         let cost = if self.faults.slow.is_empty() {
@@ -752,7 +759,7 @@ impl<'a, R: Replica> World<'a, R> {
             // The request leaves when the signature is done.
             queue.schedule_at(done, Event::Submitted { node, tx });
         } else if cost == 0 {
-            self.flush(now, node, queue);
+            self.flush(now, node, queue, true);
             self.cpus[node as usize].release();
         } else if self.outbox.actions.is_empty() {
             // Nothing to send when the job ends: the core's release needs no event unless
@@ -775,8 +782,10 @@ impl<'a, R: Replica> World<'a, R> {
         }
     }
 
-    /// Carry out the outbox's commands, leaving `node` at time `at`.
-    fn flush(&mut self, at: SimTime, node: NodeId, queue: &mut EventQueue<Event<R::Msg>>) {
+    /// Carry out the outbox's commands, leaving `node` at time `at`. `commits_seen`: the
+    /// outbox's `Committed` reports were observed already (by `finish_job`, for a job's
+    /// outputs) and are skipped.
+    fn flush(&mut self, at: SimTime, node: NodeId, queue: &mut EventQueue<Event<R::Msg>>, commits_seen: bool) {
         let mut actions = std::mem::take(&mut self.outbox.actions);
         for action in actions.drain(..) {
             match action {
@@ -834,7 +843,7 @@ impl<'a, R: Replica> World<'a, R> {
                     self.send(queue, at, node, client, bytes, Wire::Reply(reply));
                 }
                 Action::Committed { height, digest } => {
-                    if self.faults.correct[node as usize] {
+                    if !commits_seen && self.faults.correct[node as usize] {
                         self.checker
                             .observe(at, node, height, digest, &self.scenario.topology.nodes);
                     }
@@ -1015,7 +1024,7 @@ impl<'a, R: Replica> Model for World<'a, R> {
                 if slot != NO_SLOT {
                     std::mem::swap(&mut self.outbox.actions, &mut self.parked[slot as usize]);
                     if self.faults.is_up(node) {
-                        self.flush(now, node, queue);
+                        self.flush(now, node, queue, true); // a job's outputs (`finish_job`)
                     } else {
                         self.outbox.actions.clear(); // crashed before the outputs left
                     }
@@ -1178,7 +1187,7 @@ fn run_world<R: Replica>(scenario: &Scenario, system: usize, replication: u32, d
             world.outbox.clear();
             r.on_start(0, &mut world.outbox);
             if !world.outbox.actions.is_empty() {
-                world.flush(0, id, &mut queue);
+                world.flush(0, id, &mut queue, false);
             }
         }
     }
