@@ -16,7 +16,9 @@ use crate::node::Cpu;
 use crate::scenario::{NodeId, Scenario, SettlementMode, SystemKind, SystemSpec};
 use std::collections::BTreeMap;
 
+mod pool;
 mod silent;
+use pool::BoxPool;
 use silent::SilentCores;
 
 /// How long after `duration` in-flight work may drain (simulated time).
@@ -374,7 +376,13 @@ struct World<'a, R: Replica> {
     acc: CostAccumulator,
     submitted: u64,
     committed: u64,
+    /// Boxes of transactions whose request was handled, reused for new arrivals (a
+    /// transaction travels boxed from its arrival to its request's job).
+    tx_boxes: BoxPool<TxEntry>,
 }
+
+/// Transaction boxes kept for reuse (more are in flight only under a backlog).
+const TX_BOXES_KEPT: usize = 1024;
 
 impl<'a, R: Replica> World<'a, R> {
     #[inline]
@@ -674,12 +682,14 @@ impl<'a, R: Replica> World<'a, R> {
                 self.outbox.charge(self.scenario.cpu.sign);
                 submit = Some(tx);
             }
-            Job::Request(tx) => {
+            Job::Request(boxed) => {
                 self.outbox.charge(self.scenario.cpu.per_message);
+                let tx = *boxed;
+                self.tx_boxes.recycle(boxed);
                 if !self.censored(node, &tx)
                     && let Some(r) = self.replicas[node as usize].as_mut()
                 {
-                    r.on_request(now, *tx, &mut self.outbox);
+                    r.on_request(now, tx, &mut self.outbox);
                 }
             }
             Job::Proto(from, msg) => {
@@ -990,7 +1000,8 @@ impl<'a, R: Replica> Model for World<'a, R> {
                 }
                 // A crashed client loses the transaction (the workload itself is unchanged).
                 if self.faults.is_up(tx.submitter) {
-                    self.submit_job(now, tx.submitter, Job::Submit(Box::new(tx)), queue);
+                    let boxed = self.tx_boxes.boxed(tx);
+                    self.submit_job(now, tx.submitter, Job::Submit(boxed), queue);
                 }
                 let next = self.workload.next_arrival(flow as usize, now);
                 if next < self.scenario.duration {
@@ -1153,6 +1164,7 @@ fn run_world<R: Replica>(scenario: &Scenario, system: usize, replication: u32, d
         acc: CostAccumulator::default(),
         submitted: 0,
         committed: 0,
+        tx_boxes: BoxPool::new(TX_BOXES_KEPT),
     };
     let mut queue: EventQueue<Event<R::Msg>> = EventQueue::with_capacity(1024);
     for (i, f) in scenario.faults.iter().enumerate() {
