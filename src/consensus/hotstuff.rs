@@ -788,7 +788,7 @@ impl Replica for HotStuffReplica {
     /// transaction dropped (and a different salt, so even an empty block changes hash).
     fn equivocate(&self, msg: &HotStuffMsg) -> Option<HotStuffMsg> {
         let HotStuffMsg::Proposal(b) = msg else { return None };
-        let mut txs = b.batch.txs.clone();
+        let mut txs = b.batch.txs.to_vec();
         txs.pop();
         let batch = Rc::new(Batch::new(b.view, txs));
         Some(HotStuffMsg::Proposal(Rc::new(Block::new(

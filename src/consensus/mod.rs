@@ -6,6 +6,7 @@
 //! code runs under the simulator and in unit tests that feed it by hand.
 
 pub mod centralized;
+pub mod few;
 pub mod hotstuff;
 pub mod pbft;
 pub mod poa;
@@ -15,6 +16,7 @@ pub mod raft;
 use crate::engine::SimTime;
 use crate::ledger::{Ledger, TxEntry};
 use crate::scenario::NodeId;
+pub use few::Few;
 use std::cell::Cell;
 use std::rc::Rc;
 
@@ -28,22 +30,25 @@ pub struct Batch {
     pub seq: u64,
     /// Digest of the contents.
     pub digest: u64,
-    /// Transactions, grouped by submitter (stable order within a group).
-    pub txs: Vec<TxEntry>,
+    /// Transactions, grouped by submitter (stable order within a group). A single one is
+    /// held inline ([`Few`]), like the single entry of `by_client` and `reply_counts`, so a
+    /// batch of one transaction is one allocation (its `Rc`).
+    pub txs: Few<TxEntry>,
     /// Payload bytes (sum of transaction sizes).
     pub bytes: u64,
     /// `(submitter, start, end)` ranges into `txs`, sorted by submitter.
-    pub by_client: Vec<(NodeId, u32, u32)>,
+    pub by_client: Few<(NodeId, u32, u32)>,
     /// Replies received per client range.
-    pub reply_counts: Vec<Cell<u16>>,
+    pub reply_counts: Few<Cell<u16>>,
 }
 
 impl Batch {
     /// Build a batch from transactions in proposal order. Execution order is the stored
     /// order (grouped by submitter, stable), identical on every replica.
-    pub fn new(seq: u64, mut txs: Vec<TxEntry>) -> Batch {
+    pub fn new(seq: u64, txs: impl Into<Few<TxEntry>>) -> Batch {
+        let mut txs = txs.into();
         txs.sort_by_key(|t| t.submitter);
-        let mut by_client: Vec<(NodeId, u32, u32)> = Vec::new();
+        let mut by_client: Few<(NodeId, u32, u32)> = Few::new();
         for (i, t) in txs.iter().enumerate() {
             match by_client.last_mut() {
                 Some(last) if last.0 == t.submitter => last.2 = i as u32 + 1,

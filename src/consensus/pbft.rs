@@ -697,7 +697,7 @@ impl PbftReplica {
             if !(full || due) {
                 break;
             }
-            let mut txs = Vec::with_capacity(self.max_tx.min(self.pending.len()));
+            let mut txs = crate::consensus::Few::with_capacity(self.max_tx.min(self.pending.len()));
             let mut bytes = 0u64;
             while let Some((_, tx)) = self.pending.front() {
                 if txs.len() >= self.max_tx || (!txs.is_empty() && bytes + u64::from(tx.size) > self.max_bytes) {

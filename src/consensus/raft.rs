@@ -1864,7 +1864,7 @@ batch_timeout = "0"
     fn eov_peer_validates_one_block_at_a_time_in_order() {
         let mut r = eov_replicas();
         let mut out = Outbox::default();
-        let b = |i, n: u64| Rc::new(Batch::new(i, (0..n).map(|k| tx(10 * i + k)).collect()));
+        let b = |i, n: u64| Rc::new(Batch::new(i, (0..n).map(|k| tx(10 * i + k)).collect::<Vec<_>>()));
         r[3].on_message(
             0,
             0,

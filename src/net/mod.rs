@@ -418,14 +418,31 @@ impl Network {
 
     /// The egress lane after the serialization time is known: the sender's FIFO, the loss
     /// draws, the one-way delay. Returns the arrival time and the transmissions made
-    /// (1 + retries). Shared by [`Network::transmit_on`] and [`Network::broadcast_copy`], so
-    /// both draw and compute exactly the same.
+    /// (1 + retries). [`Network::transmit_on`]'s path; [`Network::broadcast_copy`] does the
+    /// same FIFO step with the sender's state held in its plan, then shares
+    /// [`Network::egress_after_fifo`], so both draw and compute exactly the same.
     #[inline(always)]
     fn egress_tail(&mut self, depart: SimTime, from: NodeId, to: NodeId, ser: SimTime) -> (SimTime, u64) {
         let slot = &mut self.egress_free_at[from as usize];
         let start = depart.max(*slot);
-        let mut sent_at = start + ser;
+        let sent_at = start + ser;
         *slot = sent_at;
+        let base = self.base_delay(from, to);
+        self.egress_after_fifo(sent_at, ser, from, to, base)
+    }
+
+    /// The egress lane once the message left the FIFO at `sent_at`: the loss draws
+    /// (retransmissions after `rto`, each serialized again), then the one-way delay drawn
+    /// around `base` (the base delay from `from` to `to`).
+    #[inline(always)]
+    fn egress_after_fifo(
+        &mut self,
+        mut sent_at: SimTime,
+        ser: SimTime,
+        from: NodeId,
+        to: NodeId,
+        base: SimTime,
+    ) -> (SimTime, u64) {
         let mut attempts = 1u64;
         if self.loss > 0.0 {
             let mut retries = 0;
@@ -435,7 +452,6 @@ impl Network {
             }
             attempts += u64::from(retries);
         }
-        let base = self.base_delay(from, to);
         // The uniform jitter (the flagship's) drawn here, inline on the per-message path; the
         // same draw and arithmetic as `jittered`. Per-link delays go through `delay`.
         let delay = match self.jitter {
@@ -452,7 +468,9 @@ impl Network {
 
     /// Prepare a broadcast of `payload_bytes` from `from` on the egress lane: `Some` when
     /// every copy has the same serialization time (no node has a download bandwidth, so
-    /// the rate is the sender's), which [`Network::broadcast_copy`] then reuses.
+    /// the rate is the sender's), which [`Network::broadcast_copy`] then reuses with the
+    /// sender's other per-broadcast state (its egress FIFO and its row of base delays).
+    /// Send nothing else from `from` until [`Network::end_broadcast`].
     #[inline]
     pub fn broadcast_plan(&mut self, from: NodeId, payload_bytes: u32) -> Option<BroadcastPlan> {
         if self.any_download {
@@ -463,24 +481,35 @@ impl Network {
             Some(bps) => self.serialization(bytes, bps),
             None => 0,
         };
-        Some(BroadcastPlan { bytes, ser })
+        Some(BroadcastPlan {
+            bytes,
+            ser,
+            from,
+            egress_free_at: self.egress_free_at[from as usize],
+            row: self.node_region[from as usize] as usize * self.regions,
+        })
     }
 
-    /// One copy of a planned broadcast from `from` to `to` (`to != from`), leaving at
+    /// One copy of a planned broadcast to `to` (`to != plan`'s sender), leaving at
     /// `depart`: the same FIFO, draws and arithmetic as [`Network::transmit_on`] on the
-    /// egress lane, without its per-copy set-up. Returns the arrival time and the
-    /// transmissions made; the caller adds them to the statistics
-    /// ([`NetStats::add_copies`]).
+    /// egress lane, without its per-copy set-up (the sender's FIFO is advanced in `plan`).
+    /// Returns the arrival time and the transmissions made; the caller adds them to the
+    /// statistics ([`NetStats::add_copies`]).
     #[inline(always)]
-    pub fn broadcast_copy(
-        &mut self,
-        plan: &BroadcastPlan,
-        depart: SimTime,
-        from: NodeId,
-        to: NodeId,
-    ) -> (SimTime, u64) {
-        debug_assert_ne!(from, to);
-        self.egress_tail(depart, from, to, plan.ser)
+    pub fn broadcast_copy(&mut self, plan: &mut BroadcastPlan, depart: SimTime, to: NodeId) -> (SimTime, u64) {
+        debug_assert_ne!(plan.from, to);
+        // `egress_tail`'s FIFO step on the plan's copy of the sender's slot.
+        let start = depart.max(plan.egress_free_at);
+        let sent_at = start + plan.ser;
+        plan.egress_free_at = sent_at;
+        let base = self.one_way[plan.row + self.node_region[to as usize] as usize];
+        self.egress_after_fifo(sent_at, plan.ser, plan.from, to, base)
+    }
+
+    /// End a planned broadcast: the sender's egress FIFO takes the state its copies left.
+    #[inline(always)]
+    pub fn end_broadcast(&mut self, plan: BroadcastPlan) {
+        self.egress_free_at[plan.from as usize] = plan.egress_free_at;
     }
 
     /// Step 2 of a [`Lane::GervaisBlock`] transfer: the BLOCK message of `payload_bytes` from
@@ -504,12 +533,19 @@ impl Network {
 }
 
 /// The per-broadcast part of an egress send (see [`Network::broadcast_plan`]).
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug)]
 pub struct BroadcastPlan {
     /// Bytes on the wire per copy (payload + header).
     pub bytes: u64,
     /// Serialization time per copy.
     ser: SimTime,
+    /// Sender.
+    from: NodeId,
+    /// The sender's egress FIFO: free from this time on (written back by
+    /// [`Network::end_broadcast`]).
+    egress_free_at: SimTime,
+    /// Start of the sender's region's row in the base-delay table.
+    row: usize,
 }
 
 impl NetStats {
@@ -1033,16 +1069,17 @@ mod tests {
                     proptest::prop_assert_eq!(a, b);
                     continue;
                 }
-                let plan = planned.broadcast_plan(from, bytes).expect("no download bandwidths");
+                let mut plan = planned.broadcast_plan(from, bytes).expect("no download bandwidths");
                 let (mut copies, mut transmissions) = (0, 0);
                 for to in (0..n as u32).filter(|&to| to != from) {
                     let a = each.transmit(now, from, to, bytes, Some(&mut st_each));
-                    let (b, attempts) = planned.broadcast_copy(&plan, now, from, to);
+                    let (b, attempts) = planned.broadcast_copy(&mut plan, now, to);
                     proptest::prop_assert_eq!(a, b);
                     copies += 1;
                     transmissions += attempts;
                 }
                 st_planned.add_copies(copies, plan.bytes, transmissions);
+                planned.end_broadcast(plan);
                 proptest::prop_assert_eq!(st_each, st_planned);
             }
             proptest::prop_assert_eq!(&each.egress_free_at, &planned.egress_free_at);

@@ -16,7 +16,9 @@ use crate::node::Cpu;
 use crate::scenario::{NodeId, Scenario, SettlementMode, SystemKind, SystemSpec};
 use std::collections::BTreeMap;
 
+mod pool;
 mod silent;
+use pool::BoxPool;
 use silent::SilentCores;
 
 /// How long after `duration` in-flight work may drain (simulated time).
@@ -374,7 +376,13 @@ struct World<'a, R: Replica> {
     acc: CostAccumulator,
     submitted: u64,
     committed: u64,
+    /// Boxes of transactions whose request was handled, reused for new arrivals (a
+    /// transaction travels boxed from its arrival to its request's job).
+    tx_boxes: BoxPool<TxEntry>,
 }
+
+/// Transaction boxes kept for reuse (more are in flight only under a backlog).
+const TX_BOXES_KEPT: usize = 1024;
 
 impl<'a, R: Replica> World<'a, R> {
     #[inline]
@@ -509,7 +517,7 @@ impl<'a, R: Replica> World<'a, R> {
                         if let Some(r) = self.replicas[node as usize].as_mut() {
                             self.outbox.clear();
                             r.on_recover(now, &mut self.outbox);
-                            self.flush(now, node, queue);
+                            self.flush(now, node, queue, false);
                         }
                     }
                 }
@@ -612,8 +620,14 @@ impl<'a, R: Replica> World<'a, R> {
     }
 
     /// Start queued jobs on free cores of `node`.
+    #[inline]
     fn dispatch(&mut self, now: SimTime, node: NodeId, queue: &mut EventQueue<Event<R::Msg>>) {
         self.release_silent(now, node, queue);
+        // Nothing queued (the usual case): `start_jobs` would start nothing and
+        // `schedule_silent_if_needed` schedule nothing.
+        if self.cpus[node as usize].queued() == 0 {
+            return;
+        }
         self.start_jobs(now, node, queue);
         self.schedule_silent_if_needed(node, queue);
     }
@@ -668,12 +682,14 @@ impl<'a, R: Replica> World<'a, R> {
                 self.outbox.charge(self.scenario.cpu.sign);
                 submit = Some(tx);
             }
-            Job::Request(tx) => {
+            Job::Request(boxed) => {
                 self.outbox.charge(self.scenario.cpu.per_message);
+                let tx = *boxed;
+                self.tx_boxes.recycle(boxed);
                 if !self.censored(node, &tx)
                     && let Some(r) = self.replicas[node as usize].as_mut()
                 {
-                    r.on_request(now, *tx, &mut self.outbox);
+                    r.on_request(now, tx, &mut self.outbox);
                 }
             }
             Job::Proto(from, msg) => {
@@ -704,8 +720,10 @@ impl<'a, R: Replica> World<'a, R> {
         submit: Option<Box<TxEntry>>,
         queue: &mut EventQueue<Event<R::Msg>>,
     ) {
-        // Commits are observed in the order the replica made them (a multi-core node's
-        // outputs may leave in another order).
+        // Commits are observed in the order the replica made them, now (a multi-core node's
+        // outputs may leave in another order). They stay among the outputs, which `flush`
+        // then releases with `commits_seen` (it skips them); a job whose only outputs are
+        // commits has no outputs left.
         if self
             .outbox
             .actions
@@ -713,22 +731,32 @@ impl<'a, R: Replica> World<'a, R> {
             .any(|a| matches!(a, Action::Committed { .. }))
         {
             let correct = self.faults.correct[node as usize];
-            let (checker, nodes) = (&mut self.checker, &self.scenario.topology.nodes);
-            self.outbox.actions.retain(|a| match *a {
-                Action::Committed { height, digest } => {
-                    if correct {
-                        checker.observe(now, node, height, digest, nodes);
+            let mut others = 0usize;
+            for a in &self.outbox.actions {
+                match *a {
+                    Action::Committed { height, digest } => {
+                        if correct {
+                            self.checker
+                                .observe(now, node, height, digest, &self.scenario.topology.nodes);
+                        }
                     }
-                    false
+                    _ => others += 1,
                 }
-                _ => true,
-            });
+            }
+            if others == 0 {
+                self.outbox.actions.clear();
+            }
         }
-        let factor = self.faults.cpu_factor[node as usize];
-        let cost = if factor == 1.0 {
+        // Every factor is 1 while no slow-CPU fault is active: no per-job table read then.
+        let cost = if self.faults.slow.is_empty() {
             self.outbox.cpu
         } else {
-            (self.outbox.cpu as f64 * factor).round() as SimTime
+            let factor = self.faults.cpu_factor[node as usize];
+            if factor == 1.0 {
+                self.outbox.cpu
+            } else {
+                (self.outbox.cpu as f64 * factor).round() as SimTime
+            }
         };
         let done = now + cost;
         if self.in_window(now) {
@@ -741,7 +769,7 @@ impl<'a, R: Replica> World<'a, R> {
             // The request leaves when the signature is done.
             queue.schedule_at(done, Event::Submitted { node, tx });
         } else if cost == 0 {
-            self.flush(now, node, queue);
+            self.flush(now, node, queue, true);
             self.cpus[node as usize].release();
         } else if self.outbox.actions.is_empty() {
             // Nothing to send when the job ends: the core's release needs no event unless
@@ -764,8 +792,10 @@ impl<'a, R: Replica> World<'a, R> {
         }
     }
 
-    /// Carry out the outbox's commands, leaving `node` at time `at`.
-    fn flush(&mut self, at: SimTime, node: NodeId, queue: &mut EventQueue<Event<R::Msg>>) {
+    /// Carry out the outbox's commands, leaving `node` at time `at`. `commits_seen`: the
+    /// outbox's `Committed` reports were observed already (by `finish_job`, for a job's
+    /// outputs) and are skipped.
+    fn flush(&mut self, at: SimTime, node: NodeId, queue: &mut EventQueue<Event<R::Msg>>, commits_seen: bool) {
         let mut actions = std::mem::take(&mut self.outbox.actions);
         for action in actions.drain(..) {
             match action {
@@ -796,7 +826,7 @@ impl<'a, R: Replica> World<'a, R> {
                         && self.faults.links.is_empty()
                         && let Some(plan) = self.net.broadcast_plan(node, bytes)
                     {
-                        self.broadcast_planned(queue, at, node, &members, &msg, kind, &plan, counted);
+                        self.broadcast_planned(queue, at, node, &members, &msg, kind, plan, counted);
                         self.dep.members = members;
                         continue;
                     }
@@ -823,14 +853,19 @@ impl<'a, R: Replica> World<'a, R> {
                     self.send(queue, at, node, client, bytes, Wire::Reply(reply));
                 }
                 Action::Committed { height, digest } => {
-                    if self.faults.correct[node as usize] {
+                    if !commits_seen && self.faults.correct[node as usize] {
                         self.checker
                             .observe(at, node, height, digest, &self.scenario.topology.nodes);
                     }
                 }
             }
         }
-        self.outbox.actions = actions;
+        // Hand the emptied buffer back. Nothing pushes into the outbox during a flush, so what
+        // `take` left there has no allocation: nothing to free (no call to the drop glue).
+        let left = std::mem::replace(&mut self.outbox.actions, actions);
+        if left.capacity() == 0 {
+            std::mem::forget(left);
+        }
     }
 
     /// A broadcast of `msg` (kind `kind`) from `node` to every other member on the egress
@@ -847,16 +882,17 @@ impl<'a, R: Replica> World<'a, R> {
         members: &[NodeId],
         msg: &R::Msg,
         kind: usize,
-        plan: &crate::net::BroadcastPlan,
+        mut plan: crate::net::BroadcastPlan,
         counted: bool,
     ) {
         debug_assert!(self.faults.links.is_empty());
         let (mut copies, mut transmissions) = (0u64, 0u64);
+        let bytes = plan.bytes;
         let (net, replicas, noop_filter, skip_noops) =
             (&mut self.net, &self.replicas, &self.noop_filter, self.skip_noops);
         // Copies are drawn, filtered and scheduled one by one in member order, as before.
         queue.schedule_each(members.iter().filter(|&&to| to != node).filter_map(|&to| {
-            let (arrival, attempts) = net.broadcast_copy(plan, at, node, to);
+            let (arrival, attempts) = net.broadcast_copy(&mut plan, at, to);
             copies += 1;
             transmissions += attempts;
             // A delivery that is certain to be a no-op needs no event (see `Replica::ignores`).
@@ -879,9 +915,10 @@ impl<'a, R: Replica> World<'a, R> {
                 },
             ))
         }));
+        self.net.end_broadcast(plan);
         if counted {
             self.kind_counts[kind] += copies;
-            self.net_stats.add_copies(copies, plan.bytes, transmissions);
+            self.net_stats.add_copies(copies, bytes, transmissions);
         }
     }
 
@@ -968,7 +1005,8 @@ impl<'a, R: Replica> Model for World<'a, R> {
                 }
                 // A crashed client loses the transaction (the workload itself is unchanged).
                 if self.faults.is_up(tx.submitter) {
-                    self.submit_job(now, tx.submitter, Job::Submit(Box::new(tx)), queue);
+                    let boxed = self.tx_boxes.boxed(tx);
+                    self.submit_job(now, tx.submitter, Job::Submit(boxed), queue);
                 }
                 let next = self.workload.next_arrival(flow as usize, now);
                 if next < self.scenario.duration {
@@ -1002,7 +1040,7 @@ impl<'a, R: Replica> Model for World<'a, R> {
                 if slot != NO_SLOT {
                     std::mem::swap(&mut self.outbox.actions, &mut self.parked[slot as usize]);
                     if self.faults.is_up(node) {
-                        self.flush(now, node, queue);
+                        self.flush(now, node, queue, true); // a job's outputs (`finish_job`)
                     } else {
                         self.outbox.actions.clear(); // crashed before the outputs left
                     }
@@ -1131,6 +1169,7 @@ fn run_world<R: Replica>(scenario: &Scenario, system: usize, replication: u32, d
         acc: CostAccumulator::default(),
         submitted: 0,
         committed: 0,
+        tx_boxes: BoxPool::new(TX_BOXES_KEPT),
     };
     let mut queue: EventQueue<Event<R::Msg>> = EventQueue::with_capacity(1024);
     for (i, f) in scenario.faults.iter().enumerate() {
@@ -1165,7 +1204,7 @@ fn run_world<R: Replica>(scenario: &Scenario, system: usize, replication: u32, d
             world.outbox.clear();
             r.on_start(0, &mut world.outbox);
             if !world.outbox.actions.is_empty() {
-                world.flush(0, id, &mut queue);
+                world.flush(0, id, &mut queue, false);
             }
         }
     }
