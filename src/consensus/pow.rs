@@ -50,8 +50,8 @@ use crate::engine::{NS_PER_S, SimRng, SimTime, StreamLabel, stream_rng};
 use crate::ledger::{Ledger, TxEntry};
 use crate::net::Lane;
 use crate::scenario::{
-    BatchSpec, BlockSize, CpuCosts, DegreeCap, HashPowerDist, NodeId, PeerLinks, PiecewiseDist, PowSpec, PropagationAt,
-    Refill, RelayTiming, Rerequest, Scenario,
+    BatchSpec, BlockSize, ControlLane, CpuCosts, DegreeCap, HashPowerDist, NodeId, PeerLinks, PiecewiseDist, PowSpec,
+    PropagationAt, Refill, RelayTiming, Rerequest, Scenario,
 };
 use rand::RngExt;
 use std::cell::{Cell, RefCell};
@@ -645,6 +645,8 @@ pub struct PowReplica {
     /// When the propagation statistics record a received block.
     propagation_at: PropagationAt,
     timing: RelayTiming,
+    /// How INV / GETDATA / GETBLOCKTXN use the network (`control_lane`).
+    control: ControlLane,
     /// The last few blocks this node stored or requested (its line of the run's shared
     /// table), a cache-friendly summary for the no-op test (a sufficient condition only: an
     /// INV for an id not found there is delivered).
@@ -1283,6 +1285,10 @@ impl Replica for PowReplica {
 
     fn msg_lane(&self, msg: &PowMsg) -> Lane {
         match (self.timing, msg) {
+            (
+                RelayTiming::Egress | RelayTiming::Gervais,
+                PowMsg::Inv { .. } | PowMsg::GetData { .. } | PowMsg::GetBlockTxn { .. },
+            ) if self.control == ControlLane::Link => Lane::Link,
             (RelayTiming::Egress, _) | (RelayTiming::SimBlock, PowMsg::Tx(_)) => Lane::Egress,
             (RelayTiming::Gervais, PowMsg::Block(_) | PowMsg::BlockTxn { .. }) => Lane::GervaisBlock,
             (RelayTiming::Gervais, _) => Lane::Egress,
@@ -1587,6 +1593,7 @@ pub fn deploy(scenario: &Scenario, spec: &PowSpec, replication: u32) -> Deployme
                 processing_per_kb: spec.block_processing_per_kb,
                 propagation_at: spec.propagation_at,
                 timing: spec.relay_timing,
+                control: spec.control_lane,
                 recent: recent.clone(),
                 recent_next: 0,
                 recent_tx_next: 0,

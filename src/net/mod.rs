@@ -41,6 +41,11 @@ pub enum Lane {
     /// for bytes / (its download rate) (`m_receiveBlockTimes`), and has the block bytes /
     /// min(its download, the sender's upload) after the download starts.
     GervaisBlock,
+    /// A message on its own point-to-point link (Gervais et al.'s simulator: every peer link
+    /// is an ns-3 point-to-point channel of rate min(both ends' upload and download)): the
+    /// bytes at that link rate, then the one-way delay, with no queue shared with the
+    /// sender's other links (a node's INVs to its peers leave in parallel). No losses.
+    Link,
 }
 
 /// Network counters.
@@ -368,6 +373,13 @@ impl Network {
                 count_message(stats, bytes, 1);
                 return arrival;
             }
+            Lane::Link => {
+                let ser = transfer_time(bytes, self.link_rate(from, to));
+                let base = self.base_delay(from, to);
+                let arrival = depart + ser + self.delay(from, to, base);
+                count_message(stats, bytes, 1);
+                return arrival;
+            }
             Lane::GervaisBlock => {
                 // Step 1 of 2 (the download is queued at the arrival: `gervais_download`).
                 let up = &mut self.upload_free_at[from as usize];
@@ -400,6 +412,22 @@ impl Network {
             (up, None) => up,
             (None, down) => down,
         }
+    }
+
+    /// The rate of the point-to-point link between `a` and `b` in bits/s ([`Lane::Link`]):
+    /// the smallest of both ends' upload and download bandwidths that are set (`None`: none
+    /// is, unlimited).
+    #[inline]
+    fn link_rate(&self, a: NodeId, b: NodeId) -> Option<u64> {
+        [
+            self.bandwidth[a as usize],
+            self.download[a as usize],
+            self.bandwidth[b as usize],
+            self.download[b as usize],
+        ]
+        .into_iter()
+        .flatten()
+        .min()
     }
 
     /// Serialization time of `bytes` at `bps` bits/s, rounded up to whole nanoseconds,
@@ -791,6 +819,31 @@ mod tests {
         assert_eq!(net.gervais_download(12 * NS_PER_MS, 0, 1, 1000), 14 * NS_PER_MS);
         // The egress FIFO is separate (control messages never wait behind blocks).
         assert_eq!(net.transmit_on(Lane::Egress, 0, 0, 2, 1000, None), 2 * NS_PER_MS);
+    }
+
+    #[test]
+    fn link_lane_runs_at_the_slowest_end_and_shares_no_queue_across_links() {
+        // Node 0 uploads at 8 Mb/s and downloads at 2 Mb/s; node 1 uploads at 4 Mb/s, node 2
+        // at 16 Mb/s (downloads unlimited). 1,000 bytes = 8,000 bits. One-way delays: 0 → 1
+        // 10 ms, 0 → 2 1 ms.
+        let mut t = topo(Some(8_000_000));
+        t.nodes[0].download_bps = Some(2_000_000);
+        t.nodes[1].bandwidth_bps = Some(4_000_000);
+        t.nodes[2].bandwidth_bps = Some(16_000_000);
+        let mut net = Network::new(&t, &spec(), stream_rng(1, 0, StreamLabel("net"), 0));
+        // Link 0 – 1 runs at min(8, 2, 4) = 2 Mb/s: 4 ms + 10 ms, in both directions (the
+        // sender's own download counts too).
+        assert_eq!(net.transmit_on(Lane::Link, 0, 0, 1, 1000, None), 14 * NS_PER_MS);
+        assert_eq!(net.transmit_on(Lane::Link, 0, 1, 0, 1000, None), 14 * NS_PER_MS);
+        // Sent at the same time on another link: no wait behind the first (4 ms + 1 ms).
+        assert_eq!(net.transmit_on(Lane::Link, 0, 0, 2, 1000, None), 5 * NS_PER_MS);
+        // The egress FIFO does wait: two messages from node 0 at min(8 up, receiver's down
+        // unlimited) = 8 Mb/s leave at 1 and 2 ms; the link lane left it untouched.
+        assert_eq!(net.transmit_on(Lane::Egress, 0, 0, 2, 1000, None), 2 * NS_PER_MS);
+        assert_eq!(net.transmit_on(Lane::Egress, 0, 0, 2, 1000, None), 3 * NS_PER_MS);
+        // Unlimited at all four ends: the one-way delay only.
+        let mut net = Network::new(&topo(None), &spec(), stream_rng(1, 0, StreamLabel("net"), 0));
+        assert_eq!(net.transmit_on(Lane::Link, 0, 0, 1, 1000, None), 10 * NS_PER_MS);
     }
 
     #[test]

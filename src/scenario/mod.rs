@@ -763,6 +763,8 @@ pub struct PowSpec {
     pub block_processing_per_kb: SimTime,
     /// When the per-node propagation statistic records a received block.
     pub propagation_at: PropagationAt,
+    /// How the control messages (INV, GETDATA, GETBLOCKTXN) use the network.
+    pub control_lane: ControlLane,
     /// A requested block not received after this long may be requested from another
     /// announcer (default 60 s; Gervais et al.'s simulator: 2 × the block interval).
     pub inv_timeout: SimTime,
@@ -824,6 +826,20 @@ pub enum PropagationAt {
     /// When the block arrived, before validation (Gervais et al.'s simulator: the
     /// `timeReceived` its statistic uses is set on arrival, in `ReceivedBlockMessage`).
     Arrival,
+}
+
+/// How a PoW node's control messages (INV, GETDATA, GETBLOCKTXN) use the network
+/// (`control_lane`; not with `relay_timing = "simblock"`, which has its own).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ControlLane {
+    /// Through the sender's egress FIFO ([`crate::net::Lane::Egress`]): a node's INVs to its
+    /// peers are serialized one after the other.
+    #[default]
+    Egress,
+    /// Each on its own link ([`crate::net::Lane::Link`]): serialized at min(both ends' upload
+    /// and download), then the one-way delay, in parallel over the sender's links (Gervais et
+    /// al.'s simulator: one ns-3 point-to-point channel per peer link).
+    Link,
 }
 
 /// When a PoW node repeats a block request that has not been answered within `inv_timeout`

@@ -848,6 +848,10 @@ pub struct RawSystem {
     /// after `block_processing`) or "arrival" (when the block arrived).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub propagation_at: Option<String>,
+    /// PoW: how INV / GETDATA / GETBLOCKTXN use the network: "egress" (default: the sender's
+    /// egress FIFO) or "link" (each on its own link at min(both ends' up/down), in parallel).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub control_lane: Option<String>,
     /// PoW: how long a requested block is awaited before another announcer's INV may
     /// request it again (default "60s").
     #[serde(default, skip_serializing_if = "Option::is_none")]

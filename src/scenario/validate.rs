@@ -1441,7 +1441,7 @@ pub fn validate_in(raw: RawScenario, origin: &str, reader: &mut InputReader) -> 
         if !sys_names.insert(s.name.clone()) {
             c.err(format!("{p}.name"), format!("system name `{}` is used twice", s.name));
         }
-        let present: [(&str, bool); 47] = [
+        let present: [(&str, bool); 48] = [
             ("operator", s.operator.is_some()),
             ("standby", s.standby.is_some()),
             ("db_servers", s.db_servers.is_some()),
@@ -1479,6 +1479,7 @@ pub fn validate_in(raw: RawScenario, origin: &str, reader: &mut InputReader) -> 
             ("relay_timing", s.relay_timing.is_some()),
             ("block_processing_per_kb", s.block_processing_per_kb.is_some()),
             ("propagation_at", s.propagation_at.is_some()),
+            ("control_lane", s.control_lane.is_some()),
             ("rerequest", s.rerequest.is_some()),
             ("inv_timeout", s.inv_timeout.is_some()),
             ("degree_cap", s.degree_cap.is_some()),
@@ -1542,6 +1543,7 @@ pub fn validate_in(raw: RawScenario, origin: &str, reader: &mut InputReader) -> 
                 "relay_timing",
                 "block_processing_per_kb",
                 "propagation_at",
+                "control_lane",
                 "inv_timeout",
                 "rerequest",
                 "degree_cap",
@@ -2020,6 +2022,28 @@ pub fn validate_in(raw: RawScenario, origin: &str, reader: &mut InputReader) -> 
                                 ),
                             );
                             PropagationAt::Validated
+                        }
+                    },
+                    control_lane: match s.control_lane.as_deref() {
+                        None | Some("egress") => ControlLane::Egress,
+                        Some("link") => {
+                            if s.relay_timing.as_deref() == Some("simblock") {
+                                c.err(
+                                    format!("{p}.control_lane"),
+                                    "does not apply with relay_timing = \"simblock\" (SimBlock's control messages take the latency + 10 ms); use egress or gervais",
+                                );
+                            }
+                            ControlLane::Link
+                        }
+                        Some(other) => {
+                            c.err(
+                                format!("{p}.control_lane"),
+                                format!(
+                                    "unknown control_lane `{other}`; allowed: egress, link{}",
+                                    did_you_mean(other, ["egress", "link"])
+                                ),
+                            );
+                            ControlLane::Egress
                         }
                     },
                     inv_timeout: positive_dur_or(&mut c, "inv_timeout", &s.inv_timeout, 60_000 * ms),

@@ -327,3 +327,76 @@ fn the_manifest_records_each_file_and_reproduce_refuses_a_changed_one() {
         "{err}"
     );
 }
+
+/// A star read from data files: miner n1 – hub h – leaves a, b, c; the hub uploads at
+/// 288 kbit/s (a 36-byte INV or GETDATA takes 1 ms, a 1,000-byte block 250/9 ms), every
+/// other speed unlimited; one-way delay 10 ms; no message header; Gervais relay timing;
+/// `control` the `control_lane`.
+fn star_run(dir: &TempDir, control: &str) -> ledgersim::consensus::ChainMetrics {
+    dir.write(
+        "star.csv",
+        "name,region,bandwidth,download_bandwidth\nn1,EU,unlimited,unlimited\nh,EU,288kbps,unlimited\n\
+         a,EU,unlimited,unlimited\nb,EU,unlimited,unlimited\nc,EU,unlimited,unlimited\n",
+    );
+    dir.write("star.adj", "n1 h\nh a b c\n");
+    let text = format!(
+        r#"
+name = "star"
+seed = 5
+duration = "600s"
+warmup = "0"
+replications = 1
+timeseries_window = "60s"
+
+[topology]
+regions = ["EU"]
+[[topology.group]]
+role = "node"
+nodes_file = "star.csv"
+cores = 1
+
+{net}
+{tail}"#,
+        net = common::ideal_network(20, common::NO_JITTER).replace("loss = 0.0\n", "loss = 0.0\nheader_bytes = 0\n"),
+        tail = common::pow_workload_and_system(
+            "node",
+            "node",
+            r#"{ process = "poisson", rate = 0.000001 }"#,
+            &format!(
+                "block_processing = \"0\"\nblock_interval = \"30s\"\nconfirmations = 2\nvalidators = {{ names = [\"n1\"] }}\n\
+                 peer_graph = \"star.adj\"\nblock_bytes = 1000\nrelay_timing = \"gervais\"\ncontrol_lane = \"{control}\""
+            ),
+        )
+    );
+    let case = dir.write(&format!("star-{control}.toml"), &text);
+    let r = run_system(&load(&case), 0, 0);
+    assert_eq!(r.forks, 0);
+    r.chain.expect("pow reports chain metrics")
+}
+
+#[test]
+fn the_link_control_lane_sends_a_nodes_invs_in_parallel_at_the_slowest_ends_rate() {
+    let dir = TempDir::new("data-files-star");
+    // The hub's block upload: 8,000 bits at 288 kbit/s, rounded up to whole ns.
+    let t = 27_777_778.0 / 1e6;
+    let check = |c: ledgersim::consensus::ChainMetrics, hub: f64, first_leaf: f64| {
+        assert!(c.propagated >= 10, "{c:?}");
+        // The leaves' GETDATAs reach the hub together (or 1 ms apart): its uploads follow one
+        // another, each block then downloaded at 288 kbit/s: leaves at first + t, + 2t, + 3t.
+        let leaves = [first_leaf + t, first_leaf + 2.0 * t, first_leaf + 3.0 * t];
+        assert!(common::close(c.node_mean_p50_ms, leaves[1]), "{c:?}");
+        assert!(common::close(c.node_mean_p90_ms, leaves[2]), "{c:?}");
+        let mean = (hub + leaves.iter().sum::<f64>()) / 4.0;
+        assert!(common::close(c.node_mean_mean_ms, mean), "{c:?} {mean}");
+    };
+    // Egress FIFO: INV n1 → h 10 ms (unlimited ends), GETDATA h → n1 1 + 10 ms, BLOCK 10 ms:
+    // the hub has it at 31 ms. Its INVs to a, b, c leave its FIFO at 32, 33, 34 ms and arrive
+    // 10 ms later; the GETDATAs (unlimited) reach the hub at 52, 53, 54 ms; the first upload
+    // starts at 52 ms and arrives at 62 ms.
+    check(star_run(&dir, "egress"), 31.0, 62.0);
+    // Link lane: every message on a link with the hub runs at 288 kbit/s (the hub's upload
+    // bounds both directions): INV 1 + 10, GETDATA 1 + 10, BLOCK 10 ⇒ the hub at 32 ms; its
+    // three INVs leave together and arrive at 43 ms, the GETDATAs at 54 ms; the first upload
+    // arrives at 64 ms.
+    check(star_run(&dir, "link"), 32.0, 64.0);
+}

@@ -1002,6 +1002,35 @@ fn cases() -> Vec<Case> {
             ],
         ),
         case(
+            "unknown control_lane",
+            vec![
+                Set("system[1].consensus=\"pow\""),
+                Set("system[1].control_lane=\"links\""),
+            ],
+            vec![
+                Issue("system[1].control_lane"),
+                Says("allowed: egress, link"),
+                Says("did you mean `link`"),
+            ],
+        ),
+        case(
+            "control_lane = link with SimBlock relay timing",
+            vec![
+                Set("system[1].consensus=\"pow\""),
+                Set("system[1].relay_timing=\"simblock\""),
+                Set("system[1].control_lane=\"link\""),
+            ],
+            vec![
+                Issue("system[1].control_lane"),
+                Says("does not apply with relay_timing = \"simblock\""),
+            ],
+        ),
+        case(
+            "control_lane on a non-PoW system",
+            vec![Set("system[1].control_lane=\"link\"")],
+            vec![Issue("system[1].control_lane")],
+        ),
+        case(
             "unknown rerequest",
             vec![Set("system[1].consensus=\"pow\""), Set("system[1].rerequest=\"timr\"")],
             vec![

@@ -350,7 +350,7 @@ fn gervais_options_default_to_the_old_behaviour_and_are_deterministic() {
     let exp = "jitter = { dist = \"exponential\", mean = \"20ms\" }";
     let plain = run("", exp, 1);
     let defaults = run(
-        "block_processing_per_kb = \"0\"\npropagation_at = \"validated\"\ninv_timeout = \"60s\"",
+        "block_processing_per_kb = \"0\"\npropagation_at = \"validated\"\ninv_timeout = \"60s\"\ncontrol_lane = \"egress\"",
         &format!("{exp}\nlatency_per = \"message\""),
         1,
     );
