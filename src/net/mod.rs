@@ -45,6 +45,9 @@ pub enum Lane {
     /// is an ns-3 point-to-point channel of rate min(both ends' upload and download)): the
     /// bytes at that link rate, then the one-way delay, with no queue shared with the
     /// sender's other links (a node's INVs to its peers leave in parallel). No losses.
+    /// Simplification: two messages on the *same* link do not queue behind each other either
+    /// (ns-3's channel would serialize them); the lane carries small control messages, whose
+    /// serialization is milliseconds even on the slowest links.
     Link,
 }
 
