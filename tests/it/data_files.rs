@@ -3,7 +3,7 @@
 //! per-node propagation times 3hδ and INV counts 2E − (n − 1) per block), the table's
 //! regions and speeds reach the nodes, every kind of bad input is a clear error with file,
 //! line and column and exit code 2, and the manifest records each file's SHA-256 so that
-//! `reproduce` refuses a changed file.
+//! `reproduce` and `merge` refuse a changed file.
 
 use crate::common::{self, TempDir};
 use ledgersim::Scenario;
@@ -325,6 +325,54 @@ fn the_manifest_records_each_file_and_reproduce_refuses_a_changed_one() {
     assert!(
         err.contains("data file `g.adj` (system[0].peer_graph) changed since the run"),
         "{err}"
+    );
+}
+
+/// `merge` checks the data files like `reproduce`: shards of a run merge while the files are
+/// unchanged and are refused (exit 2, nothing written) once one changed.
+#[test]
+fn merge_refuses_shards_whose_data_file_changed() {
+    let dir = TempDir::new("data-files-merge");
+    let case = write_case(&dir, NODES, PATH, TABLE_GROUP, "peer_graph = \"g.adj\"");
+    let case = case.to_str().unwrap();
+    let shard = |k: usize| {
+        let out = dir.join(format!("shard-{k}"));
+        let spec = format!("{k}/2");
+        let args = [
+            "run",
+            case,
+            "--quiet",
+            "--threads",
+            "1",
+            "--set",
+            "replications=2",
+            "--shard",
+            spec.as_str(),
+            "--out",
+            out.to_str().unwrap(),
+        ];
+        let (code, _, err) = common::run(args);
+        assert_eq!(code, 0, "{err}");
+        out.to_str().unwrap().to_string()
+    };
+    let shards = [shard(0), shard(1)];
+    let merge = |name: &str| {
+        let out = dir.join(name);
+        let (code, stdout, err) = common::run(["merge", "--out", out.to_str().unwrap(), &shards[0], &shards[1]]);
+        (code, format!("{stdout}{err}"), out)
+    };
+    let (code, said, _) = merge("merged");
+    assert_eq!(code, 0, "{said}");
+    dir.write("g.adj", "n1 n2\nn2 n1 n3\nn3 n2 n4\nn4 n3 n5\nn5 n4\n");
+    let (code, said, out) = merge("merged-after-change");
+    assert_eq!(code, 2, "{said}");
+    assert!(
+        said.contains("data file `g.adj` (system[0].peer_graph) changed since the run"),
+        "{said}"
+    );
+    assert!(
+        !out.join("summary.json").exists(),
+        "nothing is merged from a changed file"
     );
 }
 
