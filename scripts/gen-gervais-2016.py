@@ -28,6 +28,7 @@ import sys
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import gervais_bandwidth as gbw  # GT's per-region bandwidth tables (see that file)
 import gervais_blocksize as gbs  # GT's block-size table (see that file)
+import gervais_latency as glat  # GT's region latency table (see that file)
 
 def dist_table(region, direction):
     """A [topology.group.(download_)bandwidth_dist] sub-table: GT's table, empty bins left out."""
@@ -435,17 +436,11 @@ def fmt_cdf():
         lines.append("             "+", ".join(items[i:i+10])+",")
     s="\n".join(lines)
     return s.rstrip(",")
-lat = [[35.5, 119.49, 254.79, 310.11, 154.36, 207.91],
-       [119.49, 11.61, 221.08, 241.9, 266.45, 350.07],
-       [254.79, 221.08, 137.09, 346.65, 255.95, 268.91],
-       [310.11, 241.9, 346.65, 99.46, 172.24, 277.8],
-       [154.36, 266.45, 255.95, 172.24, 8.76, 162.59],
-       [207.91, 350.07, 268.91, 277.8, 162.59, 21.72]]
-names=["NA","EU","SA","AP","JP","AU"]
 def rtt():
+    names = glat.REGIONS
     out=[]
     out.append("  #  " + "".join(f"{n:>9}" for n in names))
-    for i,r in enumerate(lat):
+    for i,r in enumerate(glat.REGION_LATENCY_MS):
         out.append("  [" + ", ".join(f"{2*x:7.2f}" for x in r) + f"], # {names[i]}")
     return "\n".join(out)
 

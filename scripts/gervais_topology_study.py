@@ -88,6 +88,7 @@ import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import gervais_bandwidth as gbw  # noqa: E402  (GT's per-region bandwidth tables)
+import gervais_latency as glat  # noqa: E402  (GT's region latency table)
 
 REGIONS = ["NA", "EU", "SA", "AP", "JP", "AU"]  # GT's BitcoinRegion enum order (bitcoin.h)
 N_NODES = 6000
@@ -103,12 +104,7 @@ CONN_WEIGHTS = [10.0, 40.0, 30.0, 13.0, 6.0, 1.0]
 # nodesDistributionWeights, BITCOIN, over the intervals NORTH_AMERICA … OTHER (0 … 6).
 REGION_WEIGHTS = [38.69, 51.59, 1.13, 5.74, 1.19, 1.66]
 # BitcoinTopologyHelper regionLatencies (one-way mean, ms).
-LATENCY_MS = [[35.5, 119.49, 254.79, 310.11, 154.36, 207.91],
-              [119.49, 11.61, 221.08, 241.9, 266.45, 350.07],
-              [254.79, 221.08, 137.09, 346.65, 255.95, 268.91],
-              [310.11, 241.9, 346.65, 99.46, 172.24, 277.8],
-              [154.36, 266.45, 255.95, 172.24, 8.76, 162.59],
-              [207.91, 350.07, 268.91, 277.8, 162.59, 21.72]]
+LATENCY_MS = glat.REGION_LATENCY_MS
 # ledgersim's groups (scenarios/validation/pow-gervais-2016-*.toml), after the 16 pools.
 LEDGERSIM_COUNTS = [2315, 3087, 68, 344, 71, 99]
 # The load proxy: GT's mean block (scripts/gervais_blocksize.py, 531.5 kB at 10 min) per
