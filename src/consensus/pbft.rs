@@ -155,6 +155,8 @@ struct Instance {
     prepared: bool,
     committed: bool,
     executed: bool,
+    /// The replies went out when it committed (`reply = "on-commit"`), not at execution.
+    replied: bool,
     /// Prepared certificate: view and batch (kept across views for VIEW-CHANGE).
     pcert: Option<(u64, Rc<Batch>)>,
 }
@@ -188,6 +190,7 @@ impl Instance {
         self.prepared = false;
         self.committed = false;
         self.executed = false;
+        self.replied = false;
         self.pcert = None;
     }
 }
@@ -528,6 +531,8 @@ pub struct PbftReplica {
     f: u32,
     /// Quorum ⌈(n + f + 1)/2⌉.
     q: u32,
+    /// Reply when an instance commits locally instead of when it is executed.
+    reply_on_commit: bool,
     view: u64,
     /// Taking part in `view` (false while waiting for its NEW-VIEW).
     active: bool,
@@ -593,6 +598,7 @@ impl PbftReplica {
             },
             f,
             q: quorum(n) as u32,
+            reply_on_commit: spec.reply_on_commit,
             view: 0,
             active: true,
             last_active_view: 0,
@@ -754,6 +760,10 @@ impl PbftReplica {
         }
         if inst.prepared && !inst.committed && inst.count(view, digest, true) >= q {
             inst.committed = true;
+            if self.reply_on_commit && !inst.replied {
+                inst.replied = true;
+                push_replies(batch, out);
+            }
             self.execute_ready(now, out);
         }
     }
@@ -767,8 +777,9 @@ impl PbftReplica {
                 break;
             }
             inst.executed = true;
+            let replied = inst.replied;
             let batch = inst.batch.clone().expect("committed instances have their batch");
-            self.apply(now, batch, out);
+            self.apply(now, batch, replied, out);
             progressed = true;
         }
         if progressed {
@@ -776,8 +787,9 @@ impl PbftReplica {
         }
     }
 
-    /// Execute the next block: ledger, `Committed`, replies, checkpoint.
-    fn apply(&mut self, now: SimTime, batch: Rc<Batch>, out: &mut Outbox<PbftMsg>) {
+    /// Execute the next block: ledger, `Committed`, replies (unless `replied` at its commit),
+    /// checkpoint.
+    fn apply(&mut self, now: SimTime, batch: Rc<Batch>, replied: bool, out: &mut Outbox<PbftMsg>) {
         debug_assert_eq!(batch.seq, self.last_executed + 1);
         self.last_executed = batch.seq;
         out.charge(self.cpu.execute_tx * batch.txs.len() as u64 + self.cpu.db_commit + self.cpu.sign);
@@ -786,14 +798,8 @@ impl PbftReplica {
             height: self.ledger.height(),
             digest,
         });
-        for (i, &(client, _, _)) in batch.by_client.iter().enumerate() {
-            out.push(Action::Reply {
-                client,
-                reply: Reply::Batch {
-                    batch: batch.clone(),
-                    range: i as u32,
-                },
-            });
+        if !replied {
+            push_replies(&batch, out);
         }
         if !self.tracked.is_empty() {
             for tx in &batch.txs {
@@ -1680,6 +1686,19 @@ pub fn deploy(scenario: &Scenario, spec: &PbftSpec) -> Deployment<PbftReplica> {
         entry: (0..accounts as NodeId)
             .map(|i| if is_validator(i) { i } else { primary })
             .collect(),
+    }
+}
+
+/// One reply per client range of `batch`.
+fn push_replies(batch: &Rc<Batch>, out: &mut Outbox<PbftMsg>) {
+    for (i, &(client, _, _)) in batch.by_client.iter().enumerate() {
+        out.push(Action::Reply {
+            client,
+            reply: Reply::Batch {
+                batch: batch.clone(),
+                range: i as u32,
+            },
+        });
     }
 }
 

@@ -614,6 +614,10 @@ pub struct PbftSpec {
     pub batch_timeout: SimTime,
     /// Instances in flight at the primary.
     pub pipeline: u32,
+    /// When a replica replies to the client: after executing the request in sequence order
+    /// (`false`, PBFT's rule) or as soon as it committed locally (`true`, the SimPy reference
+    /// model's rule; execution stays in order).
+    pub reply_on_commit: bool,
 }
 
 /// Batching parameters shared by the leader-based ledgers.

@@ -763,6 +763,10 @@ pub struct RawSystem {
     /// PBFT: a checkpoint every this many sequence numbers (bounds the log).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub checkpoint_interval: Option<u64>,
+    /// PBFT: when a replica replies to the client: `after-execution` (default) or
+    /// `on-commit`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reply: Option<String>,
     /// Raft: randomized election timeout range `["150ms", "300ms"]`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub election_timeout: Option<[String; 2]>,

@@ -1441,7 +1441,7 @@ pub fn validate_in(raw: RawScenario, origin: &str, reader: &mut InputReader) -> 
         if !sys_names.insert(s.name.clone()) {
             c.err(format!("{p}.name"), format!("system name `{}` is used twice", s.name));
         }
-        let present: [(&str, bool); 48] = [
+        let present: [(&str, bool); 49] = [
             ("operator", s.operator.is_some()),
             ("standby", s.standby.is_some()),
             ("db_servers", s.db_servers.is_some()),
@@ -1453,6 +1453,7 @@ pub fn validate_in(raw: RawScenario, origin: &str, reader: &mut InputReader) -> 
             ("pipeline", s.pipeline.is_some()),
             ("view_timeout", s.view_timeout.is_some()),
             ("checkpoint_interval", s.checkpoint_interval.is_some()),
+            ("reply", s.reply.is_some()),
             ("election_timeout", s.election_timeout.is_some()),
             ("heartbeat", s.heartbeat.is_some()),
             ("execution", s.execution.is_some()),
@@ -1496,7 +1497,7 @@ pub fn validate_in(raw: RawScenario, origin: &str, reader: &mut InputReader) -> 
             "centralized" => vec!["operator", "standby", "db_servers", "db_service"],
             "pbft" => [
                 &BATCH[..],
-                &["validators", "pipeline", "view_timeout", "checkpoint_interval"],
+                &["validators", "pipeline", "view_timeout", "checkpoint_interval", "reply"],
             ]
             .concat(),
             "raft" => [
@@ -1718,6 +1719,20 @@ pub fn validate_in(raw: RawScenario, origin: &str, reader: &mut InputReader) -> 
                     batch_max_bytes: b.max_bytes,
                     batch_timeout: b.timeout,
                     pipeline: at_least_one(&mut c, "pipeline", s.pipeline, 4),
+                    reply_on_commit: match s.reply.as_deref() {
+                        None | Some("after-execution") => false,
+                        Some("on-commit") => true,
+                        Some(other) => {
+                            c.err(
+                                format!("{p}.reply"),
+                                format!(
+                                    "unknown reply `{other}`; allowed: after-execution, on-commit{}",
+                                    did_you_mean(other, ["after-execution", "on-commit"])
+                                ),
+                            );
+                            false
+                        }
+                    },
                 })
             }
             "raft" => {
