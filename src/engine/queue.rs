@@ -74,13 +74,18 @@ impl Ord for LowEntry {
     }
 }
 
-/// A pending event's payload and sequence number.
+/// A pending event's payload and sequence number; a free slot's link in the free list.
 #[derive(Debug)]
 struct SlabEntry<E> {
+    /// The pending event's sequence number; while the slot is free, the next free slot
+    /// ([`NO_FREE`] at the end of the list).
     seq: u64,
     /// `None` while the slot is free.
     event: Option<E>,
 }
+
+/// End of the slab's free list.
+const NO_FREE: u32 = u32::MAX;
 
 /// Bits per radix digit: a time is read as `LEVELS` digits of `DIGIT_BITS` bits.
 const DIGIT_BITS: u32 = 6;
@@ -117,6 +122,34 @@ fn bucket_of(time: SimTime, last: SimTime) -> usize {
     level as usize * DIGITS + digit
 }
 
+/// Move `moved` (entries of one bucket, minimum time `min`, now `last`) to their buckets
+/// below it (those at `min` to `zero`, in their order), marking them in the occupancy masks.
+/// A function of its own so that the compiler knows the bucket table, the masks and `zero`
+/// apart from each other and from the vectors pushed into (no reloads of the table and the
+/// masks after every push).
+#[inline(always)]
+fn spread(
+    buckets: &mut [Bucket; BUCKETS],
+    occupied: &mut [u64; WORDS],
+    occupied_words: &mut u64,
+    zero: &mut Vec<Entry>,
+    moved: &[Entry],
+    min: SimTime,
+) {
+    for &ev in moved {
+        if ev.time == min {
+            zero.push(ev);
+            continue;
+        }
+        let b = bucket_of(ev.time, min);
+        occupied[b / 64] |= 1u64 << (b % 64);
+        *occupied_words |= 1u64 << (b / 64);
+        let bucket = &mut buckets[b];
+        bucket.min = bucket.min.min(ev.time);
+        bucket.entries.push(ev);
+    }
+}
+
 /// The pending-event set plus the current simulated time.
 ///
 /// A radix heap (Ahuja et al. 1990) with `DIGIT_BITS`-bit digits on the event time: a
@@ -147,8 +180,10 @@ fn bucket_of(time: SimTime, last: SimTime) -> usize {
 pub struct EventQueue<E> {
     /// Payloads and sequence numbers of pending events, by slot. Memory O(peak pending).
     slab: Vec<SlabEntry<E>>,
-    /// Free slots of `slab`, reused last-freed first (warm in the cache).
-    free: Vec<u32>,
+    /// First free slot of `slab` ([`NO_FREE`] if none); the list runs through the free
+    /// entries' `seq` fields, last-freed first (warm in the cache). No vector of its own: a
+    /// pop and a push touch only the slab entry that is read or written anyway.
+    free_head: u32,
     /// `LEVELS × DIGITS` buckets, index `level * DIGITS + digit`.
     buckets: Box<[Bucket; BUCKETS]>,
     /// Bit `b % 64` of `occupied[b / 64]` set ⇔ bucket `b` is non-empty.
@@ -182,7 +217,7 @@ impl<E> EventQueue<E> {
     pub fn new() -> Self {
         Self {
             slab: Vec::new(),
-            free: Vec::new(),
+            free_head: NO_FREE,
             buckets: Box::new(std::array::from_fn(|_| Bucket {
                 min: SimTime::MAX,
                 entries: Vec::new(),
@@ -290,21 +325,24 @@ impl<E> EventQueue<E> {
     /// radix bucket. `newest`: `seq` is larger than every pending one.
     #[inline(always)]
     fn insert(&mut self, time: SimTime, seq: u64, event: E, newest: bool) {
-        let slot = match self.free.pop() {
-            Some(s) => {
-                self.slab[s as usize] = SlabEntry {
-                    seq,
-                    event: Some(event),
-                };
-                s
-            }
-            None => {
-                self.slab.push(SlabEntry {
-                    seq,
-                    event: Some(event),
-                });
-                (self.slab.len() - 1) as u32
-            }
+        let slot = if self.free_head != NO_FREE {
+            let s = self.free_head;
+            let entry = &mut self.slab[s as usize];
+            debug_assert!(entry.event.is_none(), "a free slot is empty");
+            self.free_head = entry.seq as u32;
+            *entry = SlabEntry {
+                seq,
+                event: Some(event),
+            };
+            s
+        } else {
+            self.slab.push(SlabEntry {
+                seq,
+                event: Some(event),
+            });
+            let s = (self.slab.len() - 1) as u32;
+            assert!(s != NO_FREE, "more than 2^32 - 1 pending events");
+            s
         };
         let ev = Entry { time, slot };
         if time <= self.last {
@@ -339,9 +377,8 @@ impl<E> EventQueue<E> {
     }
 
     /// Make the minimum available in `low` or `zero`; false if the queue is empty. When
-    /// both are empty, the lowest non-empty bucket is emptied: its minimum time becomes
-    /// `last`, and a bucket of one entry (most of them on the bundled workloads) goes to
-    /// `zero` here; larger ones are redistributed by [`EventQueue::redistribute`].
+    /// both are empty, the lowest non-empty bucket is emptied (see [`EventQueue::advance`])
+    /// and its first event put back at the front of `zero`.
     #[inline(always)]
     fn prepare(&mut self) -> bool {
         if self.zero_head < self.zero.len() || !self.low.is_empty() {
@@ -350,12 +387,19 @@ impl<E> EventQueue<E> {
         if self.occupied_words == 0 {
             return false;
         }
-        self.advance();
+        let first = self.advance();
+        self.unpop(first);
         true
     }
 
-    /// The bucket part of [`EventQueue::prepare`] (some bucket is non-empty).
-    fn advance(&mut self) {
+    /// The bucket part of [`EventQueue::prepare`] (some bucket is non-empty; `zero` and
+    /// `low` are empty): the lowest non-empty bucket is emptied, its minimum time becomes
+    /// `last`, and its first event at that time (the smallest seq) is returned, the others
+    /// at that time left in `zero` from `zero_head` on. A bucket of one entry (most of them
+    /// on the bundled workloads) hands that entry out without touching `zero`; larger ones
+    /// are redistributed by [`EventQueue::redistribute`].
+    #[inline(always)]
+    fn advance(&mut self) -> Entry {
         let word = self.occupied_words.trailing_zeros() as usize;
         let bit = self.occupied[word].trailing_zeros() as usize;
         let occupied = self.occupied[word] & !(1u64 << bit);
@@ -371,9 +415,24 @@ impl<E> EventQueue<E> {
         self.zero_head = 0;
         if let [only] = bucket.entries[..] {
             bucket.entries.clear();
-            self.zero.push(only);
+            only
         } else {
             self.redistribute(i, min);
+            self.zero_head = 1;
+            self.zero[0]
+        }
+    }
+
+    /// Undo the removal of `first`, the entry [`EventQueue::advance`] returned (or the
+    /// one before `zero_head`): it goes back to the front of `zero`.
+    #[inline]
+    fn unpop(&mut self, first: Entry) {
+        if self.zero_head > 0 {
+            self.zero_head -= 1;
+            debug_assert_eq!(self.zero[self.zero_head].slot, first.slot);
+        } else {
+            debug_assert!(self.zero.is_empty());
+            self.zero.push(first);
         }
     }
 
@@ -390,20 +449,14 @@ impl<E> EventQueue<E> {
         } else {
             // Every time of the bucket shares its digits from `i`'s level up with the
             // minimum: each lands at a lower level (the minimum's in `zero`).
-            let mut words = 0u64;
-            for &ev in &moved {
-                if ev.time == min {
-                    self.zero.push(ev);
-                    continue;
-                }
-                let b = bucket_of(ev.time, min);
-                self.occupied[b / 64] |= 1u64 << (b % 64);
-                words |= 1u64 << (b / 64);
-                let bucket = &mut self.buckets[b];
-                bucket.min = bucket.min.min(ev.time);
-                bucket.entries.push(ev);
-            }
-            self.occupied_words |= words;
+            spread(
+                &mut self.buckets,
+                &mut self.occupied,
+                &mut self.occupied_words,
+                &mut self.zero,
+                &moved,
+                min,
+            );
             moved.clear();
         }
         self.buckets[i].entries = moved; // keep an allocation
@@ -439,37 +492,54 @@ impl<E> EventQueue<E> {
         self.len -= 1;
         debug_assert!(time >= self.now, "time went backwards");
         self.now = time;
-        self.free.push(slot);
         let entry = &mut self.slab[slot as usize];
         let event = entry.event.take().expect("a pending event's slot is full");
-        self.cur_seq = entry.seq;
-        Scheduled {
-            time,
-            seq: entry.seq,
-            event,
-        }
+        let seq = entry.seq;
+        self.cur_seq = seq;
+        // The slot heads the free list now.
+        entry.seq = u64::from(self.free_head);
+        self.free_head = slot;
+        Scheduled { time, seq, event }
     }
 
     /// Remove and return the earliest pending event if it is due at or before `end`
     /// (one queue look-up instead of [`EventQueue::peek_time`] then [`EventQueue::pop`]).
     #[inline]
     pub fn pop_due(&mut self, end: SimTime) -> Option<Scheduled<E>> {
-        if !self.prepare() {
-            return None;
+        if !self.low.is_empty() {
+            return self.pop_low(end);
         }
-        if let Some(e) = self.low.peek() {
-            if e.time > end {
+        let ev = if self.zero_head < self.zero.len() {
+            let ev = self.zero[self.zero_head];
+            if ev.time > end {
                 return None;
             }
-            let e = self.low.pop().expect("peeked");
-            return Some(self.take(e.time, e.slot));
-        }
-        let ev = self.zero[self.zero_head];
-        if ev.time > end {
+            self.zero_head += 1;
+            ev
+        } else {
+            if self.occupied_words == 0 {
+                return None;
+            }
+            let ev = self.advance();
+            if ev.time > end {
+                self.unpop(ev);
+                return None;
+            }
+            ev
+        };
+        Some(self.take(ev.time, ev.slot))
+    }
+
+    /// [`EventQueue::pop_due`] when `low` is not empty (its minimum precedes `zero` and the
+    /// buckets).
+    #[inline(never)]
+    fn pop_low(&mut self, end: SimTime) -> Option<Scheduled<E>> {
+        let e = *self.low.peek().expect("low is not empty");
+        if e.time > end {
             return None;
         }
-        self.zero_head += 1;
-        Some(self.take(ev.time, ev.slot))
+        self.low.pop();
+        Some(self.take(e.time, e.slot))
     }
 }
 
