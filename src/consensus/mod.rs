@@ -12,6 +12,7 @@ pub mod pbft;
 pub mod poa;
 pub mod pow;
 pub mod raft;
+pub mod tracked;
 
 use crate::engine::SimTime;
 use crate::ledger::{Ledger, TxEntry};

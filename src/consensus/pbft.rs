@@ -59,6 +59,7 @@
 //! Not implemented: client retransmission (requests sent to a crashed node are lost), request
 //! de-duplication beyond the primary's log and archive, MACs.
 
+use super::tracked::Tracked;
 use super::{Action, Batch, Deployment, Outbox, Replica, Reply};
 use crate::engine::SimTime;
 use crate::ledger::{Ledger, TxEntry};
@@ -564,7 +565,7 @@ pub struct PbftReplica {
     vcs: BTreeMap<u64, Vec<(NodeId, Rc<ViewChangeCert>)>>,
     vc_announced: Vec<u64>,
     peer_view: Vec<u64>,
-    tracked: BTreeMap<u64, TxEntry>,
+    tracked: Tracked,
     view_changes: u64,
     // State transfer.
     behind: u64,
@@ -622,7 +623,7 @@ impl PbftReplica {
             vcs: BTreeMap::new(),
             vc_announced: vec![0; n],
             peer_view: vec![0; n],
-            tracked: BTreeMap::new(),
+            tracked: Tracked::default(),
             view_changes: 0,
             behind: 0,
             fetch_gen: 0,
@@ -796,9 +797,7 @@ impl PbftReplica {
             });
         }
         if !self.tracked.is_empty() {
-            for tx in &batch.txs {
-                self.tracked.remove(&tx.id);
-            }
+            self.tracked.remove_executed(&batch);
         }
         self.last_progress = now;
         self.vc_timeout = self.base_timeout;
@@ -907,13 +906,13 @@ impl PbftReplica {
             return;
         }
         for (_, tx) in self.pending.drain(..) {
-            self.tracked.insert(tx.id, tx);
+            self.tracked.insert(tx);
         }
         self.pending_bytes = 0;
         for inst in self.instances.iter_from(self.last_executed + 1) {
             if let (false, Some(b)) = (inst.committed, inst.batch.as_ref()) {
                 for tx in &b.txs {
-                    self.tracked.insert(tx.id, *tx);
+                    self.tracked.insert(*tx);
                 }
             }
         }
@@ -1126,7 +1125,7 @@ impl PbftReplica {
                 self.next_seq = self.next_seq.max(self.last_executed);
             }
             self.next_seq = self.next_seq.max(max_s);
-            let txs: Vec<TxEntry> = std::mem::take(&mut self.tracked).into_values().collect();
+            let txs: Vec<TxEntry> = self.tracked.take_all();
             self.admit(now, &txs);
             self.try_propose(now, out);
         } else if fresh && !self.tracked.is_empty() {
@@ -1284,7 +1283,7 @@ impl PbftReplica {
                     self.enqueue(now, tx, out);
                 } else {
                     // Sent to a former primary: keep it, and pass it on once (never further).
-                    self.tracked.insert(tx.id, tx);
+                    self.tracked.insert(tx);
                     let to = self.forward_target();
                     if to != self.id && to != from {
                         out.push(Action::Send {
@@ -1301,7 +1300,7 @@ impl PbftReplica {
                     self.try_propose(now, out);
                 } else {
                     for tx in txs.iter() {
-                        self.tracked.insert(tx.id, *tx);
+                        self.tracked.insert(*tx);
                     }
                 }
             }
@@ -1478,7 +1477,7 @@ impl Replica for PbftReplica {
             self.enqueue(now, tx, out);
             return;
         }
-        self.tracked.insert(tx.id, tx);
+        self.tracked.insert(tx);
         let to = self.forward_target();
         if to != self.id {
             out.push(Action::Send {
