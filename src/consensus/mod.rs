@@ -12,6 +12,7 @@ pub mod pbft;
 pub mod poa;
 pub mod pow;
 pub mod raft;
+pub mod shared_apply;
 pub mod tracked;
 
 use crate::engine::SimTime;

@@ -59,11 +59,13 @@
 //! Not implemented: client retransmission (requests sent to a crashed node are lost), request
 //! de-duplication beyond the primary's log and archive, MACs.
 
+use super::shared_apply::SharedApply;
 use super::tracked::Tracked;
 use super::{Action, Batch, Deployment, Outbox, Replica, Reply};
 use crate::engine::SimTime;
 use crate::ledger::{Ledger, TxEntry};
 use crate::scenario::{CpuCosts, NodeId, PbftSpec, Scenario};
+use std::cell::RefCell;
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::rc::Rc;
 
@@ -551,6 +553,8 @@ pub struct PbftReplica {
     instances: SeqLog,
     last_executed: u64,
     ledger: Ledger,
+    /// Block executions shared with the other replicas of the deployment.
+    shared: Rc<RefCell<SharedApply>>,
     // Checkpoints.
     interval: u64,
     stable: u64,
@@ -576,7 +580,7 @@ pub struct PbftReplica {
 
 impl PbftReplica {
     /// A replica `id` of `validators` (sorted) with `spec`'s parameters.
-    fn new(scenario: &Scenario, spec: &PbftSpec, id: NodeId) -> PbftReplica {
+    fn new(scenario: &Scenario, spec: &PbftSpec, id: NodeId, shared: Rc<RefCell<SharedApply>>) -> PbftReplica {
         let n = spec.validators.len();
         let f = max_faulty(n) as u32;
         let accounts = scenario.topology.nodes.len();
@@ -611,6 +615,7 @@ impl PbftReplica {
             instances: SeqLog::default(),
             last_executed: 0,
             ledger: Ledger::new(accounts, scenario.initial_balance_minor),
+            shared,
             interval: spec.checkpoint_interval.max(1),
             stable: 0,
             checkpoints: BTreeMap::new(),
@@ -782,7 +787,7 @@ impl PbftReplica {
         debug_assert_eq!(batch.seq, self.last_executed + 1);
         self.last_executed = batch.seq;
         out.charge(self.cpu.execute_tx * batch.txs.len() as u64 + self.cpu.db_commit + self.cpu.sign);
-        let digest = self.ledger.apply_block(&batch.txs);
+        let digest = self.shared.borrow_mut().apply(&mut self.ledger, &batch);
         out.push(Action::Committed {
             height: self.ledger.height(),
             digest,
@@ -1665,10 +1670,11 @@ pub fn deploy(scenario: &Scenario, spec: &PbftSpec) -> Deployment<PbftReplica> {
     let f = max_faulty(n);
     let primary = spec.validators[0];
     let accounts = scenario.topology.nodes.len();
+    let shared = Rc::new(RefCell::new(SharedApply::default()));
     let replicas = spec
         .validators
         .iter()
-        .map(|&id| (id, PbftReplica::new(scenario, spec, id)))
+        .map(|&id| (id, PbftReplica::new(scenario, spec, id, shared.clone())))
         .collect();
     let is_validator = |i: NodeId| spec.validators.binary_search(&i).is_ok();
     Deployment {

@@ -161,6 +161,34 @@ impl Ledger {
         self.chain
     }
 
+    /// Exactly the same state as `other`: same storage (dense, or sparse over the same
+    /// genesis), balances, height, transaction count and chain digest. Applying the same
+    /// block to two ledgers in the same state gives the same state again.
+    pub fn same_state(&self, other: &Ledger) -> bool {
+        self.height == other.height
+            && self.applied == other.applied
+            && self.chain == other.chain
+            && match (&self.balances, &other.balances) {
+                (Balances::Dense(a), Balances::Dense(b)) => a == b,
+                (Balances::Sparse { genesis: g, changed: c }, Balances::Sparse { genesis: h, changed: d }) => {
+                    Arc::ptr_eq(g, h) && c == d
+                }
+                _ => false,
+            }
+    }
+
+    /// Become a copy of `other` (what `*self = other.clone()` gives), reusing this ledger's
+    /// balance vector when both are dense.
+    pub fn copy_from(&mut self, other: &Ledger) {
+        match (&mut self.balances, &other.balances) {
+            (Balances::Dense(a), Balances::Dense(b)) => a.clone_from(b),
+            (a, b) => *a = b.clone(),
+        }
+        self.height = other.height;
+        self.applied = other.applied;
+        self.chain = other.chain;
+    }
+
     /// Blocks applied.
     pub fn height(&self) -> u64 {
         self.height
