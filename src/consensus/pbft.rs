@@ -787,7 +787,7 @@ impl PbftReplica {
         debug_assert_eq!(batch.seq, self.last_executed + 1);
         self.last_executed = batch.seq;
         out.charge(self.cpu.execute_tx * batch.txs.len() as u64 + self.cpu.db_commit + self.cpu.sign);
-        let digest = self.shared.borrow_mut().apply(&mut self.ledger, &batch);
+        let digest = SharedApply::apply(&self.shared, &mut self.ledger, &batch);
         out.push(Action::Committed {
             height: self.ledger.height(),
             digest,

@@ -16,6 +16,7 @@
 
 use super::Batch;
 use crate::ledger::Ledger;
+use std::cell::RefCell;
 use std::rc::Rc;
 
 /// One remembered execution.
@@ -42,11 +43,17 @@ impl SharedApply {
     pub const MIN_TXS: usize = 4;
 
     /// Apply `batch` to `ledger` as [`Ledger::apply_block`] does, taking the result of an
-    /// identical earlier execution when there is one; returns the chain digest.
-    pub fn apply(&mut self, ledger: &mut Ledger, batch: &Rc<Batch>) -> u64 {
+    /// identical earlier execution remembered in `shared` when there is one (and remembering
+    /// this one otherwise); returns the chain digest.
+    #[inline]
+    pub fn apply(shared: &RefCell<SharedApply>, ledger: &mut Ledger, batch: &Rc<Batch>) -> u64 {
         if batch.txs.len() < Self::MIN_TXS {
             return ledger.apply_block(&batch.txs);
         }
+        shared.borrow_mut().apply_large(ledger, batch)
+    }
+
+    fn apply_large(&mut self, ledger: &mut Ledger, batch: &Rc<Batch>) -> u64 {
         let n = self.entries.len();
         for k in 1..=n {
             let e = &self.entries[(self.next + n - k) % n];
@@ -111,36 +118,36 @@ mod tests {
 
     #[test]
     fn replicas_in_the_same_state_share_and_a_divergent_one_computes() {
-        let mut cache = SharedApply::default();
+        let cache = RefCell::new(SharedApply::default());
         let genesis = Ledger::new(5, 1_000);
         let (mut a, mut b, mut divergent) = (genesis.clone(), genesis.clone(), genesis.clone());
         // The divergent replica applied a different first block (same height afterwards).
         let (b1, other) = (batch(1, 0..8), batch(1, 100..108));
-        cache.apply(&mut a, &b1);
-        cache.apply(&mut b, &b1);
+        SharedApply::apply(&cache, &mut a, &b1);
+        SharedApply::apply(&cache, &mut b, &b1);
         divergent.apply_block(&other.txs);
-        assert_eq!(cache.hits(), 1, "b took a's result");
+        assert_eq!(cache.borrow().hits(), 1, "b took a's result");
         let b2 = batch(2, 8..20);
         let mut want = divergent.clone();
         want.apply_block(&b2.txs);
-        cache.apply(&mut a, &b2);
-        let hits = cache.hits();
-        cache.apply(&mut divergent, &b2);
-        assert_eq!(cache.hits(), hits, "a different state before: no sharing");
+        SharedApply::apply(&cache, &mut a, &b2);
+        let hits = cache.borrow().hits();
+        SharedApply::apply(&cache, &mut divergent, &b2);
+        assert_eq!(cache.borrow().hits(), hits, "a different state before: no sharing");
         assert!(
             divergent.same_state(&want),
             "the divergent replica computed its own block"
         );
         assert!(!divergent.same_state(&a));
-        cache.apply(&mut b, &b2);
+        SharedApply::apply(&cache, &mut b, &b2);
         assert!(b.same_state(&a));
         // A twin batch (other allocation, same contents) is not taken from the cache either.
         let twin = batch(3, 20..30);
         let copy = Rc::new(Batch::new(3, twin.txs.to_vec()));
-        cache.apply(&mut a, &twin);
-        let hits = cache.hits();
-        cache.apply(&mut b, &copy);
-        assert_eq!(cache.hits(), hits);
+        SharedApply::apply(&cache, &mut a, &twin);
+        let hits = cache.borrow().hits();
+        SharedApply::apply(&cache, &mut b, &copy);
+        assert_eq!(cache.borrow().hits(), hits);
         assert!(b.same_state(&a), "computed, and the same result");
     }
 
@@ -152,7 +159,7 @@ mod tests {
             steps in proptest::collection::vec((0usize..4, 0usize..3, 1u64..12), 1..120),
         ) {
             // Three candidate blocks per height: replicas choosing different ones diverge.
-            let mut cache = SharedApply::default();
+            let cache = RefCell::new(SharedApply::default());
             let genesis = Ledger::new(5, 1_000);
             let mut shared = vec![genesis.clone(); 4];
             let mut direct = vec![genesis; 4];
@@ -164,7 +171,7 @@ mod tests {
                     blocks.push((0..3).map(|c| batch(s + 1, 1000 * s + 100 * c..1000 * s + 100 * c + len)).collect());
                 }
                 let b = &blocks[h][choice];
-                let d = cache.apply(&mut shared[replica], b);
+                let d = SharedApply::apply(&cache, &mut shared[replica], b);
                 let want = direct[replica].apply_block(&b.txs);
                 prop_assert_eq!(d, want);
                 prop_assert!(shared[replica].same_state(&direct[replica]));

@@ -323,6 +323,30 @@ mod tests {
     }
 
     #[test]
+    fn same_state_and_copy_from() {
+        for base in [Ledger::new(4, 100), Ledger::new_shared(4, 100)] {
+            let mut a = base.clone();
+            let mut b = base.clone();
+            assert!(a.same_state(&b));
+            a.apply_block(&[tx(1, 0, 1, 5)]);
+            assert!(!a.same_state(&b), "other balances, height, history");
+            b.apply_block(&[tx(2, 0, 1, 5)]);
+            assert!(!a.same_state(&b), "same balances and height, other history");
+            b.copy_from(&a);
+            assert!(a.same_state(&b));
+            assert_eq!(b.state_digest(), a.state_digest());
+            assert_eq!((b.height(), b.applied(), b.total()), (1, 1, 400));
+        }
+        let (dense, sparse) = (Ledger::new(4, 100), Ledger::new_shared(4, 100));
+        assert_eq!(dense.state_digest(), sparse.state_digest());
+        assert!(!dense.same_state(&sparse), "different storage is not the same state");
+        assert!(!sparse.same_state(&Ledger::new_shared(4, 100)), "nor another genesis");
+        let mut d = dense.clone();
+        d.copy_from(&sparse);
+        assert!(d.same_state(&sparse));
+    }
+
+    #[test]
     fn shared_ledgers_match_dense_ones_through_the_switch_to_dense() {
         let accounts = 2 * SPARSE_MAX + 7;
         let mut dense = Ledger::new(accounts, 500);
