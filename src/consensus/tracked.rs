@@ -40,8 +40,8 @@ impl Tracked {
         self.by_id.len()
     }
 
-    /// Track `tx` (replacing an entry with its id). Not inlined: it is called once per
-    /// request on the request path, which is inlined in the event loop.
+    /// Track `tx` (replacing an entry with its id). Not inlined: it runs once per tracked
+    /// request, off the per-message path.
     #[inline(never)]
     pub fn insert(&mut self, tx: TxEntry) {
         if let Some(old) = self.by_id.insert(tx.id, tx) {
