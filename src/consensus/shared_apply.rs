@@ -2,7 +2,7 @@
 //!
 //! Correct PBFT replicas apply the same blocks in the same order from the same state, so
 //! all of them compute the same balances and digests: at the national day's payout peak,
-//! 43 replicas each applied every 500-transaction block. [`SharedApply`] remembers the
+//! 43 replicas each applied every block of up to 500 transactions. [`SharedApply`] remembers the
 //! last few executions as `(batch, state before, state after)`; a replica whose ledger is
 //! in exactly the remembered state before (compared in full: [`Ledger::same_state`]) and
 //! that executes the same batch (the same `Rc` allocation, held by the entry so it cannot
