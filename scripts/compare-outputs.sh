@@ -7,7 +7,7 @@
 #
 # BEFORE's outputs are cached in $REF_DIR (default /tmp/ledgersim-ref/<sha of BEFORE>), so
 # repeated comparisons only re-run AFTER (default target/release/ledgersim). `--quick` skips
-# the slower cases (national day 15 min, flagship). Exit 0 iff every file is identical.
+# the slower cases (national day 15 min and 09:00–09:03, flagship). Exit 0 iff every file is identical.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 before=${1:?usage: compare-outputs.sh BEFORE_BINARY [AFTER_BINARY] [--quick]}
@@ -31,6 +31,8 @@ cases+=("pbft-ref-n64|scenarios/bench/pbft-reference.toml|--set topology.group[0
 if [[ "$quick" != --quick ]]; then
   cases+=("flagship|scenarios/china-social-security.toml|")
   cases+=("national-day-15m|scenarios/national-day.toml|--set duration=15m")
+  # $extra is split on spaces unquoted: the quotes reach ledgersim as written (a TOML string).
+  cases+=("national-day-peak-3m|scenarios/national-day.toml|--set start_time=\"09:00\" --set duration=3m")
 fi
 
 files="summary.json runs.csv timeseries.csv latency_histograms.csv"

@@ -59,10 +59,13 @@
 //! Not implemented: client retransmission (requests sent to a crashed node are lost), request
 //! de-duplication beyond the primary's log and archive, MACs.
 
+use super::shared_apply::SharedApply;
+use super::tracked::Tracked;
 use super::{Action, Batch, Deployment, Outbox, Replica, Reply};
 use crate::engine::SimTime;
 use crate::ledger::{Ledger, TxEntry};
 use crate::scenario::{CpuCosts, NodeId, PbftSpec, Scenario};
+use std::cell::RefCell;
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::rc::Rc;
 
@@ -555,6 +558,8 @@ pub struct PbftReplica {
     instances: SeqLog,
     last_executed: u64,
     ledger: Ledger,
+    /// Block executions shared with the other replicas of the deployment.
+    shared: Rc<RefCell<SharedApply>>,
     // Checkpoints.
     interval: u64,
     stable: u64,
@@ -569,7 +574,7 @@ pub struct PbftReplica {
     vcs: BTreeMap<u64, Vec<(NodeId, Rc<ViewChangeCert>)>>,
     vc_announced: Vec<u64>,
     peer_view: Vec<u64>,
-    tracked: BTreeMap<u64, TxEntry>,
+    tracked: Tracked,
     view_changes: u64,
     // State transfer.
     behind: u64,
@@ -580,7 +585,7 @@ pub struct PbftReplica {
 
 impl PbftReplica {
     /// A replica `id` of `validators` (sorted) with `spec`'s parameters.
-    fn new(scenario: &Scenario, spec: &PbftSpec, id: NodeId) -> PbftReplica {
+    fn new(scenario: &Scenario, spec: &PbftSpec, id: NodeId, shared: Rc<RefCell<SharedApply>>) -> PbftReplica {
         let n = spec.validators.len();
         let f = max_faulty(n) as u32;
         let accounts = scenario.topology.nodes.len();
@@ -616,6 +621,7 @@ impl PbftReplica {
             instances: SeqLog::default(),
             last_executed: 0,
             ledger: Ledger::new(accounts, scenario.initial_balance_minor),
+            shared,
             interval: spec.checkpoint_interval.max(1),
             stable: 0,
             checkpoints: BTreeMap::new(),
@@ -628,7 +634,7 @@ impl PbftReplica {
             vcs: BTreeMap::new(),
             vc_announced: vec![0; n],
             peer_view: vec![0; n],
-            tracked: BTreeMap::new(),
+            tracked: Tracked::default(),
             view_changes: 0,
             behind: 0,
             fetch_gen: 0,
@@ -793,7 +799,7 @@ impl PbftReplica {
         debug_assert_eq!(batch.seq, self.last_executed + 1);
         self.last_executed = batch.seq;
         out.charge(self.cpu.execute_tx * batch.txs.len() as u64 + self.cpu.db_commit + self.cpu.sign);
-        let digest = self.ledger.apply_block(&batch.txs);
+        let digest = SharedApply::apply(&self.shared, &mut self.ledger, &batch);
         out.push(Action::Committed {
             height: self.ledger.height(),
             digest,
@@ -802,9 +808,7 @@ impl PbftReplica {
             push_replies(&batch, out);
         }
         if !self.tracked.is_empty() {
-            for tx in &batch.txs {
-                self.tracked.remove(&tx.id);
-            }
+            self.tracked.remove_executed(&batch);
         }
         self.last_progress = now;
         self.vc_timeout = self.base_timeout;
@@ -913,13 +917,13 @@ impl PbftReplica {
             return;
         }
         for (_, tx) in self.pending.drain(..) {
-            self.tracked.insert(tx.id, tx);
+            self.tracked.insert(tx);
         }
         self.pending_bytes = 0;
         for inst in self.instances.iter_from(self.last_executed + 1) {
             if let (false, Some(b)) = (inst.committed, inst.batch.as_ref()) {
                 for tx in &b.txs {
-                    self.tracked.insert(tx.id, *tx);
+                    self.tracked.insert(*tx);
                 }
             }
         }
@@ -1132,7 +1136,7 @@ impl PbftReplica {
                 self.next_seq = self.next_seq.max(self.last_executed);
             }
             self.next_seq = self.next_seq.max(max_s);
-            let txs: Vec<TxEntry> = std::mem::take(&mut self.tracked).into_values().collect();
+            let txs: Vec<TxEntry> = self.tracked.take_all();
             self.admit(now, &txs);
             self.try_propose(now, out);
         } else if fresh && !self.tracked.is_empty() {
@@ -1290,7 +1294,7 @@ impl PbftReplica {
                     self.enqueue(now, tx, out);
                 } else {
                     // Sent to a former primary: keep it, and pass it on once (never further).
-                    self.tracked.insert(tx.id, tx);
+                    self.tracked.insert(tx);
                     let to = self.forward_target();
                     if to != self.id && to != from {
                         out.push(Action::Send {
@@ -1307,7 +1311,7 @@ impl PbftReplica {
                     self.try_propose(now, out);
                 } else {
                     for tx in txs.iter() {
-                        self.tracked.insert(tx.id, *tx);
+                        self.tracked.insert(*tx);
                     }
                 }
             }
@@ -1484,7 +1488,7 @@ impl Replica for PbftReplica {
             self.enqueue(now, tx, out);
             return;
         }
-        self.tracked.insert(tx.id, tx);
+        self.tracked.insert(tx);
         let to = self.forward_target();
         if to != self.id {
             out.push(Action::Send {
@@ -1672,10 +1676,11 @@ pub fn deploy(scenario: &Scenario, spec: &PbftSpec) -> Deployment<PbftReplica> {
     let f = max_faulty(n);
     let primary = spec.validators[0];
     let accounts = scenario.topology.nodes.len();
+    let shared = Rc::new(RefCell::new(SharedApply::default()));
     let replicas = spec
         .validators
         .iter()
-        .map(|&id| (id, PbftReplica::new(scenario, spec, id)))
+        .map(|&id| (id, PbftReplica::new(scenario, spec, id, shared.clone())))
         .collect();
     let is_validator = |i: NodeId| spec.validators.binary_search(&i).is_ok();
     Deployment {

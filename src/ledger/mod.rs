@@ -161,6 +161,34 @@ impl Ledger {
         self.chain
     }
 
+    /// Exactly the same state as `other`: same storage (dense, or sparse over the same
+    /// genesis), balances, height, transaction count and chain digest. Applying the same
+    /// block to two ledgers in the same state gives the same state again.
+    pub fn same_state(&self, other: &Ledger) -> bool {
+        self.height == other.height
+            && self.applied == other.applied
+            && self.chain == other.chain
+            && match (&self.balances, &other.balances) {
+                (Balances::Dense(a), Balances::Dense(b)) => a == b,
+                (Balances::Sparse { genesis: g, changed: c }, Balances::Sparse { genesis: h, changed: d }) => {
+                    Arc::ptr_eq(g, h) && c == d
+                }
+                _ => false,
+            }
+    }
+
+    /// Become a copy of `other` (what `*self = other.clone()` gives), reusing this ledger's
+    /// balance vector when both are dense.
+    pub fn copy_from(&mut self, other: &Ledger) {
+        match (&mut self.balances, &other.balances) {
+            (Balances::Dense(a), Balances::Dense(b)) => a.clone_from(b),
+            (a, b) => *a = b.clone(),
+        }
+        self.height = other.height;
+        self.applied = other.applied;
+        self.chain = other.chain;
+    }
+
     /// Blocks applied.
     pub fn height(&self) -> u64 {
         self.height
@@ -292,6 +320,30 @@ mod tests {
         let mut c = Ledger::new(3, 1000);
         c.apply_block(&[t1, t2]);
         assert_eq!(a.state_digest(), c.state_digest());
+    }
+
+    #[test]
+    fn same_state_and_copy_from() {
+        for base in [Ledger::new(4, 100), Ledger::new_shared(4, 100)] {
+            let mut a = base.clone();
+            let mut b = base.clone();
+            assert!(a.same_state(&b));
+            a.apply_block(&[tx(1, 0, 1, 5)]);
+            assert!(!a.same_state(&b), "other balances, height, history");
+            b.apply_block(&[tx(2, 0, 1, 5)]);
+            assert!(!a.same_state(&b), "same balances and height, other history");
+            b.copy_from(&a);
+            assert!(a.same_state(&b));
+            assert_eq!(b.state_digest(), a.state_digest());
+            assert_eq!((b.height(), b.applied(), b.total()), (1, 1, 400));
+        }
+        let (dense, sparse) = (Ledger::new(4, 100), Ledger::new_shared(4, 100));
+        assert_eq!(dense.state_digest(), sparse.state_digest());
+        assert!(!dense.same_state(&sparse), "different storage is not the same state");
+        assert!(!sparse.same_state(&Ledger::new_shared(4, 100)), "nor another genesis");
+        let mut d = dense.clone();
+        d.copy_from(&sparse);
+        assert!(d.same_state(&sparse));
     }
 
     #[test]
