@@ -72,7 +72,7 @@
 //! consecutive correct leaders, so with n = 4 one crashed or silent validator stops commits
 //! until it returns), signatures as data (QCs are trusted view/hash pairs), Byzantine voters.
 
-use super::{Action, Batch, Deployment, Outbox, ProtocolCounters, Replica, Reply};
+use super::{Action, Batch, Deployment, Outbox, ProtocolCounters, Replica, push_batch_replies};
 use crate::engine::SimTime;
 use crate::engine::rng::splitmix64;
 use crate::ledger::{Ledger, TxEntry};
@@ -496,15 +496,7 @@ impl HotStuffReplica {
                 height: self.ledger.height(),
                 digest,
             });
-            for (i, &(client, _, _)) in batch.by_client.iter().enumerate() {
-                out.push(Action::Reply {
-                    client,
-                    reply: Reply::Batch {
-                        batch: batch.clone(),
-                        range: i as u32,
-                    },
-                });
-            }
+            push_batch_replies(batch, out);
             for tx in &batch.txs {
                 self.pending.remove(&tx.id);
                 if tx.submitted_at >= horizon {

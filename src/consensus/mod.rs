@@ -179,6 +179,20 @@ pub enum Action<M> {
     },
 }
 
+/// One [`Reply::Batch`] per client range of `batch`, in range order: how a replica that
+/// executed a block answers its submitters.
+pub fn push_batch_replies<M>(batch: &Rc<Batch>, out: &mut Outbox<M>) {
+    for (i, &(client, _, _)) in batch.by_client.iter().enumerate() {
+        out.push(Action::Reply {
+            client,
+            reply: Reply::Batch {
+                batch: batch.clone(),
+                range: i as u32,
+            },
+        });
+    }
+}
+
 /// Commands plus the CPU time the handler consumed.
 #[derive(Debug)]
 pub struct Outbox<M> {

@@ -61,7 +61,7 @@
 
 use super::shared_apply::SharedApply;
 use super::tracked::Tracked;
-use super::{Action, Batch, Deployment, Outbox, Replica, Reply};
+use super::{Action, Batch, Deployment, Outbox, Replica, push_batch_replies};
 use crate::engine::SimTime;
 use crate::ledger::{Ledger, TxEntry};
 use crate::scenario::{CpuCosts, NodeId, PbftSpec, Scenario};
@@ -768,7 +768,7 @@ impl PbftReplica {
             inst.committed = true;
             if self.reply_on_commit && !inst.replied {
                 inst.replied = true;
-                push_replies(batch, out);
+                push_batch_replies(batch, out);
             }
             self.execute_ready(now, out);
         }
@@ -805,7 +805,7 @@ impl PbftReplica {
             digest,
         });
         if !replied {
-            push_replies(&batch, out);
+            push_batch_replies(&batch, out);
         }
         if !self.tracked.is_empty() {
             self.tracked.remove_executed(&batch);
@@ -1691,19 +1691,6 @@ pub fn deploy(scenario: &Scenario, spec: &PbftSpec) -> Deployment<PbftReplica> {
         entry: (0..accounts as NodeId)
             .map(|i| if is_validator(i) { i } else { primary })
             .collect(),
-    }
-}
-
-/// One reply per client range of `batch`.
-fn push_replies(batch: &Rc<Batch>, out: &mut Outbox<PbftMsg>) {
-    for (i, &(client, _, _)) in batch.by_client.iter().enumerate() {
-        out.push(Action::Reply {
-            client,
-            reply: Reply::Batch {
-                batch: batch.clone(),
-                range: i as u32,
-            },
-        });
     }
 }
 

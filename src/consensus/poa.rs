@@ -64,7 +64,7 @@
 //! [`SYNC_RETRY_PERIODS`] periods), and re-arms its slot timer. Peers serve the blocks of their
 //! head chain, final blocks from a history of about two minutes of blocks.
 
-use super::{Action, Batch, Deployment, Outbox, ProtocolCounters, Replica, Reply};
+use super::{Action, Batch, Deployment, Outbox, ProtocolCounters, Replica, push_batch_replies};
 use crate::engine::rng::splitmix64;
 use crate::engine::{NS_PER_S, SimRng, SimTime, StreamLabel, stream_rng};
 use crate::ledger::{Ledger, TxEntry};
@@ -389,15 +389,7 @@ impl PoaReplica {
             });
             if self.me.is_some() && !batch.txs.is_empty() {
                 out.charge(self.cpu.sign);
-                for (i, &(client, _, _)) in batch.by_client.iter().enumerate() {
-                    out.push(Action::Reply {
-                        client,
-                        reply: Reply::Batch {
-                            batch: batch.clone(),
-                            range: i as u32,
-                        },
-                    });
-                }
+                push_batch_replies(batch, out);
             }
             self.history.push_back(block);
             if self.me.is_some() && self.history.len() > self.dedupe {
