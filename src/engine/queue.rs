@@ -74,18 +74,13 @@ impl Ord for LowEntry {
     }
 }
 
-/// A pending event's payload and sequence number; a free slot's link in the free list.
+/// A pending event's payload and sequence number.
 #[derive(Debug)]
 struct SlabEntry<E> {
-    /// The pending event's sequence number; while the slot is free, the next free slot
-    /// ([`NO_FREE`] at the end of the list).
     seq: u64,
     /// `None` while the slot is free.
     event: Option<E>,
 }
-
-/// End of the slab's free list.
-const NO_FREE: u32 = u32::MAX;
 
 /// Bits per radix digit: a time is read as `LEVELS` digits of `DIGIT_BITS` bits.
 const DIGIT_BITS: u32 = 6;
@@ -180,10 +175,8 @@ fn spread(
 pub struct EventQueue<E> {
     /// Payloads and sequence numbers of pending events, by slot. Memory O(peak pending).
     slab: Vec<SlabEntry<E>>,
-    /// First free slot of `slab` ([`NO_FREE`] if none); the list runs through the free
-    /// entries' `seq` fields, last-freed first (warm in the cache). No vector of its own: a
-    /// pop and a push touch only the slab entry that is read or written anyway.
-    free_head: u32,
+    /// Free slots of `slab`, reused last-freed first (warm in the cache).
+    free: Vec<u32>,
     /// `LEVELS × DIGITS` buckets, index `level * DIGITS + digit`.
     buckets: Box<[Bucket; BUCKETS]>,
     /// Bit `b % 64` of `occupied[b / 64]` set ⇔ bucket `b` is non-empty.
@@ -217,7 +210,7 @@ impl<E> EventQueue<E> {
     pub fn new() -> Self {
         Self {
             slab: Vec::new(),
-            free_head: NO_FREE,
+            free: Vec::new(),
             buckets: Box::new(std::array::from_fn(|_| Bucket {
                 min: SimTime::MAX,
                 entries: Vec::new(),
@@ -325,24 +318,21 @@ impl<E> EventQueue<E> {
     /// radix bucket. `newest`: `seq` is larger than every pending one.
     #[inline(always)]
     fn insert(&mut self, time: SimTime, seq: u64, event: E, newest: bool) {
-        let slot = if self.free_head != NO_FREE {
-            let s = self.free_head;
-            let entry = &mut self.slab[s as usize];
-            debug_assert!(entry.event.is_none(), "a free slot is empty");
-            self.free_head = entry.seq as u32;
-            *entry = SlabEntry {
-                seq,
-                event: Some(event),
-            };
-            s
-        } else {
-            self.slab.push(SlabEntry {
-                seq,
-                event: Some(event),
-            });
-            let s = (self.slab.len() - 1) as u32;
-            assert!(s != NO_FREE, "more than 2^32 - 1 pending events");
-            s
+        let slot = match self.free.pop() {
+            Some(s) => {
+                self.slab[s as usize] = SlabEntry {
+                    seq,
+                    event: Some(event),
+                };
+                s
+            }
+            None => {
+                self.slab.push(SlabEntry {
+                    seq,
+                    event: Some(event),
+                });
+                (self.slab.len() - 1) as u32
+            }
         };
         let ev = Entry { time, slot };
         if time <= self.last {
@@ -492,14 +482,15 @@ impl<E> EventQueue<E> {
         self.len -= 1;
         debug_assert!(time >= self.now, "time went backwards");
         self.now = time;
+        self.free.push(slot);
         let entry = &mut self.slab[slot as usize];
         let event = entry.event.take().expect("a pending event's slot is full");
-        let seq = entry.seq;
-        self.cur_seq = seq;
-        // The slot heads the free list now.
-        entry.seq = u64::from(self.free_head);
-        self.free_head = slot;
-        Scheduled { time, seq, event }
+        self.cur_seq = entry.seq;
+        Scheduled {
+            time,
+            seq: entry.seq,
+            event,
+        }
     }
 
     /// Remove and return the earliest pending event if it is due at or before `end`
