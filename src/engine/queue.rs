@@ -118,19 +118,19 @@ fn bucket_of(time: SimTime, last: SimTime) -> usize {
 }
 
 /// Move `moved` (entries of one bucket, minimum time `min`, now `last`) to their buckets
-/// below it (those at `min` to `zero`, in their order), marking them in the occupancy masks.
-/// A function of its own so that the compiler knows the bucket table, the masks and `zero`
-/// apart from each other and from the vectors pushed into (no reloads of the table and the
-/// masks after every push).
+/// below it (those at `min` to `zero`, in their order); returns the bits to set in
+/// `occupied_words`. A function of its own so that the compiler knows the bucket table, the
+/// occupancy mask and `zero` apart from each other and from the vectors pushed into (no
+/// reloads of the table and the mask after every push).
 #[inline(always)]
 fn spread(
     buckets: &mut [Bucket; BUCKETS],
     occupied: &mut [u64; WORDS],
-    occupied_words: &mut u64,
     zero: &mut Vec<Entry>,
     moved: &[Entry],
     min: SimTime,
-) {
+) -> u64 {
+    let mut words = 0u64;
     for &ev in moved {
         if ev.time == min {
             zero.push(ev);
@@ -138,11 +138,12 @@ fn spread(
         }
         let b = bucket_of(ev.time, min);
         occupied[b / 64] |= 1u64 << (b % 64);
-        *occupied_words |= 1u64 << (b / 64);
+        words |= 1u64 << (b / 64);
         let bucket = &mut buckets[b];
         bucket.min = bucket.min.min(ev.time);
         bucket.entries.push(ev);
     }
+    words
 }
 
 /// The pending-event set plus the current simulated time.
@@ -439,14 +440,7 @@ impl<E> EventQueue<E> {
         } else {
             // Every time of the bucket shares its digits from `i`'s level up with the
             // minimum: each lands at a lower level (the minimum's in `zero`).
-            spread(
-                &mut self.buckets,
-                &mut self.occupied,
-                &mut self.occupied_words,
-                &mut self.zero,
-                &moved,
-                min,
-            );
+            self.occupied_words |= spread(&mut self.buckets, &mut self.occupied, &mut self.zero, &moved, min);
             moved.clear();
         }
         self.buckets[i].entries = moved; // keep an allocation
