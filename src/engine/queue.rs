@@ -117,35 +117,6 @@ fn bucket_of(time: SimTime, last: SimTime) -> usize {
     level as usize * DIGITS + digit
 }
 
-/// Move `moved` (entries of one bucket, minimum time `min`, now `last`) to their buckets
-/// below it (those at `min` to `zero`, in their order); returns the bits to set in
-/// `occupied_words`. A function of its own so that the compiler knows the bucket table, the
-/// occupancy mask and `zero` apart from each other and from the vectors pushed into (no
-/// reloads of the table and the mask after every push).
-#[inline(always)]
-fn spread(
-    buckets: &mut [Bucket; BUCKETS],
-    occupied: &mut [u64; WORDS],
-    zero: &mut Vec<Entry>,
-    moved: &[Entry],
-    min: SimTime,
-) -> u64 {
-    let mut words = 0u64;
-    for &ev in moved {
-        if ev.time == min {
-            zero.push(ev);
-            continue;
-        }
-        let b = bucket_of(ev.time, min);
-        occupied[b / 64] |= 1u64 << (b % 64);
-        words |= 1u64 << (b / 64);
-        let bucket = &mut buckets[b];
-        bucket.min = bucket.min.min(ev.time);
-        bucket.entries.push(ev);
-    }
-    words
-}
-
 /// The pending-event set plus the current simulated time.
 ///
 /// A radix heap (Ahuja et al. 1990) with `DIGIT_BITS`-bit digits on the event time: a
@@ -368,8 +339,9 @@ impl<E> EventQueue<E> {
     }
 
     /// Make the minimum available in `low` or `zero`; false if the queue is empty. When
-    /// both are empty, the lowest non-empty bucket is emptied (see [`EventQueue::advance`])
-    /// and its first event put back at the front of `zero`.
+    /// both are empty, the lowest non-empty bucket is emptied: its minimum time becomes
+    /// `last`, and a bucket of one entry (most of them on the bundled workloads) goes to
+    /// `zero` here; larger ones are redistributed by [`EventQueue::redistribute`].
     #[inline(always)]
     fn prepare(&mut self) -> bool {
         if self.zero_head < self.zero.len() || !self.low.is_empty() {
@@ -378,19 +350,12 @@ impl<E> EventQueue<E> {
         if self.occupied_words == 0 {
             return false;
         }
-        let first = self.advance();
-        self.unpop(first);
+        self.advance();
         true
     }
 
-    /// The bucket part of [`EventQueue::prepare`] (some bucket is non-empty; `zero` and
-    /// `low` are empty): the lowest non-empty bucket is emptied, its minimum time becomes
-    /// `last`, and its first event at that time (the smallest seq) is returned, the others
-    /// at that time left in `zero` from `zero_head` on. A bucket of one entry (most of them
-    /// on the bundled workloads) hands that entry out without touching `zero`; larger ones
-    /// are redistributed by [`EventQueue::redistribute`].
-    #[inline(always)]
-    fn advance(&mut self) -> Entry {
+    /// The bucket part of [`EventQueue::prepare`] (some bucket is non-empty).
+    fn advance(&mut self) {
         let word = self.occupied_words.trailing_zeros() as usize;
         let bit = self.occupied[word].trailing_zeros() as usize;
         let occupied = self.occupied[word] & !(1u64 << bit);
@@ -406,24 +371,9 @@ impl<E> EventQueue<E> {
         self.zero_head = 0;
         if let [only] = bucket.entries[..] {
             bucket.entries.clear();
-            only
+            self.zero.push(only);
         } else {
             self.redistribute(i, min);
-            self.zero_head = 1;
-            self.zero[0]
-        }
-    }
-
-    /// Undo the removal of `first`, the entry [`EventQueue::advance`] returned (or the
-    /// one before `zero_head`): it goes back to the front of `zero`.
-    #[inline]
-    fn unpop(&mut self, first: Entry) {
-        if self.zero_head > 0 {
-            self.zero_head -= 1;
-            debug_assert_eq!(self.zero[self.zero_head].slot, first.slot);
-        } else {
-            debug_assert!(self.zero.is_empty());
-            self.zero.push(first);
         }
     }
 
@@ -440,7 +390,20 @@ impl<E> EventQueue<E> {
         } else {
             // Every time of the bucket shares its digits from `i`'s level up with the
             // minimum: each lands at a lower level (the minimum's in `zero`).
-            self.occupied_words |= spread(&mut self.buckets, &mut self.occupied, &mut self.zero, &moved, min);
+            let mut words = 0u64;
+            for &ev in &moved {
+                if ev.time == min {
+                    self.zero.push(ev);
+                    continue;
+                }
+                let b = bucket_of(ev.time, min);
+                self.occupied[b / 64] |= 1u64 << (b % 64);
+                words |= 1u64 << (b / 64);
+                let bucket = &mut self.buckets[b];
+                bucket.min = bucket.min.min(ev.time);
+                bucket.entries.push(ev);
+            }
+            self.occupied_words |= words;
             moved.clear();
         }
         self.buckets[i].entries = moved; // keep an allocation
@@ -491,40 +454,22 @@ impl<E> EventQueue<E> {
     /// (one queue look-up instead of [`EventQueue::peek_time`] then [`EventQueue::pop`]).
     #[inline]
     pub fn pop_due(&mut self, end: SimTime) -> Option<Scheduled<E>> {
-        if !self.low.is_empty() {
-            return self.pop_low(end);
-        }
-        let ev = if self.zero_head < self.zero.len() {
-            let ev = self.zero[self.zero_head];
-            if ev.time > end {
-                return None;
-            }
-            self.zero_head += 1;
-            ev
-        } else {
-            if self.occupied_words == 0 {
-                return None;
-            }
-            let ev = self.advance();
-            if ev.time > end {
-                self.unpop(ev);
-                return None;
-            }
-            ev
-        };
-        Some(self.take(ev.time, ev.slot))
-    }
-
-    /// [`EventQueue::pop_due`] when `low` is not empty (its minimum precedes `zero` and the
-    /// buckets).
-    #[inline(never)]
-    fn pop_low(&mut self, end: SimTime) -> Option<Scheduled<E>> {
-        let e = *self.low.peek().expect("low is not empty");
-        if e.time > end {
+        if !self.prepare() {
             return None;
         }
-        self.low.pop();
-        Some(self.take(e.time, e.slot))
+        if let Some(e) = self.low.peek() {
+            if e.time > end {
+                return None;
+            }
+            let e = self.low.pop().expect("peeked");
+            return Some(self.take(e.time, e.slot));
+        }
+        let ev = self.zero[self.zero_head];
+        if ev.time > end {
+            return None;
+        }
+        self.zero_head += 1;
+        Some(self.take(ev.time, ev.slot))
     }
 }
 

@@ -16,8 +16,8 @@ use std::collections::VecDeque;
 pub struct Cpu<J> {
     cores: u32,
     busy: u32,
-    /// The front of the queue (`None` only when the queue is empty); always before every
-    /// job in `queue`. So "is a job queued?" is one test of `head`.
+    /// The front of the queue, if it was enqueued into an empty queue; always before
+    /// every job in `queue`.
     head: Option<(SimTime, J)>,
     queue: VecDeque<(SimTime, J)>,
     /// Core-nanoseconds of work started inside the measurement window.
@@ -52,18 +52,10 @@ impl<J> Cpu<J> {
         usize::from(self.head.is_some()) + self.queue.len()
     }
 
-    /// Whether a job is waiting (`queued() > 0`, one test).
-    #[inline(always)]
-    pub fn has_queued(&self) -> bool {
-        debug_assert!(self.head.is_some() || self.queue.is_empty());
-        self.head.is_some()
-    }
-
     /// Add a job to the back of the queue.
     #[inline]
     pub fn enqueue(&mut self, now: SimTime, job: J) {
-        if self.head.is_none() {
-            debug_assert!(self.queue.is_empty());
+        if self.head.is_none() && self.queue.is_empty() {
             self.head = Some((now, job));
         } else {
             self.queue.push_back((now, job));
@@ -75,9 +67,10 @@ impl<J> Cpu<J> {
     #[inline]
     pub fn start_next(&mut self) -> Option<(SimTime, J)> {
         if self.busy < self.cores {
-            let j = self.head.take()?;
-            // The next job (if any) becomes the front.
-            self.head = self.queue.pop_front();
+            let j = match self.head.take() {
+                Some(j) => j,
+                None => self.queue.pop_front()?,
+            };
             self.busy += 1;
             Some(j)
         } else {
@@ -90,7 +83,7 @@ impl<J> Cpu<J> {
     /// are busy.
     #[inline]
     pub fn try_take_core(&mut self) -> bool {
-        debug_assert!(!self.has_queued());
+        debug_assert!(self.queued() == 0);
         if self.busy < self.cores {
             self.busy += 1;
             true
@@ -111,13 +104,6 @@ impl<J> Cpu<J> {
     pub fn release(&mut self) {
         debug_assert!(self.busy > 0);
         self.busy -= 1;
-    }
-
-    /// `n` cores finished their jobs ([`Cpu::release`] `n` times).
-    #[inline]
-    pub fn release_many(&mut self, n: u32) {
-        debug_assert!(self.busy >= n);
-        self.busy -= n;
     }
 }
 
@@ -156,31 +142,5 @@ mod tests {
         cpu.release();
         assert_eq!(cpu.start_next(), Some((7, 7)));
         assert_eq!(cpu.queued(), 0);
-    }
-
-    /// `has_queued` is `queued() > 0` through every way of filling and emptying the queue
-    /// (the front job moves into `head` as the one before it starts).
-    #[test]
-    fn has_queued_matches_queued() {
-        let mut cpu = Cpu::new(1);
-        let check = |cpu: &Cpu<u32>| assert_eq!(cpu.has_queued(), cpu.queued() > 0);
-        check(&cpu);
-        for round in 0..3u32 {
-            for j in 0..=round {
-                cpu.enqueue(u64::from(j), j);
-                check(&cpu);
-            }
-            for j in 0..=round {
-                assert_eq!(cpu.start_next(), Some((u64::from(j), j)));
-                check(&cpu);
-                cpu.release();
-            }
-            assert_eq!(cpu.start_next(), None);
-            cpu.enqueue(9, 9);
-            cpu.enqueue(10, 10);
-            cpu.clear_queue();
-            check(&cpu);
-            assert!(!cpu.has_queued());
-        }
     }
 }

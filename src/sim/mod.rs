@@ -574,7 +574,7 @@ impl<'a, R: Replica> World<'a, R> {
     fn submit_job(&mut self, now: SimTime, node: NodeId, job: Job<R::Msg>, queue: &mut EventQueue<Event<R::Msg>>) {
         self.release_silent(now, node, queue);
         let cpu = &mut self.cpus[node as usize];
-        if !cpu.has_queued() && cpu.try_take_core() {
+        if cpu.queued() == 0 && cpu.try_take_core() {
             self.run_job(now, node, now, job, queue);
             // A job's handler and outputs never queue a job on a CPU (inputs arrive as
             // events): the queue is still empty, so nothing starts and no silent core's
@@ -601,7 +601,7 @@ impl<'a, R: Replica> World<'a, R> {
     ) {
         self.release_silent(now, to, queue);
         let cpu = &mut self.cpus[to as usize];
-        if !cpu.has_queued() && cpu.try_take_core() {
+        if cpu.queued() == 0 && cpu.try_take_core() {
             // `run_job`'s `Job::Proto` arm, then its common part.
             self.outbox.clear();
             self.outbox.charge(self.scenario.cpu.per_message);
@@ -625,7 +625,7 @@ impl<'a, R: Replica> World<'a, R> {
         self.release_silent(now, node, queue);
         // Nothing queued (the usual case): `start_jobs` would start nothing and
         // `schedule_silent_if_needed` schedule nothing.
-        if !self.cpus[node as usize].has_queued() {
+        if self.cpus[node as usize].queued() == 0 {
             return;
         }
         self.start_jobs(now, node, queue);
@@ -639,7 +639,9 @@ impl<'a, R: Replica> World<'a, R> {
             let current = (now, queue.current_seq());
             let cpu = &mut self.cpus[node as usize];
             let released = self.silent_busy[node as usize].release_before(current);
-            cpu.release_many(released as u32);
+            for _ in 0..released {
+                cpu.release();
+            }
             self.silent_total -= released;
         }
     }
@@ -647,7 +649,7 @@ impl<'a, R: Replica> World<'a, R> {
     /// A job waits for a core: the silent cores' CoreFree events are needed after all.
     #[inline]
     fn schedule_silent_if_needed(&mut self, node: NodeId, queue: &mut EventQueue<Event<R::Msg>>) {
-        if self.cpus[node as usize].has_queued() && !self.silent_busy[node as usize].is_empty() {
+        if self.cpus[node as usize].queued() > 0 && !self.silent_busy[node as usize].is_empty() {
             self.silent_total -= self.silent_busy[node as usize].len();
             for (done, seq) in self.silent_busy[node as usize].drain() {
                 queue.schedule_with_seq(done, seq, Event::CoreFree { node, slot: NO_SLOT });

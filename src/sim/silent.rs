@@ -7,55 +7,36 @@ use crate::engine::SimTime;
 /// Entries held inline (a node with at most this many cores never touches a heap buffer).
 const INLINE: usize = 8;
 
-/// `SilentCores::len` while the entries are on the heap.
-const SPILLED: usize = usize::MAX;
-
 /// A sequence of `(done, reserved seq)` entries in push order: inline while there are at
 /// most [`INLINE`] of them, all on the heap (`spill`) from the push that would exceed that
 /// until the sequence is empty again. Push O(1) amortized; [`SilentCores::release_before`]
 /// and [`SilentCores::drain`] O(len). Memory: 160 bytes per node plus the spilled entries.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub(crate) struct SilentCores {
-    /// Entries held inline, or [`SPILLED`] while they are all in `spill` (which is then
-    /// non-empty; `spill` is empty otherwise). One field to test on the usual paths: empty
-    /// ⇔ `len == 0`, room inline ⇔ `len < INLINE`, inline ⇔ `len <= INLINE`.
+    /// Entries held inline (0 while they are on the heap).
     len: usize,
     inline: [(SimTime, u64); INLINE],
-    /// Every entry, while there were more than [`INLINE`] (then `len` is [`SPILLED`]).
+    /// Every entry, while there were more than [`INLINE`] (then `len` is 0).
     spill: Vec<(SimTime, u64)>,
-}
-
-impl Default for SilentCores {
-    fn default() -> Self {
-        Self {
-            len: 0,
-            inline: [(0, 0); INLINE],
-            spill: Vec::new(),
-        }
-    }
 }
 
 impl SilentCores {
     /// Entries held.
     #[inline(always)]
     pub(crate) fn len(&self) -> usize {
-        if self.len == SPILLED {
-            self.spill.len()
-        } else {
-            self.len
-        }
+        self.len + self.spill.len()
     }
 
     /// Whether no entry is held.
     #[inline(always)]
     pub(crate) fn is_empty(&self) -> bool {
-        self.len == 0
+        self.len == 0 && self.spill.is_empty()
     }
 
     /// Append an entry.
     #[inline(always)]
     pub(crate) fn push(&mut self, entry: (SimTime, u64)) {
-        if self.len < INLINE {
+        if self.len < INLINE && self.spill.is_empty() {
             self.inline[self.len] = entry;
             self.len += 1;
         } else {
@@ -66,11 +47,8 @@ impl SilentCores {
     /// [`SilentCores::push`] beyond the inline entries: all of them move to the heap.
     #[inline(never)]
     fn push_spilled(&mut self, entry: (SimTime, u64)) {
-        if self.len != SPILLED {
-            debug_assert!(self.len == INLINE && self.spill.is_empty());
-            self.spill.extend_from_slice(&self.inline);
-            self.len = SPILLED;
-        }
+        self.spill.extend_from_slice(&self.inline[..self.len]);
+        self.len = 0;
         self.spill.push(entry);
     }
 
@@ -78,37 +56,19 @@ impl SilentCores {
     /// `Vec::retain(|e| e >= current)` does); returns how many were removed.
     #[inline(always)]
     pub(crate) fn release_before(&mut self, current: (SimTime, u64)) -> usize {
-        let current = key(current);
-        if self.len <= INLINE {
-            // Usually a single entry (a node's last silent job), already done.
-            if self.len == 1 {
-                if key(self.inline[0]) < current {
-                    self.len = 0;
-                    return 1;
-                }
-                return 0;
-            }
+        if self.spill.is_empty() {
             let (kept, removed) = keep_from(&mut self.inline[..self.len], current);
             self.len = kept;
             return removed;
         }
-        self.release_spilled(current)
-    }
-
-    /// [`SilentCores::release_before`] of spilled entries.
-    #[inline(never)]
-    fn release_spilled(&mut self, current: u128) -> usize {
         let (kept, removed) = keep_from(&mut self.spill, current);
         self.spill.truncate(kept);
-        if kept == 0 {
-            self.len = 0;
-        }
         removed
     }
 
     /// Remove every entry, in push order.
     pub(crate) fn drain(&mut self) -> impl Iterator<Item = (SimTime, u64)> + use<> {
-        let n = if self.len == SPILLED { 0 } else { self.len };
+        let n = self.len;
         let head = self.inline;
         let spill = std::mem::take(&mut self.spill);
         self.len = 0;
@@ -116,21 +76,14 @@ impl SilentCores {
     }
 }
 
-/// `(time, seq)` as one integer with the same order (a two-word tuple comparison is a
-/// compare and a borrow instead of two compares and branches).
+/// Move the entries of `entries` at or above `current` to its front, in order: returns how
+/// many were kept and how many were not.
 #[inline(always)]
-fn key((time, seq): (SimTime, u64)) -> u128 {
-    (u128::from(time) << 64) | u128::from(seq)
-}
-
-/// Move the entries of `entries` whose [`key`] is at or above `current` to its front, in
-/// order: returns how many were kept and how many were not.
-#[inline(always)]
-fn keep_from(entries: &mut [(SimTime, u64)], current: u128) -> (usize, usize) {
+fn keep_from(entries: &mut [(SimTime, u64)], current: (SimTime, u64)) -> (usize, usize) {
     let mut kept = 0;
     for i in 0..entries.len() {
         let e = entries[i];
-        if key(e) >= current {
+        if e >= current {
             entries[kept] = e;
             kept += 1;
         }
