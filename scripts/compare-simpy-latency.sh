@@ -6,12 +6,16 @@
 # deviation over seeds on each side, the difference, and z = difference / its standard error
 # (√(s₁²/K + s₂²/K)). |z| < 3 is agreement within sampling error.
 #
-#   SIMPY_VENV=target/simpy-venv scripts/compare-simpy-latency.sh [BIN]
+#   SIMPY_VENV=target/simpy-venv scripts/compare-simpy-latency.sh [BIN]   (default: builds and uses target/release/ledgersim)
 #   SEEDS=20 scripts/compare-simpy-latency.sh target/release/ledgersim
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bin=${1:-target/release/ledgersim}
-[[ -x "$bin" ]] || cargo build --release --quiet
+bin=${1:-}
+if [[ -z "$bin" ]]; then
+    cargo build --release --quiet
+    bin=target/release/ledgersim
+fi
+[[ -x "$bin" ]] || { echo "not an executable: $bin" >&2; exit 2; }
 seeds=${SEEDS:-10}
 venv=${SIMPY_VENV:-target/simpy-venv}
 model=${SIMPY_PBFT:-}
